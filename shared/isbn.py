@@ -31,7 +31,9 @@ def to_isbn13(raw: str) -> str:
         text = text[4:].lstrip(":")
     if re.fullmatch(r"\d{13}", text):
         if not text.startswith(("978", "979")):
-            raise InvalidISBN(f"{raw!r} is a 13-digit barcode but not a book (ISBNs start 978 or 979)")
+            raise InvalidISBN(
+                f"{raw!r} is a 13-digit barcode but not a book (ISBNs start 978 or 979)"
+            )
         if _isbn13_check_digit(text[:12]) != text[12]:
             raise InvalidISBN(f"{raw!r} has a wrong check digit: is a digit mistyped?")
         return text

@@ -1,0 +1,40 @@
+"""Every inter-service message, declared once, one module per owning (handling or producing) service."""
+
+from shared.contracts.catalogue import (
+    BookChanged,
+    CommitReservation,
+    ReleaseReservation,
+    ReservationReply,
+    ReserveStock,
+    ShortLine,
+    StockLine,
+)
+from shared.contracts.checkout import Attribution, OrderLine, OrderPaid, OrderRefunded
+from shared.contracts.recommendation import ArticlePublished
+from shared.messaging.message import Message
+
+ALL_MESSAGES: tuple[type[Message], ...] = (
+    ReserveStock,
+    CommitReservation,
+    ReleaseReservation,
+    BookChanged,
+    OrderPaid,
+    OrderRefunded,
+    ArticlePublished,
+)
+
+__all__ = [
+    "ALL_MESSAGES",
+    "ArticlePublished",
+    "Attribution",
+    "BookChanged",
+    "CommitReservation",
+    "OrderLine",
+    "OrderPaid",
+    "OrderRefunded",
+    "ReleaseReservation",
+    "ReservationReply",
+    "ReserveStock",
+    "ShortLine",
+    "StockLine",
+]

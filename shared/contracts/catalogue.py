@@ -1,0 +1,88 @@
+"""Messages the catalogue handles (stock commands) and publishes (book changes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+import msgspec
+
+from shared.messaging.message import Command, Event
+
+Isbn13 = Annotated[str, msgspec.Meta(pattern=r"^97[89]\d{10}$")]
+Quantity = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+
+
+class StockLine(msgspec.Struct, frozen=True):
+    isbn13: Isbn13
+    quantity: Quantity
+
+
+class ShortLine(msgspec.Struct, frozen=True):
+    """A line the catalogue could not hold: how many were asked for and how many are left."""
+
+    isbn13: str
+    requested: int
+    available: int
+
+
+class ReserveStock(Command, frozen=True, kw_only=True):
+    """Hold copies for an order until `expires_at`; replies with a ReservationReply."""
+
+    task: ClassVar[str] = "catalogue.reserve_stock.v1"
+    replies: ClassVar[bool] = True
+    order_id: UUID
+    lines: tuple[StockLine, ...]
+    expires_at: datetime
+
+
+class ReservationReply(msgspec.Struct, frozen=True, kw_only=True):
+    order_id: UUID
+    ok: bool
+    short: tuple[ShortLine, ...] = ()
+    expires_at: datetime | None = None
+
+
+class CommitReservation(Command, frozen=True, kw_only=True):
+    """Payment done: the held copies are sold (a ledger entry each)."""
+
+    task: ClassVar[str] = "catalogue.commit_reservation.v1"
+    order_id: UUID
+
+
+class ReleaseReservation(Command, frozen=True, kw_only=True):
+    """Cancelled, expired or failed: the held copies go back on the shelf.
+
+    Also sent when a reserve's reply never came: a release that arrives before its reserve
+    closes the order in the catalogue, so the late reserve holds nothing.
+    """
+
+    task: ClassVar[str] = "catalogue.release_reservation.v1"
+    order_id: UUID
+    reason: str
+
+
+class BookChanged(Event, frozen=True, kw_only=True):
+    """A book was added or changed: the facts other services index, never the catalogue's rows.
+
+    `version` rises with every change of the book, so a subscriber can ignore a stale
+    event that arrives after a newer one.
+    """
+
+    task: ClassVar[str] = "catalogue.book_changed.v1"
+    subscribers: ClassVar[tuple[str, ...]] = ("recommendation", "checkout")
+    isbn13: Isbn13
+    version: int
+    title: str
+    subtitle: str | None = None
+    authors: tuple[str, ...] = ()
+    publisher: str | None = None
+    year: int | None = None
+    format: str | None = None
+    price_pence: int
+    subjects: tuple[str, ...] = ()
+    description: str = ""
+    cover_url: str | None = None
+    available: int = 0
+    withdrawn: bool = False

@@ -1,0 +1,42 @@
+"""Events checkout publishes about orders."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+import msgspec
+
+from shared.messaging.message import Event
+
+
+class Attribution(msgspec.Struct, frozen=True, kw_only=True):
+    """Which article (and which of its links) brought the reader to the book."""
+
+    article_id: str
+    isbn13: str | None = None
+
+
+class OrderLine(msgspec.Struct, frozen=True, kw_only=True):
+    isbn13: str
+    quantity: int
+    unit_price_pence: int
+
+
+class OrderPaid(Event, frozen=True, kw_only=True):
+    task: ClassVar[str] = "checkout.order_paid.v1"
+    subscribers: ClassVar[tuple[str, ...]] = ("recommendation",)
+    order_id: UUID
+    reference: str
+    lines: tuple[OrderLine, ...]
+    total_pence: int
+    attribution: Attribution | None = None
+
+
+class OrderRefunded(Event, frozen=True, kw_only=True):
+    task: ClassVar[str] = "checkout.order_refunded.v1"
+    subscribers: ClassVar[tuple[str, ...]] = ("recommendation",)
+    order_id: UUID
+    reference: str
+    amount_pence: int
+    attribution: Attribution | None = None

@@ -1,0 +1,132 @@
+"""The transactional outbox: messages written with the change that caused them, published after commit.
+
+A broker outage delays messages and loses none: rows stay unpublished until a relay
+gets them out. Delivery is at least once; consumers' inboxes make that exactly once in effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.messaging.message import Message, utcnow
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str, dict[str, Any]], None]
+
+
+def define_outbox(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column(
+            "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+        Column("message_id", GUID, nullable=False, unique=True),
+        Column("kind", String(200), nullable=False),
+        Column("deliveries", JSON, nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("created_at", DateTimeUTC, nullable=False),
+        Column("published_at", DateTimeUTC, nullable=True, index=True),
+    )
+
+
+async def stage(session: AsyncSession, outbox: Table, message: Message) -> None:
+    """Queue `message` in the caller's transaction; it leaves only if that transaction commits."""
+    await session.execute(
+        insert(outbox).values(
+            message_id=message.message_id,
+            kind=message.task,
+            deliveries=list(message.deliveries()),
+            payload=message.to_json_dict(),
+            created_at=utcnow(),
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows, oldest first, and marks them published."""
+
+    def __init__(self, db: Database, outbox: Table, send: Send, *, batch_size: int = 200) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._send = send
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._postgres = db.engine.dialect.name == "postgresql"
+
+    def kick(self) -> None:
+        """Wake the running relay loop now rather than at its next poll."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many messages went out."""
+        query = (
+            select(self._outbox.c.id, self._outbox.c.deliveries, self._outbox.c.payload)
+            .where(self._outbox.c.published_at.is_(None))
+            .order_by(self._outbox.c.id)
+            .limit(self._batch_size)
+        )
+        if self._postgres:
+            # Several relays (web and worker processes) may run at once: each takes its own rows.
+            query = query.with_for_update(skip_locked=True)
+        async with self._db.writing() as session:
+            rows = (await session.execute(query)).all()
+            published: list[int] = []
+            try:
+                for row in rows:
+                    for task_name in row.deliveries:
+                        await asyncio.to_thread(self._send, task_name, row.payload)
+                    published.append(row.id)
+            finally:
+                if published:
+                    await session.execute(
+                        update(self._outbox)
+                        .where(self._outbox.c.id.in_(published))
+                        .values(published_at=utcnow())
+                    )
+        return len(published)
+
+    async def drain(self) -> int:
+        total = 0
+        while sent := await self.publish_pending():
+            total += sent
+        return total
+
+    async def run(self, *, poll_seconds: float = 1.0) -> None:
+        """Publish until cancelled; a broker outage is logged and retried with backoff."""
+        backoff = poll_seconds
+        while True:
+            try:
+                await self.drain()
+                backoff = poll_seconds
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning(
+                    "outbox relay could not publish; retrying in %.1fs", backoff, exc_info=True
+                )
+                backoff = min(backoff * 2, 30.0)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)

@@ -1,0 +1,111 @@
+"""Sending messages by task name, and awaiting the reply of a command that has one."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol, TypeVar
+
+import msgspec
+import redis.asyncio as aioredis
+from celery import Celery
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
+from shared.messaging.errors import BrokerUnavailable, RemoteFailure, ReplyTimeout
+from shared.messaging.message import Command, Message, queue_of
+
+R = TypeVar("R")
+
+# How long a sender keeps trying to reach the broker before giving up on a message.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0.1,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+
+
+class Publisher(Protocol):
+    def send(self, message: Message) -> None: ...
+
+
+class CeleryPublisher:
+    """Sends messages by name; a service never imports the handler's code."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+        self._redis: aioredis.Redis | None = None
+
+    def send_raw(
+        self, task_name: str, payload: dict[str, Any], *, task_id: str | None = None
+    ) -> None:
+        try:
+            self.app.send_task(
+                task_name,
+                args=[payload],
+                queue=queue_of(task_name),
+                task_id=task_id,
+                retry=True,
+                retry_policy=PUBLISH_RETRY_POLICY,
+            )
+        except (KombuOperationalError, RedisError, OSError) as error:
+            raise BrokerUnavailable(f"the message broker is unreachable: {error}") from error
+
+    def send(self, message: Message) -> None:
+        payload = message.to_json_dict()
+        for task_name in message.deliveries():
+            self.send_raw(task_name, payload)
+
+    async def request(self, command: Command, reply_type: type[R], *, timeout: float) -> R:
+        """Send `command` and wait at most `timeout` seconds for its handler's reply.
+
+        Subscribes to the result's channel before sending, so a fast reply cannot be missed.
+        """
+        if not command.replies:
+            raise TypeError(f"{type(command).__name__} declares no reply")
+        deadline = time.monotonic() + timeout
+        task_id = str(command.message_id)
+        key = self.app.backend.get_key_for_task(task_id)
+        try:
+            async with self._client().pubsub() as pubsub:
+                await pubsub.subscribe(key)
+                await asyncio.to_thread(
+                    self.send_raw, command.task, command.to_json_dict(), task_id=task_id
+                )
+                while (remaining := deadline - time.monotonic()) > 0:
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=remaining
+                    )
+                    if message is None:
+                        continue
+                    meta = self.app.backend.decode_result(message["data"])
+                    if meta["status"] == "SUCCESS":
+                        return msgspec.convert(meta["result"], reply_type)
+                    if meta["status"] == "FAILURE":
+                        raise RemoteFailure(f"{command.task} failed: {meta.get('result')}")
+        except RedisError as error:
+            raise BrokerUnavailable(f"the message broker is unreachable: {error}") from error
+        raise ReplyTimeout(f"no reply to {command.task} within {timeout:.1f}s")
+
+    def _client(self) -> aioredis.Redis:
+        if self._redis is None:
+            self._redis = aioredis.from_url(
+                self.app.conf.result_backend, socket_connect_timeout=2, socket_timeout=5
+            )
+        return self._redis
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+
+class RecordingPublisher:
+    """A publisher for unit tests: remembers what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        self.sent.append(message)

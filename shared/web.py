@@ -1,0 +1,92 @@
+"""What every service's Litestar app shares: error mapping, body limits, the OpenAPI setup."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from shared.errors import ShopError, TemporarilyUnavailable
+from shared.isbn import InvalidISBN
+
+log = logging.getLogger(__name__)
+
+# Books, orders and articles are small; anything bigger is a mistake or an attack.
+MAX_JSON_BODY_BYTES = 256 * 1024
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(
+        "/api/"
+    )
+
+
+def _error_response(
+    request: Request[Any, Any, Any], status: int, detail: str, extra: dict[str, Any]
+) -> Response[Any]:
+    if _wants_html(request):
+        body = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Sorry</title>"
+            f"<main><h1>Sorry</h1><p>{_escape(detail)}</p><p><a href='/'>Back to the shop</a></p></main></html>"
+        )
+        return Response(body, status_code=status, media_type=MediaType.HTML)
+    return Response({"status_code": status, "detail": detail, **extra}, status_code=status)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shop_error_handler(request: Request[Any, Any, Any], error: ShopError) -> Response[Any]:
+    response = _error_response(request, error.status_code, error.message, dict(error.extra))
+    if isinstance(error, TemporarilyUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+def invalid_isbn_handler(request: Request[Any, Any, Any], error: InvalidISBN) -> Response[Any]:
+    return _error_response(request, 400, str(error), {})
+
+
+def http_error_handler(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    extra: dict[str, Any] = {}
+    if isinstance(error, ValidationException) and error.extra:
+        extra["errors"] = error.extra
+    response = _error_response(request, error.status_code, error.detail, extra)
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def internal_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error_response(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side; it has been logged.",
+        {},
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ShopError: shop_error_handler,
+    InvalidISBN: invalid_isbn_handler,
+    HTTPException: http_error_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+}
+
+
+def openapi_config(service: str, title: str, description: str) -> OpenAPIConfig:
+    """Each service serves its schema under its own API prefix, so one origin can front all three."""
+    return OpenAPIConfig(
+        title=title,
+        version="1.0.0",
+        description=description,
+        path=f"/api/{service}/schema",
+        render_plugins=[SwaggerRenderPlugin()],
+    )
