@@ -1,0 +1,117 @@
+"""The `bookshop` console script: run the shop, its workers and beat, and each service's commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from services.shop import SERVICES, load
+
+SERVICE_COMMANDS = {
+    "catalogue": "services.catalogue.cli:catalogue",
+    "recommend": "services.recommendation.cli:recommend",
+    "checkout": "services.checkout.cli:checkout",
+    "staff": "services.staff_cli:staff",
+}
+
+
+class ShopGroup(click.Group):
+    """Loads each service's command group only when it is used (keeps `bookshop --help` fast)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SERVICE_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SERVICE_COMMANDS:
+            try:
+                return load(SERVICE_COMMANDS[cmd_name])
+            except (ImportError, AttributeError) as error:
+                raise click.ClickException(
+                    f"the {cmd_name} commands are not available: {error}"
+                ) from error
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=ShopGroup)
+def main() -> None:
+    """A campaigning bookshop: catalogue, recommendation and checkout services."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-seed", is_flag=True, help="Do not load the demo catalogue and seed article.")
+def up(host: str, port: int, no_seed: bool) -> None:
+    """Run the whole shop on this machine: SQLite files and an embedded Redis unless configured."""
+    from services.embedded import run_embedded_shop
+
+    run_embedded_shop(host=host, port=port, seed=not no_seed)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(SERVICES)))
+@click.option(
+    "--pool",
+    default="prefork",
+    show_default=True,
+    type=click.Choice(["prefork", "solo", "threads"]),
+)
+@click.option("--concurrency", default=2, show_default=True, type=int)
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(service: str, pool: str, concurrency: int, loglevel: str) -> None:
+    """Run SERVICE's Celery worker on its own queue."""
+    parts = SERVICES[service]
+    app = load(parts.create_worker)(parts.load_settings())
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            service,
+            "--pool",
+            pool,
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            loglevel,
+            "--hostname",
+            f"{service}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
+@main.command()
+@click.option(
+    "--schedule-file", default=None, help="Where beat keeps its state (default: the data folder)."
+)
+def beat(schedule_file: str | None) -> None:
+    """Run celery beat with every service's periodic tasks."""
+    from services.schedule import create_beat
+
+    app, schedule_path = create_beat(schedule_file)
+    app.start(["beat", "--loglevel", "INFO", "--schedule", schedule_path])
+
+
+@main.command()
+@click.argument("services", nargs=-1, type=click.Choice(sorted(SERVICES)))
+def migrate(services: tuple[str, ...]) -> None:
+    """Create or upgrade the services' databases (all of them by default)."""
+    from shared.migrations import upgrade
+
+    for name in services or tuple(SERVICES):
+        parts = SERVICES[name]
+        url = parts.load_settings().resolved_database_url()
+        upgrade(parts.migrations, url)
+        click.echo(f"{name}: database at head")
+
+
+def run(args: list[str] | None = None) -> Any:
+    return main.main(args=args, prog_name="bookshop")
+
+
+if __name__ == "__main__":
+    sys.exit(run())
