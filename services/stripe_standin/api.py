@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath
 
 from services.stripe_standin.components import Standin, standin_of
 from services.stripe_standin.errors import StripeError
@@ -66,27 +67,27 @@ async def create_session(request: Request) -> Response[bytes]:
 
 
 @get("/checkout/sessions/{session_id:str}")
-async def retrieve_session(request: Request, session_id: str) -> Response[bytes]:
+async def retrieve_session(request: Request, session_id: FromPath[str]) -> Response[bytes]:
     return await _respond(request, _retrieve("checkout.session", session_id))
 
 
 @post("/checkout/sessions/{session_id:str}/expire", status_code=200)
-async def expire_session(request: Request, session_id: str) -> Response[bytes]:
+async def expire_session(request: Request, session_id: FromPath[str]) -> Response[bytes]:
     return await _respond(request, lambda s, _, ctx: s.state.expire_session(session_id, ctx))
 
 
 @get("/checkout/sessions/{session_id:str}/line_items")
-async def session_line_items(request: Request, session_id: str) -> Response[bytes]:
+async def session_line_items(request: Request, session_id: FromPath[str]) -> Response[bytes]:
     return await _respond(request, lambda s, _, __: s.state.session_line_items(session_id))
 
 
 @get("/payment_intents/{intent_id:str}")
-async def retrieve_payment_intent(request: Request, intent_id: str) -> Response[bytes]:
+async def retrieve_payment_intent(request: Request, intent_id: FromPath[str]) -> Response[bytes]:
     return await _respond(request, _retrieve("payment_intent", intent_id))
 
 
 @get("/charges/{charge_id:str}")
-async def retrieve_charge(request: Request, charge_id: str) -> Response[bytes]:
+async def retrieve_charge(request: Request, charge_id: FromPath[str]) -> Response[bytes]:
     return await _respond(request, _retrieve("charge", charge_id))
 
 
@@ -96,12 +97,12 @@ async def create_refund(request: Request) -> Response[bytes]:
 
 
 @get("/refunds/{refund_id:str}")
-async def retrieve_refund(request: Request, refund_id: str) -> Response[bytes]:
+async def retrieve_refund(request: Request, refund_id: FromPath[str]) -> Response[bytes]:
     return await _respond(request, _retrieve("refund", refund_id))
 
 
 @get("/events/{event_id:str}")
-async def retrieve_event(request: Request, event_id: str) -> Response[bytes]:
+async def retrieve_event(request: Request, event_id: FromPath[str]) -> Response[bytes]:
     return await _respond(request, _retrieve("event", event_id))
 
 
@@ -124,7 +125,9 @@ async def create_webhook_endpoint(request: Request) -> Response[bytes]:
 
 
 @get("/webhook_endpoints/{endpoint_id:str}")
-async def retrieve_webhook_endpoint(request: Request, endpoint_id: str) -> Response[bytes]:
+async def retrieve_webhook_endpoint(
+    request: Request, endpoint_id: FromPath[str]
+) -> Response[bytes]:
     return await _respond(request, _retrieve("webhook_endpoint", endpoint_id))
 
 

@@ -2,15 +2,16 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 from litestar import Litestar, Request, Response
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from services.stripe_standin.api import json_response, stripe_api
@@ -28,9 +29,14 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def build_standin(
-    settings: StripeStandinSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: StripeStandinSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Standin:
-    state = StandinState(public_base_url=settings.public_base_url, api_version=settings.api_version)
+    state = StandinState(
+        public_base_url=settings.public_base_url, api_version=settings.api_version, clock=clock
+    )
     webhooks = WebhookDispatcher(
         retry_delays=settings.webhook_retry_delays,
         timeout_seconds=settings.webhook_timeout_seconds,
@@ -46,10 +52,13 @@ def build_standin(
 
 
 def create_app(
-    settings: StripeStandinSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: StripeStandinSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Litestar:
-    """`transport` replaces the network for webhook deliveries (unit tests)."""
-    standin = build_standin(settings, transport)
+    """`transport` replaces the network for webhook deliveries and `clock` the time (unit tests)."""
+    standin = build_standin(settings, transport=transport, clock=clock)
 
     @asynccontextmanager
     async def background_work(app: Litestar) -> AsyncIterator[None]:
@@ -83,7 +92,9 @@ async def _faults_then_auth(request: Request) -> Response[bytes] | None:
         return None
     fault = standin_of(request).faults.take(request.method, path)
     if fault is not None and fault.kind == "hang":
-        # Then answer normally: the request happened, only the client gave up waiting.
+        # The body is read first so that the request completes even when the client gives up
+        # waiting: a timed-out request that happened anyway is the case retries must handle.
+        await request.body()
         await asyncio.sleep(fault.seconds)
     elif fault is not None:
         raise StripeError(

@@ -3,6 +3,7 @@
 from typing import Any
 
 from litestar import Request, Router, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from services.stripe_standin.components import standin_of
 from services.stripe_standin.errors import StripeError
@@ -11,7 +12,7 @@ from services.stripe_standin.state import RequestContext
 
 
 @post("/faults", status_code=201)
-async def add_fault(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+async def add_fault(request: Request, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     """Body: {"path", "kind": "error"|"hang", "count"=1, "seconds"=0, "method"=null}."""
     try:
         fault = Fault(
@@ -38,13 +39,15 @@ async def clear_faults(request: Request) -> None:
 
 
 @get("/deliveries")
-async def list_deliveries(request: Request, event_id: str | None = None) -> list[dict[str, Any]]:
+async def list_deliveries(
+    request: Request, event_id: FromQuery[str | None] = None
+) -> list[dict[str, Any]]:
     deliveries = standin_of(request).webhooks.deliveries
     return [d.as_dict() for d in deliveries if event_id in (None, d.event_id)]
 
 
 @post("/events/{event_id:str}/redeliver", status_code=202)
-async def redeliver_event(request: Request, event_id: str) -> dict[str, Any]:
+async def redeliver_event(request: Request, event_id: FromPath[str]) -> dict[str, Any]:
     """Sends the same event again, as the dashboard's "Resend" does."""
     standin = standin_of(request)
     event = standin.state.retrieve(event_id, "event")
@@ -53,14 +56,14 @@ async def redeliver_event(request: Request, event_id: str) -> dict[str, Any]:
 
 
 @post("/sessions/{session_id:str}/expire_now")
-async def expire_session_now(request: Request, session_id: str) -> dict[str, Any]:
+async def expire_session_now(request: Request, session_id: FromPath[str]) -> dict[str, Any]:
     """As if the clock passed the session's expires_at: the sweep's work, done now."""
     return standin_of(request).state.expire_session(session_id, RequestContext())
 
 
 @post("/sessions/{session_id:str}/settle")
 async def settle_bank_transfer(
-    request: Request, session_id: str, data: dict[str, Any]
+    request: Request, session_id: FromPath[str], data: JSONBody[dict[str, Any]]
 ) -> dict[str, Any]:
     """Body: {"outcome": "succeeded"|"failed"} for a session paid by bank transfer."""
     outcome = data.get("outcome")

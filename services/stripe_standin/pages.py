@@ -3,6 +3,7 @@
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from services.stripe_standin.components import standin_of
@@ -44,12 +45,12 @@ def _page(state: StandinState, session_id: str, error: str | None = None) -> Tem
 
 
 @get("/{session_id:str}")
-async def checkout_page(request: Request, session_id: str) -> Template:
+async def checkout_page(request: Request, session_id: FromPath[str]) -> Template:
     return _page(standin_of(request).state, session_id)
 
 
 @post("/{session_id:str}", status_code=303)
-async def checkout_action(request: Request, session_id: str) -> Response[Any]:
+async def checkout_action(request: Request, session_id: FromPath[str]) -> Response[Any]:
     """Form actions of the page; tests post `action=pay` here without a browser."""
     state = standin_of(request).state
     action = (await request.form()).get("action")
