@@ -1,0 +1,125 @@
+"""`bookshop recommend batch|eval`: rank articles against a books file, outside the shop.
+
+Both commands build a throwaway in-memory index from `--books`; the shop's own data is
+never read or written. Progress goes to stderr, results to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from services.recommendation.books import read_books
+from services.recommendation.evaluation import (
+    Article,
+    Report,
+    batch_lines,
+    bm25_baseline,
+    embedding_baseline,
+    evaluate,
+    pipeline_ranker,
+    read_articles,
+)
+from services.recommendation.ranking import Ranker
+from services.recommendation.semantic import minilm_embedder, wordllama_embedder
+
+_T = TypeVar("_T")
+_err = Console(stderr=True)
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group("recommend")
+def recommend() -> None:
+    """Recommend the shop's books for newspaper articles."""
+
+
+@recommend.command("batch")
+@click.option("--books", "books_path", type=_FILE, required=True, help="Books, JSON lines.")
+@click.option(
+    "--articles", "articles_path", type=_FILE, required=True, help="Articles, JSON lines."
+)
+@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1))
+def batch(books_path: Path, articles_path: Path, k: int) -> None:
+    """Print one JSON line per article: {"id", "isbns", "reasons"}."""
+    books = read_books(books_path)
+    articles = read_articles(articles_path)
+    started = time.perf_counter()
+    with _err.status(f"Indexing {len(books)} books"):
+        ranker = Ranker(books)
+    lines = batch_lines(ranker, _progress(articles, "Ranking articles"), k=k)
+    for line in lines:
+        click.echo(line)
+    _err.print(f"{len(articles)} articles in {time.perf_counter() - started:.1f} s")
+
+
+@recommend.command("eval")
+@click.option("--books", "books_path", type=_FILE, required=True, help="Books, JSON lines.")
+@click.option("--articles", "articles_path", type=_FILE, required=True, help="Articles with gold.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead.")
+def eval_command(books_path: Path, articles_path: Path, as_json: bool) -> None:
+    """nDCG@5, recall@10, MRR and grade-3-first share: baselines and the full pipeline."""
+    books = read_books(books_path)
+    articles = read_articles(articles_path)
+    reports = run_evaluation(books_path, articles, books_count=len(books))
+    if as_json:
+        click.echo(json.dumps({r.name: {**r.summary(), "misses": r.misses} for r in reports}))
+        return
+    print_reports(reports, Console())
+
+
+def run_evaluation(books_path: Path, articles: list[Article], *, books_count: int) -> list[Report]:
+    """Each method's report on `articles`: plain BM25, plain embeddings, the pipeline."""
+    books = read_books(books_path)
+    methods: list[tuple[str, Callable[[], Callable[[Article], list[str]]]]] = [
+        ("plain BM25", lambda: bm25_baseline(books)),
+        ("plain WordLlama", lambda: embedding_baseline(books, wordllama_embedder())),
+        ("plain MiniLM", lambda: embedding_baseline(books, minilm_embedder())),
+        ("full pipeline", lambda: pipeline_ranker(books)[1]),
+    ]
+    reports = []
+    for name, make in methods:
+        with _err.status(f"{name}: indexing {books_count} books"):
+            rank = make()
+        reports.append(evaluate(name, rank, _progress(articles, name)))
+    return reports
+
+
+def print_reports(reports: list[Report], console: Console) -> None:
+    table = Table(title="Recommendation quality")
+    for column in ("method", "nDCG@5", "recall@10", "MRR", "grade-3 first", "articles"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for report in reports:
+        s = report.summary()
+        table.add_row(
+            report.name,
+            f"{s['ndcg@5']:.3f}",
+            f"{s['recall@10']:.3f}",
+            f"{s['mrr']:.3f}",
+            f"{s['grade3_first']:.3f} ({sum(report.grade3_first)}/{len(report.grade3_first)})",
+            str(int(s["articles"])),
+        )
+    console.print(table)
+    final = reports[-1]
+    console.print(f"[bold]{final.name}: gold books missing from the top 5[/bold]")
+    for article_id, missing in final.misses.items():
+        console.print(f"  {article_id}: {', '.join(missing)}")
+
+
+def _progress(items: list[_T], label: str) -> Iterator[_T]:
+    with Progress(console=_err, transient=True) as progress:
+        task = progress.add_task(label, total=len(items))
+        for item in items:
+            yield item
+            progress.advance(task)
+
+
+if __name__ == "__main__":
+    recommend()

@@ -1,0 +1,130 @@
+"""Lexical stage: BM25 (bm25s) over a book's title, subtitle, authors, subjects and description.
+
+bm25s builds a static index. Books changed after the build are scored by the same
+BM25 formula, against the built index's document frequencies, from a small overlay,
+so one changed description does not rebuild the index; the ranker compacts the
+overlay into a fresh build once it grows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+from services.recommendation.books import IndexedBook
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(STOPWORDS_EN) | {"s", "t"}
+# bm25s's defaults ("lucene" BM25); the overlay uses the same numbers
+_K1 = 1.5
+_B = 0.75
+
+
+class LexicalAnalyser:
+    """Words -> English stems, stop words dropped. One instance per index (Stemmer is stateful)."""
+
+    def __init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def tokens(self, text: str) -> list[str]:
+        return self._stemmer.stemWords(self._words(text))
+
+    def stems_to_words(self, text: str) -> dict[str, str]:
+        """Each stem in `text` and the first word that gave it, to show people words."""
+        words = self._words(text)
+        out: dict[str, str] = {}
+        for word, stem in zip(words, self._stemmer.stemWords(words), strict=True):
+            out.setdefault(stem, word)
+        return out
+
+    def _words(self, text: str) -> list[str]:
+        return [w for w in _WORD.findall(fold(text)) if w not in _STOPWORDS]
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Dikötter" and "Dikotter" read the same."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def book_document(book: IndexedBook) -> str:
+    """The text BM25 sees for a book."""
+    return " \n".join(
+        part
+        for part in (
+            book.title,
+            book.subtitle or "",
+            " ".join(book.authors),
+            book.subject_words,
+            book.description,
+        )
+        if part
+    )
+
+
+class LexicalIndex:
+    """BM25 scores for every indexed position; positions are the ranker's row numbers."""
+
+    def __init__(self, documents: Sequence[str]) -> None:
+        self._analyser = LexicalAnalyser()
+        corpus = [self._analyser.tokens(doc) for doc in documents]
+        self._n_built = len(corpus)
+        self._doc_freq: Counter[str] = Counter()
+        for tokens in corpus:
+            self._doc_freq.update(set(tokens))
+        self._avg_len = (sum(map(len, corpus)) / len(corpus)) if corpus else 1.0
+        self._retriever = bm25s.BM25(k1=_K1, b=_B)
+        # bm25s cannot index an empty corpus; an empty shop scores nothing
+        if corpus:
+            self._retriever.index(corpus, show_progress=False)
+        self._overlay: dict[int, Counter[str]] = {}
+
+    @property
+    def size(self) -> int:
+        return self._n_built + len(self._overlay)
+
+    @property
+    def overlay_size(self) -> int:
+        return len(self._overlay)
+
+    @property
+    def analyser(self) -> LexicalAnalyser:
+        return self._analyser
+
+    def idf(self, token: str) -> float:
+        df = self._doc_freq.get(token, 0)
+        return math.log(1 + (max(self._n_built, 1) - df + 0.5) / (df + 0.5))
+
+    def set_overlay(self, position: int, document: str) -> None:
+        """Score `position` from `document` from now on (a new or re-described book)."""
+        self._overlay[position] = Counter(self._analyser.tokens(document))
+
+    def scores(self, query: str, n_positions: int) -> np.ndarray:
+        """BM25 score of every position below `n_positions` (0 for none and tombstones)."""
+        tokens = self._analyser.tokens(query)
+        out = np.zeros(n_positions, dtype=np.float32)
+        if self._n_built:
+            known = [t for t in tokens if t in self._retriever.vocab_dict]
+            if known:
+                out[: self._n_built] = self._retriever.get_scores(known)
+        for position, counts in self._overlay.items():
+            out[position] = self._overlay_score(tokens, counts)
+        return out
+
+    def _overlay_score(self, query: list[str], counts: Counter[str]) -> float:
+        length = sum(counts.values())
+        norm = _K1 * (1 - _B + _B * length / self._avg_len)
+        score = 0.0
+        for token in query:
+            tf = counts.get(token, 0)
+            if tf:
+                score += self.idf(token) * tf * (_K1 + 1) / (tf + norm)
+        return score

