@@ -318,3 +318,16 @@ def test_a_hang_times_the_sdk_out_and_the_retry_replays_the_request_that_happene
 
     assert retried.last_response is not None
     assert retried.last_response.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_the_async_sdk_over_httpx_works_too(standin: RunningStandin) -> None:
+    client = stripe.StripeClient(
+        "sk_test_integration",
+        base_addresses={"api": standin.base_url},
+        http_client=stripe.HTTPXClient(timeout=5),
+    )
+
+    session = await client.v1.checkout.sessions.create_async(session_params())
+    fetched = await client.v1.checkout.sessions.retrieve_async(session.id)
+
+    assert (fetched.id, fetched.status) == (session.id, "open")
