@@ -1,0 +1,1 @@
+"""The catalogue: books, stock and its ledger, reservations for orders, search and the book pages."""

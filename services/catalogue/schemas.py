@@ -1,0 +1,197 @@
+"""What goes in and out of the catalogue's use cases and JSON API (msgspec: strict, so a price
+of 12.5 or "12.99" is refused rather than guessed at)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+Pence = Annotated[int, msgspec.Meta(ge=0, le=100_000_000, description="whole pence (GBP)")]
+RawIsbn = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=10,
+        max_length=24,
+        description="ISBN-13, ISBN-10 or EAN-13; hyphens and spaces allowed",
+        examples=["9798463348616", "0-14-044913-9"],
+    ),
+]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+Format = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Year = Annotated[int, msgspec.Meta(ge=1450, le=2100)]
+Description = Annotated[str, msgspec.Meta(max_length=20_000)]
+CoverUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=1000)]
+Copies = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+PositiveCopies = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+Change = Annotated[
+    int, msgspec.Meta(ge=-1_000_000, le=1_000_000, description="copies added (+) or removed (-)")
+]
+Reason = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=500, description="why: required, for the ledger")
+]
+Authors = Annotated[list[Name], msgspec.Meta(max_length=50)]
+Subjects = Annotated[list[Subject], msgspec.Meta(max_length=50)]
+
+
+class BookCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A book as staff or an import give it. `stock` is the opening quantity on hand: it is
+    received (a ledger entry) only when the book is new, and ignored for a book already held.
+    `reorder_point` None keeps the held book's (1 for a new book)."""
+
+    isbn13: RawIsbn
+    title: Title
+    price_pence: Pence
+    subtitle: Title | None = None
+    authors: Authors = msgspec.field(default_factory=list)
+    publisher: Name | None = None
+    year: Year | None = None
+    format: Format | None = None
+    subjects: Subjects = msgspec.field(default_factory=list)
+    description: Description = ""
+    cover_url: CoverUrl | None = None
+    reorder_point: Copies | None = None
+    stock: Copies = 0
+
+
+class BookUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A partial change: only the fields given are changed (null clears an optional one)."""
+
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    subtitle: Title | msgspec.UnsetType | None = msgspec.UNSET
+    authors: Authors | msgspec.UnsetType = msgspec.UNSET
+    publisher: Name | msgspec.UnsetType | None = msgspec.UNSET
+    year: Year | msgspec.UnsetType | None = msgspec.UNSET
+    format: Format | msgspec.UnsetType | None = msgspec.UNSET
+    price_pence: Pence | msgspec.UnsetType = msgspec.UNSET
+    subjects: Subjects | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType = msgspec.UNSET
+    cover_url: CoverUrl | msgspec.UnsetType | None = msgspec.UNSET
+    reorder_point: Copies | msgspec.UnsetType = msgspec.UNSET
+
+
+class BookRead(msgspec.Struct, kw_only=True):
+    isbn13: str
+    title: str
+    subtitle: str | None
+    authors: list[str]
+    publisher: str | None
+    year: int | None
+    format: str | None
+    price_pence: int
+    subjects: list[str]
+    description: str
+    cover_url: str | None
+    reorder_point: int
+    on_hand: int
+    reserved: int
+    available: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class UpsertSummary(msgspec.Struct, kw_only=True):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class DeliveryLine(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    isbn13: RawIsbn
+    quantity: PositiveCopies
+
+
+class Delivery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Copies in from a supplier (or, for a return, out to one): one ledger batch."""
+
+    lines: Annotated[list[DeliveryLine], msgspec.Meta(min_length=1, max_length=1000)]
+    reference: ShortText | None = None
+
+
+class Adjustment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    isbn13: RawIsbn
+    change: Change
+    reason: Reason
+
+
+class CountedLine(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    isbn13: RawIsbn
+    counted: Copies
+
+
+class StockTake(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    counts: Annotated[list[CountedLine], msgspec.Meta(min_length=1, max_length=10_000)]
+    reason: ShortText | None = None
+
+
+class StockDifference(msgspec.Struct, kw_only=True):
+    isbn13: str
+    title: str
+    on_hand: int
+    counted: int
+    difference: int
+
+
+class StockTakeResult(msgspec.Struct, kw_only=True):
+    applied: bool
+    counted_books: int
+    differences: list[StockDifference]
+    batch_id: UUID | None = None
+
+
+LedgerKind = Literal[
+    "received", "sold", "adjusted", "returned_to_supplier", "stocktake", "reserved", "released"
+]
+
+
+class LedgerEntryRead(msgspec.Struct, kw_only=True):
+    id: int
+    batch_id: UUID
+    isbn13: str
+    kind: str
+    on_hand_change: int
+    reserved_change: int
+    on_hand_after: int
+    reserved_after: int
+    actor: str
+    reason: str | None
+    reference: str | None
+    created_at: datetime
+
+
+class StockBatch(msgspec.Struct, kw_only=True):
+    batch_id: UUID
+    entries: list[LedgerEntryRead]
+
+
+class LowStockRow(msgspec.Struct, kw_only=True):
+    isbn13: str
+    title: str
+    authors: list[str]
+    on_hand: int
+    reserved: int
+    available: int
+    reorder_point: int
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    isbn13: str
+    title: str
+    subtitle: str | None
+    authors: list[str]
+    price_pence: int
+    available: int
+    cover_url: str | None
+    match: Literal["isbn", "title", "author", "words"]
+
+
+class SearchResults(msgspec.Struct, kw_only=True):
+    query: str
+    isbn_lookup: bool
+    hits: list[SearchHit]

@@ -1,0 +1,459 @@
+"""The catalogue's use cases: books (create, change, upsert from imports, find) and stock
+(deliveries, returns, adjustments, stock takes, the ledger, the low-stock report).
+
+Each write is one unit of work: it changes the rows, writes the ledger and queues a BookChanged
+for every book it changed, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import msgspec
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalogue import search
+from services.catalogue.changes import announce
+from services.catalogue.domain import merge_quantities, parse_query, stock_differences
+from services.catalogue.models import Book, LedgerEntry, Stock
+from services.catalogue.schemas import (
+    Adjustment,
+    BookCreate,
+    BookRead,
+    BookUpdate,
+    Delivery,
+    LedgerEntryRead,
+    LowStockRow,
+    SearchResults,
+    StockBatch,
+    StockDifference,
+    StockTake,
+    StockTakeResult,
+    UpsertSummary,
+)
+from services.catalogue.stock import Movement, Who, move
+from shared.db import Database
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.isbn import to_isbn13
+from shared.messaging.message import utcnow
+from shared.messaging.unit_of_work import UnitOfWorkFactory
+
+Clock = Callable[[], datetime]
+DEFAULT_REORDER_POINT = 1
+# Fields a BookCreate or BookUpdate may change, and whether a change needs the search terms redone.
+BOOK_FIELDS = (
+    "title",
+    "subtitle",
+    "authors",
+    "publisher",
+    "year",
+    "format",
+    "price_pence",
+    "subjects",
+    "description",
+    "cover_url",
+    "reorder_point",
+)
+SEARCHED_FIELDS = frozenset({"title", "subtitle", "authors"})
+LOOKUP_CHUNK = 500
+
+
+def _read(book: Book, on_hand: int, reserved: int) -> BookRead:
+    return BookRead(
+        isbn13=book.isbn13,
+        title=book.title,
+        subtitle=book.subtitle,
+        authors=list(book.authors),
+        publisher=book.publisher,
+        year=book.year,
+        format=book.format,
+        price_pence=book.price_pence,
+        subjects=list(book.subjects),
+        description=book.description,
+        cover_url=book.cover_url,
+        reorder_point=book.reorder_point,
+        on_hand=on_hand,
+        reserved=reserved,
+        available=max(on_hand - reserved, 0),
+        version=book.version,
+        created_at=book.created_at,
+        updated_at=book.updated_at,
+    )
+
+
+def _ledger_read(entry: LedgerEntry) -> LedgerEntryRead:
+    return LedgerEntryRead(
+        id=entry.id,
+        batch_id=entry.batch_id,
+        isbn13=entry.isbn13,
+        kind=entry.kind,
+        on_hand_change=entry.on_hand_change,
+        reserved_change=entry.reserved_change,
+        on_hand_after=entry.on_hand_after,
+        reserved_after=entry.reserved_after,
+        actor=entry.actor,
+        reason=entry.reason,
+        reference=entry.reference,
+        created_at=entry.created_at,
+    )
+
+
+def _fields_of(book: BookCreate) -> dict[str, Any]:
+    fields = {name: getattr(book, name) for name in BOOK_FIELDS}
+    fields["authors"] = [author.strip() for author in book.authors]
+    fields["title"] = book.title.strip()
+    return fields
+
+
+async def _book_with_stock(session: AsyncSession, isbn13: str) -> BookRead:
+    row = (
+        await session.execute(
+            select(Book, Stock.on_hand, Stock.reserved)
+            .join(Stock, Stock.isbn13 == Book.isbn13)
+            .where(Book.isbn13 == isbn13)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no book with ISBN {isbn13} in the catalogue")
+    return _read(row[0], row[1], row[2])
+
+
+async def _require_books(session: AsyncSession, isbns: Sequence[str]) -> dict[str, Book]:
+    books = {
+        book.isbn13: book
+        for book in await session.scalars(select(Book).where(Book.isbn13.in_(list(isbns))))
+    }
+    missing = [isbn for isbn in isbns if isbn not in books]
+    if missing:
+        raise NotFound(
+            f"no book with ISBN {', '.join(missing)} in the catalogue: add the book first",
+            extra={"unknown_isbns": missing},
+        )
+    return books
+
+
+class BookService:
+    """Books: add, change, upsert in bulk (imports), read, search."""
+
+    def __init__(self, *, uow: UnitOfWorkFactory, db: Database, clock: Clock = utcnow) -> None:
+        self._uow = uow
+        self._db = db
+        self._clock = clock
+
+    async def create(self, *, book: BookCreate, actor: str) -> BookRead:
+        isbn13 = to_isbn13(book.isbn13)
+        try:
+            async with self._uow() as uow:
+                if await uow.session.get(Book, isbn13) is not None:
+                    raise Conflict(f"the catalogue already has ISBN {isbn13}: change it instead")
+                await self._insert(uow.session, isbn13, book, actor=actor)
+                await announce(uow, [isbn13], now=self._clock())
+        except IntegrityError as error:
+            raise Conflict(f"the catalogue already has ISBN {isbn13}: change it instead") from error
+        return await self.get(isbn13=isbn13)
+
+    async def update(self, *, isbn13: str, changes: BookUpdate, actor: str) -> BookRead:
+        isbn13 = to_isbn13(isbn13)
+        given = {
+            name: value
+            for name in BOOK_FIELDS
+            if (value := getattr(changes, name)) is not msgspec.UNSET
+        }
+        async with self._uow() as uow:
+            book = await uow.session.get(Book, isbn13)
+            if book is None:
+                raise NotFound(f"no book with ISBN {isbn13} in the catalogue")
+            if await self._apply(uow.session, book, given):
+                await announce(uow, [isbn13], now=self._clock())
+        return await self.get(isbn13=isbn13)
+
+    async def upsert_books(self, *, books: Sequence[BookCreate], actor: str) -> UpsertSummary:
+        """Create new books and change those that differ, in one transaction; books that are the
+        same as held are not touched, so importing the same file twice changes nothing.
+
+        An invalid ISBN anywhere refuses the whole batch before anything is written.
+        """
+        records: dict[str, BookCreate] = {}
+        for record in books:
+            records[to_isbn13(record.isbn13)] = record
+        summary = UpsertSummary()
+        async with self._uow() as uow:
+            session = uow.session
+            isbns = list(records)
+            held: dict[str, Book] = {}
+            for start in range(0, len(isbns), LOOKUP_CHUNK):
+                chunk = isbns[start : start + LOOKUP_CHUNK]
+                for book in await session.scalars(select(Book).where(Book.isbn13.in_(chunk))):
+                    held[book.isbn13] = book
+            changed: list[str] = []
+            for isbn13, record in records.items():
+                book = held.get(isbn13)
+                if book is None:
+                    await self._insert(session, isbn13, record, actor=actor)
+                    summary.created += 1
+                    changed.append(isbn13)
+                    continue
+                fields = _fields_of(record)
+                if record.reorder_point is None:
+                    del fields["reorder_point"]
+                if await self._apply(session, book, fields):
+                    summary.updated += 1
+                    changed.append(isbn13)
+                else:
+                    summary.unchanged += 1
+            await announce(uow, changed, now=self._clock())
+        return summary
+
+    async def get(self, *, isbn13: str) -> BookRead:
+        isbn13 = to_isbn13(isbn13)
+        async with self._db.reading() as session:
+            return await _book_with_stock(session, isbn13)
+
+    async def search(self, *, q: str, limit: int = 20) -> SearchResults:
+        query = parse_query(q)
+        if query.is_empty:
+            return SearchResults(query=q, isbn_lookup=False, hits=[])
+        async with self._db.reading() as session:
+            hits = await search.find(session, query, limit=limit)
+        return SearchResults(query=q, isbn_lookup=query.is_isbn_lookup, hits=hits)
+
+    async def _insert(
+        self, session: AsyncSession, isbn13: str, record: BookCreate, *, actor: str
+    ) -> None:
+        now = self._clock()
+        fields = _fields_of(record)
+        if fields["reorder_point"] is None:
+            fields["reorder_point"] = DEFAULT_REORDER_POINT
+        await session.execute(
+            insert(Book).values(isbn13=isbn13, version=0, created_at=now, updated_at=now, **fields)
+        )
+        await session.execute(insert(Stock).values(isbn13=isbn13, on_hand=0, reserved=0))
+        await search.index_book(
+            session,
+            isbn13=isbn13,
+            title=fields["title"],
+            subtitle=fields["subtitle"],
+            authors=fields["authors"],
+            in_stock=False,
+        )
+        if record.stock > 0:
+            who = Who(actor=actor, batch_id=uuid4(), now=now, reason="opening stock")
+            await move(
+                session, isbn13=isbn13, kind=Movement.RECEIVED, on_hand_change=record.stock, who=who
+            )
+
+    async def _apply(self, session: AsyncSession, book: Book, fields: dict[str, Any]) -> bool:
+        """Set the fields that differ; True if any did."""
+        different = {name for name, value in fields.items() if getattr(book, name) != value}
+        if not different:
+            return False
+        for name in different:
+            setattr(book, name, fields[name])
+        await session.flush()
+        if different & SEARCHED_FIELDS:
+            on_hand, reserved = (
+                await session.execute(
+                    select(Stock.on_hand, Stock.reserved).where(Stock.isbn13 == book.isbn13)
+                )
+            ).one()
+            await search.index_book(
+                session,
+                isbn13=book.isbn13,
+                title=book.title,
+                subtitle=book.subtitle,
+                authors=book.authors,
+                in_stock=on_hand - reserved > 0,
+            )
+        return True
+
+
+class StockService:
+    """Stock staff's work: deliveries, returns, adjustments, stock takes; the ledger and reports."""
+
+    def __init__(self, *, uow: UnitOfWorkFactory, db: Database, clock: Clock = utcnow) -> None:
+        self._uow = uow
+        self._db = db
+        self._clock = clock
+
+    async def receive(self, *, delivery: Delivery, actor: str) -> StockBatch:
+        """A delivery: every line received in one ledger batch, or none if any ISBN is unknown."""
+        return await self._delivery_batch(delivery, actor=actor, kind=Movement.RECEIVED, sign=1)
+
+    async def return_to_supplier(self, *, delivery: Delivery, actor: str) -> StockBatch:
+        """Copies sent back; copies held for orders cannot go."""
+        return await self._delivery_batch(
+            delivery, actor=actor, kind=Movement.RETURNED_TO_SUPPLIER, sign=-1
+        )
+
+    async def adjust(self, *, adjustment: Adjustment, actor: str) -> StockBatch:
+        isbn13 = to_isbn13(adjustment.isbn13)
+        if adjustment.change == 0:
+            raise InvalidInput("an adjustment of 0 copies changes nothing: give + or - copies")
+        reason = adjustment.reason.strip()
+        if len(reason) < 3:
+            raise InvalidInput("say why the stock is adjusted (a reason of 3 characters or more)")
+        batch_id = uuid4()
+        async with self._uow() as uow:
+            await _require_books(uow.session, [isbn13])
+            who = Who(actor=actor, batch_id=batch_id, now=self._clock(), reason=reason)
+            moved = await move(
+                uow.session,
+                isbn13=isbn13,
+                kind=Movement.ADJUSTED,
+                on_hand_change=adjustment.change,
+                who=who,
+            )
+            if moved is None:
+                raise Conflict(await self._shortfall(uow.session, isbn13, -adjustment.change))
+            await announce(uow, [isbn13], now=who.now)
+        return await self._batch(batch_id)
+
+    async def stock_take(self, *, take: StockTake, actor: str, apply: bool) -> StockTakeResult:
+        """Counted copies per ISBN against the books' on-hand figures: the differences, and with
+        `apply` a stocktake correction for each in one batch (a preview writes nothing)."""
+        counted: dict[str, int] = {}
+        for line in take.counts:
+            isbn13 = to_isbn13(line.isbn13)
+            if isbn13 in counted:
+                raise InvalidInput(f"ISBN {isbn13} is counted twice: add the counts together")
+            counted[isbn13] = line.counted
+        if not apply:
+            async with self._db.reading() as session:
+                return await self._differences(session, counted, applied=False)
+        batch_id = uuid4()
+        async with self._uow() as uow:
+            result = await self._differences(uow.session, counted, applied=True)
+            who = Who(
+                actor=actor,
+                batch_id=batch_id,
+                now=self._clock(),
+                reason=take.reason or "stock take",
+            )
+            for difference in result.differences:
+                moved = await move(
+                    uow.session,
+                    isbn13=difference.isbn13,
+                    kind=Movement.STOCKTAKE,
+                    on_hand_change=difference.difference,
+                    who=who,
+                    expected_on_hand=difference.on_hand,
+                )
+                if moved is None:
+                    raise Conflict(
+                        f"ISBN {difference.isbn13}: {difference.counted} counted but more copies"
+                        " than that are held for orders, or the stock moved during the count;"
+                        " preview again"
+                    )
+            await announce(uow, [d.isbn13 for d in result.differences], now=who.now)
+        result.batch_id = batch_id if result.differences else None
+        return result
+
+    async def ledger(
+        self, *, isbn13: str, limit: int = 100, before_id: int | None = None
+    ) -> list[LedgerEntryRead]:
+        """The book's stock movements, newest first."""
+        isbn13 = to_isbn13(isbn13)
+        async with self._db.reading() as session:
+            await _require_books(session, [isbn13])
+            query = select(LedgerEntry).where(LedgerEntry.isbn13 == isbn13)
+            if before_id is not None:
+                query = query.where(LedgerEntry.id < before_id)
+            entries = await session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit))
+            return [_ledger_read(entry) for entry in entries]
+
+    async def low_stock(self, *, limit: int = 200) -> list[LowStockRow]:
+        """Books whose available copies are below their reorder point, fewest first."""
+        available = Stock.on_hand - Stock.reserved
+        async with self._db.reading() as session:
+            rows = await session.execute(
+                select(
+                    Book.isbn13,
+                    Book.title,
+                    Book.authors,
+                    Book.reorder_point,
+                    Stock.on_hand,
+                    Stock.reserved,
+                )
+                .join(Stock, Stock.isbn13 == Book.isbn13)
+                .where(available < Book.reorder_point)
+                .order_by(available, Book.title)
+                .limit(limit)
+            )
+            return [
+                LowStockRow(
+                    isbn13=row.isbn13,
+                    title=row.title,
+                    authors=list(row.authors),
+                    on_hand=row.on_hand,
+                    reserved=row.reserved,
+                    available=row.on_hand - row.reserved,
+                    reorder_point=row.reorder_point,
+                )
+                for row in rows
+            ]
+
+    async def _delivery_batch(
+        self, delivery: Delivery, *, actor: str, kind: Movement, sign: int
+    ) -> StockBatch:
+        lines = merge_quantities((to_isbn13(line.isbn13), line.quantity) for line in delivery.lines)
+        batch_id = uuid4()
+        async with self._uow() as uow:
+            await _require_books(uow.session, list(lines))
+            who = Who(
+                actor=actor, batch_id=batch_id, now=self._clock(), reference=delivery.reference
+            )
+            for isbn13, quantity in lines.items():
+                moved = await move(
+                    uow.session, isbn13=isbn13, kind=kind, on_hand_change=sign * quantity, who=who
+                )
+                if moved is None:
+                    raise Conflict(await self._shortfall(uow.session, isbn13, quantity))
+            await announce(uow, lines, now=who.now)
+        return await self._batch(batch_id)
+
+    async def _shortfall(self, session: AsyncSession, isbn13: str, wanted: int) -> str:
+        on_hand, reserved = (
+            await session.execute(
+                select(Stock.on_hand, Stock.reserved).where(Stock.isbn13 == isbn13)
+            )
+        ).one()
+        return (
+            f"ISBN {isbn13}: cannot take {wanted} copies away; {on_hand} on hand, {reserved} of"
+            f" them held for orders, so at most {on_hand - reserved} can go"
+        )
+
+    async def _differences(
+        self, session: AsyncSession, counted: dict[str, int], *, applied: bool
+    ) -> StockTakeResult:
+        books = await _require_books(session, list(counted))
+        on_hand = dict(
+            (
+                await session.execute(
+                    select(Stock.isbn13, Stock.on_hand).where(Stock.isbn13.in_(list(counted)))
+                )
+            ).tuples()
+        )
+        differences = [
+            StockDifference(
+                isbn13=isbn13,
+                title=books[isbn13].title,
+                on_hand=held,
+                counted=count,
+                difference=count - held,
+            )
+            for isbn13, (held, count) in sorted(stock_differences(counted, on_hand).items())
+        ]
+        return StockTakeResult(applied=applied, counted_books=len(counted), differences=differences)
+
+    async def _batch(self, batch_id: Any) -> StockBatch:
+        async with self._db.reading() as session:
+            entries = await session.scalars(
+                select(LedgerEntry).where(LedgerEntry.batch_id == batch_id).order_by(LedgerEntry.id)
+            )
+            return StockBatch(batch_id=batch_id, entries=[_ledger_read(e) for e in entries])
