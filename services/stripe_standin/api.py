@@ -29,7 +29,8 @@ async def _respond(request: Request, operation: Operation) -> Response[bytes]:
     raw = await request.body() if request.method == "POST" else request.scope["query_string"]
     params = decode_form(parse_qsl(raw.decode(), keep_blank_values=True))
     key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
-    context = RequestContext(id=new_id("req", 14), idempotency_key=key)
+    request_id = new_id("req", 14)
+    context = RequestContext(id=request_id, idempotency_key=key)
     api_key = request.headers.get("Authorization", "")
     fingerprint = request_fingerprint(request.method, request.url.path, params)
     if key is not None:
@@ -39,17 +40,15 @@ async def _respond(request: Request, operation: Operation) -> Response[bytes]:
                 stored.body,
                 status=stored.status,
                 headers={
-                    "Request-Id": context.id or "",
+                    "Request-Id": request_id,
                     "Idempotent-Replayed": "true",
                     "Original-Request": stored.request_id,
                 },
             )
     body = json.dumps(operation(standin, params, context), indent=2).encode()
     if key is not None:
-        standin.idempotency.save(
-            api_key, key, StoredResponse(fingerprint, 200, body, context.id or "")
-        )
-    headers = {"Request-Id": context.id or ""}
+        standin.idempotency.save(api_key, key, StoredResponse(fingerprint, 200, body, request_id))
+    headers = {"Request-Id": request_id}
     if key is not None:
         headers["Idempotency-Key"] = key
     return json_response(body, headers=headers)
