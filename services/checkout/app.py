@@ -1,0 +1,71 @@
+"""`create_app(settings)`: checkout's web app. No I/O here; connections open on first use."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.template.config import TemplateConfig
+
+from services.checkout.controllers.api import PhoneOrdersController
+from services.checkout.controllers.health import health
+from services.checkout.controllers.pages import BuyPagesController, OrderStatusController
+from services.checkout.controllers.webhook import StripeWebhookController
+from services.checkout.payments import PaymentGateway
+from services.checkout.settings import CheckoutSettings
+from services.checkout.wiring import build_checkout
+from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def create_app(settings: CheckoutSettings, *, payments: PaymentGateway | None = None) -> Litestar:
+    checkout = build_checkout(settings, payments=payments)
+
+    @contextlib.asynccontextmanager
+    async def background(_: Litestar) -> AsyncIterator[None]:
+        sender = asyncio.create_task(checkout.emails.run(), name="checkout-email-sender")
+        try:
+            async with checkout.runtime.relaying():
+                yield
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            await checkout.runtime.close()
+
+    def provide(value: object) -> Provide:
+        return Provide(lambda: value, sync_to_thread=False)
+
+    return Litestar(
+        route_handlers=[
+            BuyPagesController,
+            OrderStatusController,
+            StripeWebhookController,
+            PhoneOrdersController,
+            health,
+        ],
+        dependencies={
+            "orders": provide(checkout.orders),
+            "stripe_events": provide(checkout.stripe_events),
+            "runtime": provide(checkout.runtime),
+            "settings": provide(settings),
+        },
+        state=State({"settings": settings, "checkout": checkout}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_JSON_BODY_BYTES,
+        openapi_config=openapi_config(
+            "checkout",
+            "Checkout",
+            "Phone orders, payment links, refunds and fulfilment for the bookshop's staff.",
+        ),
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        lifespan=[background],
+        debug=settings.debug,
+    )

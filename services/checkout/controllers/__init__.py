@@ -1,0 +1,1 @@
+"""Checkout's Litestar controllers: reader pages, the Stripe webhook, the staff JSON API, health."""

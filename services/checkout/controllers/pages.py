@@ -1,0 +1,93 @@
+"""The reader's pages: Buy (from the book page), back from Stripe, and the order status page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from services.checkout.schemas import OrderRead
+from services.checkout.service import OrderService
+from shared.errors import InvalidInput, NotFound
+
+
+class BuyPagesController(Controller):
+    path = "/checkout"
+    include_in_schema = False
+
+    @post("/buy", status_code=303)
+    async def buy(
+        self,
+        orders: OrderService,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect:
+        """The Buy form: isbn13, quantity, article and link. Any price sent is ignored."""
+        isbn = str(data.get("isbn13") or data.get("isbn") or "").strip()
+        if not isbn:
+            raise InvalidInput("The Buy form must say which book (isbn13).")
+        placed = await orders.buy(
+            isbn=isbn,
+            quantity=data.get("quantity", "1"),
+            article_id=_text(data.get("article")),
+            article_link=_text(data.get("link")),
+        )
+        assert placed.payment_url is not None
+        return Redirect(path=placed.payment_url, status_code=303)
+
+    @get("/success")
+    async def success(self, orders: OrderService, session_id: str) -> Template:
+        """Shown while the webhook confirms payment; it refreshes itself and never marks paid."""
+        order = await orders.by_session(session_id)
+        return Template(
+            template_name="success.html",
+            context={"order": OrderRead.of(order), "confirmed": order.status in _CONFIRMED},
+        )
+
+    @get("/cancel")
+    async def cancel(self, orders: OrderService, order_id: UUID) -> Template:
+        order = await orders.reader_left_checkout(order_id)
+        return Template(
+            template_name="cancel.html",
+            context={"order": OrderRead.of(order) if order is not None else None},
+        )
+
+
+class OrderStatusController(Controller):
+    path = "/orders"
+    include_in_schema = False
+
+    @get("/status")
+    async def form(self) -> Template:
+        return Template(template_name="status.html", context={"order": None, "error": None})
+
+    @post("/status", status_code=200)
+    async def lookup(
+        self,
+        request: Request[Any, Any, Any],
+        orders: OrderService,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
+        reference = str(data.get("reference") or "")
+        email = str(data.get("email") or "")
+        try:
+            order = await orders.find_for_reader(reference=reference, email=email)
+        except NotFound as error:
+            return Template(
+                template_name="status.html",
+                context={"order": None, "error": error.message, "reference": reference},
+                status_code=404,
+            )
+        return Template(
+            template_name="status.html", context={"order": OrderRead.of(order), "error": None}
+        )
+
+
+_CONFIRMED = frozenset({"paid", "fulfilled", "refunded", "needs_attention"})
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None

@@ -1,0 +1,215 @@
+"""The rules of an order: its life, its reference, its postage, its totals. No I/O here."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import pairwise
+
+from shared.errors import Conflict, InvalidInput
+from shared.money import vat_included
+
+# Letters and digits that cannot be mistaken for each other when read out on the phone
+# (no B/8, I/1, O/0, S/5, Z/2, L, N/M confusion in the pairs that matter).
+REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+REFERENCE_LENGTH = 8
+BOOKS_VAT_PERCENT = 0
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    RESERVED = "reserved"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    FULFILLED = "fulfilled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    PHONE = "phone"
+
+
+class Delivery(StrEnum):
+    POST = "post"
+    COLLECTION = "collection"
+
+
+class PaymentMethod(StrEnum):
+    STRIPE_CHECKOUT = "stripe_checkout"
+    PAYMENT_LINK = "payment_link"
+    ON_COLLECTION = "on_collection"
+
+
+S = OrderStatus
+# The order's life (DESIGN.md). A partial refund leaves a paid order paid, with its
+# refunded_pence raised; only a refund of the whole total moves it to refunded. A payment that
+# arrives after the hold lapsed (expired) re-reserves: paid if the copies are still there,
+# needs_attention (then refunded) if they are gone. A cancelled order that is paid anyway is
+# treated the same way, never silently kept.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.RESERVED, S.REJECTED, S.CANCELLED}),
+    S.RESERVED: frozenset({S.AWAITING_PAYMENT, S.EXPIRED, S.CANCELLED}),
+    S.AWAITING_PAYMENT: frozenset({S.PAID, S.EXPIRED, S.CANCELLED}),
+    S.PAID: frozenset({S.FULFILLED, S.REFUNDED}),
+    S.FULFILLED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset({S.PAID, S.NEEDS_ATTENTION}),
+    S.CANCELLED: frozenset({S.PAID, S.NEEDS_ATTENTION}),
+    S.NEEDS_ATTENTION: frozenset({S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+}
+# Statuses in which the catalogue holds copies for the order.
+HOLDING = frozenset({S.RESERVED, S.AWAITING_PAYMENT})
+# Statuses from which a payment that arrives is a late one: re-reserve or refund.
+LATE_PAYMENT_FROM = frozenset({S.EXPIRED, S.CANCELLED})
+
+
+class IllegalTransition(Conflict):
+    """An order was asked to move where its life does not go."""
+
+    def __init__(self, current: OrderStatus, wanted: OrderStatus) -> None:
+        super().__init__(f"An order that is {current.value} cannot become {wanted.value}.")
+        self.current = current
+        self.wanted = wanted
+
+
+def check_transition(current: OrderStatus, wanted: OrderStatus) -> OrderStatus:
+    """`wanted` if the order may go there from `current`; IllegalTransition otherwise."""
+    if wanted not in TRANSITIONS[current]:
+        raise IllegalTransition(current, wanted)
+    return wanted
+
+
+def new_reference(choose: Iterable[int] | None = None) -> str:
+    """Eight characters a person can read out; `choose` gives indices (tests), else secrets."""
+    if choose is None:
+        return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return "".join(REFERENCE_ALPHABET[i % len(REFERENCE_ALPHABET)] for i in choose)[
+        :REFERENCE_LENGTH
+    ]
+
+
+def normalise_reference(raw: str) -> str:
+    """What staff or a reader typed, upper-cased, without spaces or dashes."""
+    return "".join(ch for ch in raw.upper() if ch not in " -")
+
+
+def parse_quantity(raw: object, *, maximum: int) -> int:
+    """A whole number from 1 to `maximum`, from a form field or JSON; InvalidInput otherwise."""
+    if isinstance(raw, bool):
+        raise InvalidInput("Quantity must be a whole number.")
+    if isinstance(raw, int):
+        quantity = raw
+    elif isinstance(raw, str) and raw.strip().isdigit():
+        quantity = int(raw.strip())
+    else:
+        raise InvalidInput(f"Quantity must be a whole number from 1 to {maximum}.")
+    if not 1 <= quantity <= maximum:
+        raise InvalidInput(f"Quantity must be from 1 to {maximum}; {quantity} is not.")
+    return quantity
+
+
+@dataclass(frozen=True)
+class PostageTable:
+    """Postage by number of books: each band starts at its count and runs to the next one's."""
+
+    bands: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> PostageTable:
+        """From "1:295,2:395,4:0" (books:pence, ascending)."""
+        try:
+            bands = tuple(
+                (int(count), int(pence))
+                for count, pence in (part.split(":") for part in text.split(",") if part.strip())
+            )
+        except ValueError as error:
+            raise ValueError(f"Postage table {text!r} is not 'books:pence,...': {error}") from None
+        counts = [count for count, _ in bands]
+        if not counts or counts[0] != 1 or any(a >= b for a, b in pairwise(counts)):
+            raise ValueError(f"Postage table {text!r} must start at 1 book and ascend.")
+        if any(pence < 0 for _, pence in bands):
+            raise ValueError(f"Postage table {text!r} has a negative price.")
+        return cls(bands)
+
+    def postage_pence(self, books: int, delivery: Delivery) -> int:
+        if delivery is Delivery.COLLECTION or books == 0:
+            return 0
+        return next(pence for count, pence in reversed(self.bands) if books >= count)
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    isbn13: str
+    title: str
+    unit_price_pence: int
+    quantity: int
+
+    @property
+    def line_total_pence(self) -> int:
+        return self.unit_price_pence * self.quantity
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What a receipt shows: books (zero-rated) and postage (VAT included), in pence."""
+
+    books_pence: int
+    postage_pence: int
+    postage_vat_pence: int
+
+    @property
+    def total_pence(self) -> int:
+        return self.books_pence + self.postage_pence
+
+    @property
+    def vat_pence(self) -> int:
+        return self.postage_vat_pence
+
+
+def totals_for(
+    lines: Sequence[PricedLine],
+    *,
+    delivery: Delivery,
+    postage: PostageTable,
+    postage_vat_percent: int,
+) -> Totals:
+    books = sum(line.line_total_pence for line in lines)
+    postage_pence = postage.postage_pence(sum(line.quantity for line in lines), delivery)
+    return Totals(
+        books_pence=books,
+        postage_pence=postage_pence,
+        postage_vat_pence=vat_included(postage_pence, postage_vat_percent),
+    )
+
+
+def refund_amount(
+    *,
+    total_pence: int,
+    refunded_pence: int,
+    amount_pence: int | None,
+    lines_pence: int | None,
+) -> int:
+    """How much to refund now: an amount, or the value of some lines, within what is left."""
+    if (amount_pence is None) == (lines_pence is None):
+        raise InvalidInput("Give either an amount in pence or the lines to refund, not both.")
+    amount = amount_pence if amount_pence is not None else lines_pence
+    assert amount is not None
+    left = total_pence - refunded_pence
+    if amount < 1:
+        raise InvalidInput("A refund must be at least 1p.")
+    if amount > left:
+        raise Conflict(f"Only {left}p of this order is left to refund; {amount}p was asked for.")
+    return amount
+
+
+def status_after_refund(*, total_pence: int, refunded_pence: int) -> OrderStatus | None:
+    """A refund of the whole total ends the order; a partial one leaves it where it is."""
+    return OrderStatus.REFUNDED if refunded_pence >= total_pence else None

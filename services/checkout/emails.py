@@ -1,0 +1,131 @@
+"""What checkout's emails say: confirmation, payment link, dispatch notice, late-payment refund."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.checkout.domain import Delivery
+from services.checkout.models import Order
+from shared.money import format_pence
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    kind: str
+    to_address: str
+    subject: str
+    body: str
+
+
+def _receipt(order: Order, postage_vat_percent: int) -> str:
+    rows = [
+        f"  {line.quantity} x {line.title} @ {format_pence(line.unit_price_pence)}"
+        f" = {format_pence(line.unit_price_pence * line.quantity)}"
+        for line in order.lines
+    ]
+    postage = "Collection from the shop" if order.delivery == Delivery.COLLECTION else "Postage"
+    rows += [
+        "",
+        f"  Books (zero-rated for VAT): {format_pence(order.books_pence)}",
+        f"  {postage}: {format_pence(order.postage_pence)}"
+        f" (includes VAT at {postage_vat_percent}%: {format_pence(order.postage_vat_pence)})",
+        f"  Total: {format_pence(order.total_pence)}",
+        f"  VAT included in total: {format_pence(order.postage_vat_pence)}",
+    ]
+    return "\n".join(rows)
+
+
+def _greeting(order: Order) -> str:
+    return f"Dear {order.customer_name}," if order.customer_name else "Hello,"
+
+
+def confirmation(order: Order, *, status_url: str, postage_vat_percent: int) -> EmailMessage:
+    where = (
+        "We will let you know when it is ready to collect."
+        if order.delivery == Delivery.COLLECTION
+        else "We will email you when it is posted."
+    )
+    body = (
+        f"{_greeting(order)}\n\n"
+        f"Thank you for your order {order.reference}. We have your payment.\n\n"
+        f"{_receipt(order, postage_vat_percent)}\n\n"
+        f"{where}\n"
+        f"Follow your order at {status_url} with the reference {order.reference}.\n"
+    )
+    return EmailMessage(
+        kind="confirmation",
+        to_address=_recipient(order),
+        subject=f"Your order {order.reference}",
+        body=body,
+    )
+
+
+def payment_link(order: Order, *, url: str, postage_vat_percent: int) -> EmailMessage:
+    body = (
+        f"{_greeting(order)}\n\n"
+        f"Thank you for your order {order.reference}, taken by phone.\n\n"
+        f"{_receipt(order, postage_vat_percent)}\n\n"
+        f"Pay securely by card here:\n{url}\n\n"
+        "The link works for a limited time; the books are held for you until then.\n"
+    )
+    return EmailMessage(
+        kind="payment_link",
+        to_address=_recipient(order),
+        subject=f"Pay for your order {order.reference}",
+        body=body,
+    )
+
+
+def dispatch_notice(order: Order) -> EmailMessage:
+    if order.delivery == Delivery.COLLECTION:
+        said = "You have collected your order. Enjoy your reading."
+    else:
+        address = "\n".join(f"  {line}" for line in order.address or [])
+        said = f"Your order is on its way by post to:\n{address}"
+    rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
+    body = f"{_greeting(order)}\n\nOrder {order.reference}:\n{rows}\n\n{said}\n"
+    return EmailMessage(
+        kind="dispatch",
+        to_address=_recipient(order),
+        subject=f"Your order {order.reference} has been "
+        + ("collected" if order.delivery == Delivery.COLLECTION else "dispatched"),
+        body=body,
+    )
+
+
+def late_payment_refunded(order: Order, *, amount_pence: int) -> EmailMessage:
+    rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
+    body = (
+        f"{_greeting(order)}\n\n"
+        f"Your payment for order {order.reference} reached us after the time we could hold "
+        f"the books for you, and in the meantime they were sold:\n{rows}\n\n"
+        f"We are sorry. We have refunded {format_pence(amount_pence)} in full to your card; "
+        "it usually shows within 5 to 10 working days.\n"
+    )
+    return EmailMessage(
+        kind="late_payment_refund",
+        to_address=_recipient(order),
+        subject=f"Order {order.reference}: refunded, the books were gone",
+        body=body,
+    )
+
+
+def refund_notice(order: Order, *, amount_pence: int, reason: str) -> EmailMessage:
+    body = (
+        f"{_greeting(order)}\n\n"
+        f"We have refunded {format_pence(amount_pence)} of your order {order.reference} "
+        f"({reason}). In all, {format_pence(order.refunded_pence)} of "
+        f"{format_pence(order.total_pence)} has been refunded.\n"
+    )
+    return EmailMessage(
+        kind="refund",
+        to_address=_recipient(order),
+        subject=f"Refund on your order {order.reference}",
+        body=body,
+    )
+
+
+def _recipient(order: Order) -> str:
+    if not order.customer_email:
+        raise ValueError(f"Order {order.reference} has no email address to write to.")
+    return order.customer_email

@@ -1,0 +1,153 @@
+"""Loading and changing orders inside a unit of work: the steps every use case shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.checkout import domain
+from services.checkout.domain import OrderStatus, PricedLine
+from services.checkout.emails import EmailMessage
+from services.checkout.models import Email, Order, OrderLine, Refund, StatusChange
+from shared.contracts import Attribution, OrderPaid, ReleaseReservation, StockLine
+from shared.contracts import OrderLine as PaidLine
+from shared.errors import NotFound
+from shared.messaging.unit_of_work import UnitOfWork
+
+Clock = Callable[[], datetime]
+REFERENCE_TRIES = 10
+
+
+async def load_for_update(session: AsyncSession, **where: object) -> Order | None:
+    """One order, locked for the rest of the transaction (Postgres; SQLite locks the database)."""
+    query = select(Order).filter_by(**where).with_for_update()
+    return (await session.scalars(query)).one_or_none()
+
+
+async def get_for_update(session: AsyncSession, reference: str) -> Order:
+    order = await load_for_update(session, reference=domain.normalise_reference(reference))
+    if order is None:
+        raise NotFound(f"No order has the reference {reference!r}.")
+    return order
+
+
+async def unused_reference(session: AsyncSession) -> str:
+    for _ in range(REFERENCE_TRIES):
+        reference = domain.new_reference()
+        taken = await session.scalar(select(func.count()).where(Order.reference == reference))
+        if not taken:
+            return reference
+    raise RuntimeError("No free order reference after several tries; the space is too full.")
+
+
+def move(order: Order, status: OrderStatus, *, at: datetime, note: str | None = None) -> None:
+    """Change the order's status by the rules of its life, and write it in its history."""
+    domain.check_transition(OrderStatus(order.status), status)
+    order.status = status.value
+    order.history.append(StatusChange(status=status.value, at=at, note=note))
+
+
+def add_lines(order: Order, lines: Sequence[PricedLine]) -> None:
+    for position, line in enumerate(lines):
+        order.lines.append(
+            OrderLine(
+                position=position,
+                isbn13=line.isbn13,
+                title=line.title,
+                unit_price_pence=line.unit_price_pence,
+                quantity=line.quantity,
+            )
+        )
+
+
+def stock_lines(order: Order) -> tuple[StockLine, ...]:
+    return tuple(StockLine(isbn13=line.isbn13, quantity=line.quantity) for line in order.lines)
+
+
+async def release(uow: UnitOfWork, order: Order, reason: str) -> None:
+    """Queue the copies' release; the catalogue closes the hold even if its reserve is late."""
+    await uow.publish(ReleaseReservation(order_id=order.reservation_id, reason=reason))
+
+
+async def order_paid_event(uow: UnitOfWork, order: Order) -> None:
+    attribution = (
+        Attribution(article_id=order.article_id, isbn13=order.lines[0].isbn13)
+        if order.article_id
+        else None
+    )
+    await uow.publish(
+        OrderPaid(
+            order_id=order.id,
+            reference=order.reference,
+            lines=tuple(
+                PaidLine(
+                    isbn13=line.isbn13,
+                    quantity=line.quantity,
+                    unit_price_pence=line.unit_price_pence,
+                )
+                for line in order.lines
+            ),
+            total_pence=order.total_pence,
+            attribution=attribution,
+        )
+    )
+
+
+def queue_email(session: AsyncSession, order: Order | None, email: EmailMessage) -> None:
+    """Written in the caller's transaction; the sender delivers it after commit."""
+    session.add(
+        Email(
+            order_id=order.id if order is not None else None,
+            kind=email.kind,
+            to_address=email.to_address,
+            subject=email.subject,
+            body=email.body,
+        )
+    )
+
+
+async def record_refund(
+    session: AsyncSession,
+    order: Order,
+    *,
+    stripe_refund_id: str,
+    amount_pence: int,
+    reason: str,
+) -> bool:
+    """Remember a refund once; False if this Stripe refund was already recorded."""
+    known = await session.scalar(
+        select(func.count()).where(Refund.stripe_refund_id == stripe_refund_id)
+    )
+    if known:
+        return False
+    session.add(
+        Refund(
+            order_id=order.id,
+            stripe_refund_id=stripe_refund_id,
+            amount_pence=amount_pence,
+            reason=reason,
+        )
+    )
+    await session.flush()
+    recorded = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_pence), 0)).where(Refund.order_id == order.id)
+    )
+    # Stripe's charge.refunded may have told us first; never count the same money twice.
+    order.refunded_pence = max(order.refunded_pence, int(recorded or 0))
+    return True
+
+
+def is_duplicate(error: IntegrityError) -> bool:
+    return "unique" in str(error.orig).lower() or "duplicate" in str(error.orig).lower()
+
+
+def order_id_from(metadata: dict[str, str]) -> UUID | None:
+    try:
+        return UUID(metadata["order_id"])
+    except (KeyError, ValueError):
+        return None

@@ -1,0 +1,220 @@
+"""Stripe, through its official SDK: Checkout Sessions, refunds and webhook verification.
+
+Use cases talk to the `PaymentGateway` protocol; `StripeGateway` is the real one (pointed at
+the stand-in by `CHECKOUT_STRIPE_API_BASE`), unit tests pass a fake.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import stripe
+from stripe import error as stripe_errors
+
+from services.checkout.settings import CheckoutSettings
+from shared.errors import InvalidInput, TemporarilyUnavailable, Unprocessable
+
+log = logging.getLogger(__name__)
+
+
+class PaymentProviderUnavailable(TemporarilyUnavailable):
+    """Stripe failed or did not answer in time; nothing was charged."""
+
+
+class PaymentRequestRefused(Unprocessable):
+    """Stripe refused what we asked (a bug or a state Stripe knows better than we do)."""
+
+
+class BadWebhook(InvalidInput):
+    """A webhook whose signature does not verify, or whose body is not an event."""
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    name: str
+    unit_amount_pence: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    idempotency_key: str
+    lines: tuple[SessionLine, ...]
+    expires_at: int
+    success_url: str
+    cancel_url: str
+    metadata: dict[str, str]
+    client_reference_id: str
+    customer_email: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str | None
+    status: str
+    payment_status: str
+    expires_at: int
+    payment_intent: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    customer_email: str | None = None
+    customer_name: str | None = None
+
+
+class PaymentGateway(Protocol):
+    async def create_session(self, request: SessionRequest) -> CheckoutSession: ...
+
+    async def retrieve_session(self, session_id: str) -> CheckoutSession: ...
+
+    async def expire_session(self, session_id: str) -> CheckoutSession: ...
+
+    async def refund(
+        self, *, payment_intent: str, amount_pence: int, idempotency_key: str, order_id: str
+    ) -> str: ...
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
+
+
+def session_from(data: Any) -> CheckoutSession:
+    """A Checkout Session from Stripe's object or an event's plain dict."""
+    details = data.get("customer_details") or {}
+    intent = data.get("payment_intent")
+    if intent is not None and not isinstance(intent, str):
+        intent = intent["id"]
+    return CheckoutSession(
+        id=data["id"],
+        url=data.get("url"),
+        status=data.get("status") or "open",
+        payment_status=data.get("payment_status") or "unpaid",
+        expires_at=int(data.get("expires_at") or 0),
+        payment_intent=intent,
+        metadata=dict(data.get("metadata") or {}),
+        customer_email=details.get("email") or data.get("customer_email"),
+        customer_name=details.get("name"),
+    )
+
+
+class StripeGateway:
+    def __init__(self, settings: CheckoutSettings) -> None:
+        self._settings = settings
+        self._client: stripe.StripeClient | None = None
+
+    def _stripe(self) -> stripe.StripeClient:
+        # Built on first use so creating the app does no I/O and opens no connection pool.
+        if self._client is None:
+            options: dict[str, Any] = {}
+            if self._settings.stripe_api_base:
+                options["base_addresses"] = {"api": self._settings.stripe_api_base}
+            self._client = stripe.StripeClient(
+                self._settings.stripe_api_key,
+                http_client=stripe.HTTPXClient(timeout=self._settings.stripe_timeout_seconds),
+                max_network_retries=self._settings.stripe_max_network_retries,
+                **options,
+            )
+        return self._client
+
+    async def create_session(self, request: SessionRequest) -> CheckoutSession:
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": self._settings.currency,
+                        "unit_amount": line.unit_amount_pence,
+                        "product_data": {"name": line.name},
+                    },
+                    "quantity": line.quantity,
+                }
+                for line in request.lines
+            ],
+            "metadata": request.metadata,
+            # The payment's own metadata names the order too, so charge and refund events
+            # (which carry the charge, not the session) find it.
+            "payment_intent_data": {"metadata": request.metadata},
+            "client_reference_id": request.client_reference_id,
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "expires_at": request.expires_at,
+        }
+        if request.customer_email:
+            params["customer_email"] = request.customer_email
+        with _translated("create a Checkout Session"):
+            session = await self._stripe().v1.checkout.sessions.create_async(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": request.idempotency_key},
+            )
+        return session_from(session)
+
+    async def retrieve_session(self, session_id: str) -> CheckoutSession:
+        with _translated("read the Checkout Session"):
+            session = await self._stripe().v1.checkout.sessions.retrieve_async(session_id)
+        return session_from(session)
+
+    async def expire_session(self, session_id: str) -> CheckoutSession:
+        """Expire an open session; a session already complete or expired is returned as it is."""
+        try:
+            with _translated("expire the Checkout Session"):
+                session = await self._stripe().v1.checkout.sessions.expire_async(session_id)
+        except PaymentRequestRefused:
+            return await self.retrieve_session(session_id)
+        return session_from(session)
+
+    async def refund(
+        self, *, payment_intent: str, amount_pence: int, idempotency_key: str, order_id: str
+    ) -> str:
+        with _translated("refund the payment"):
+            refund = await self._stripe().v1.refunds.create_async(
+                params={
+                    "payment_intent": payment_intent,
+                    "amount": amount_pence,
+                    "metadata": {"order_id": order_id},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        return str(refund["id"])
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        if not signature:
+            raise BadWebhook("The Stripe-Signature header is missing.")
+        try:
+            stripe.Webhook.construct_event(payload, signature, self._settings.stripe_webhook_secret)
+        except stripe_errors.SignatureVerificationError as error:
+            raise BadWebhook(f"The webhook signature does not verify: {error}") from None
+        except ValueError as error:
+            raise BadWebhook(f"The webhook body is not a Stripe event: {error}") from None
+        # Verified: the plain JSON is what the handlers read.
+        event = json.loads(payload)
+        if not isinstance(event, dict) or "id" not in event or "type" not in event:
+            raise BadWebhook("The webhook body is not a Stripe event.")
+        return event
+
+
+@contextmanager
+def _translated(doing: str) -> Iterator[None]:
+    """Stripe's errors as ours: retry later (503), or a refusal that needs a person (422)."""
+    try:
+        yield
+    except (
+        stripe_errors.APIConnectionError,
+        stripe_errors.RateLimitError,
+        stripe_errors.APIError,
+    ) as error:
+        log.warning("Stripe could not %s: %s", doing, error)
+        raise PaymentProviderUnavailable(
+            f"The payment provider could not {doing} just now; please try again in a minute.",
+            retry_after_seconds=30,
+        ) from error
+    except stripe_errors.StripeError as error:
+        if (error.http_status or 0) >= 500:
+            raise PaymentProviderUnavailable(
+                f"The payment provider could not {doing} just now; please try again in a minute.",
+                retry_after_seconds=30,
+            ) from error
+        raise PaymentRequestRefused(
+            f"The payment provider refused to {doing}: {error.user_message or error}"
+        ) from error

@@ -1,0 +1,674 @@
+"""Checkout's use cases: place web and phone orders, take payment, refund, fulfil, expire."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
+from uuid import UUID, uuid4
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.checkout import domain, emails
+from services.checkout.domain import (
+    Channel,
+    Delivery,
+    OrderStatus,
+    PaymentMethod,
+    PostageTable,
+    PricedLine,
+)
+from services.checkout.models import Book, Order, StatusChange
+from services.checkout.orders import (
+    Clock,
+    add_lines,
+    get_for_update,
+    is_duplicate,
+    load_for_update,
+    move,
+    order_paid_event,
+    queue_email,
+    record_refund,
+    release,
+    stock_lines,
+    unused_reference,
+)
+from services.checkout.payments import (
+    CheckoutSession,
+    PaymentGateway,
+    PaymentProviderUnavailable,
+    PaymentRequestRefused,
+    SessionLine,
+    SessionRequest,
+)
+from services.checkout.settings import CheckoutSettings
+from shared.contracts import CommitReservation, OrderRefunded, ReservationReply, ReserveStock
+from shared.db import Database
+from shared.errors import Conflict, InvalidInput, NotFound, TemporarilyUnavailable, Unprocessable
+from shared.isbn import to_isbn13
+from shared.messaging.errors import MessagingError
+from shared.messaging.message import Command, utcnow
+from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from shared.money import format_pence
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+STRIPE_MAX_EXPIRY = timedelta(hours=24)
+# Stripe measures its 30-minute minimum from its own clock: leave room for skew and latency.
+STRIPE_MIN_EXPIRY = timedelta(minutes=30, seconds=30)
+
+
+class Requester(Protocol):
+    """Sends the one command that has a reply (the runtime's CeleryPublisher)."""
+
+    async def request(self, command: Command, reply_type: type[R], *, timeout: float) -> R: ...
+
+
+class StockUnavailable(Conflict):
+    """The catalogue could not hold every copy asked for."""
+
+
+@dataclass(frozen=True)
+class WantedLine:
+    isbn: str
+    quantity: object
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    email: str
+    phone: str | None
+    address: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    payment_url: str | None = None
+
+
+class OrderService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        db: Database,
+        requester: Requester,
+        payments: PaymentGateway,
+        settings: CheckoutSettings,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._uow = uow
+        self._db = db
+        self._requester = requester
+        self._payments = payments
+        self._settings = settings
+        self._now = clock
+        self._postage = PostageTable.parse(settings.postage_table)
+
+    # --- placing orders ---------------------------------------------------------------------
+
+    async def buy(
+        self,
+        *,
+        isbn: str,
+        quantity: object,
+        article_id: str | None = None,
+        article_link: str | None = None,
+    ) -> Placed:
+        """The reader's Buy button: order, hold the copies, open a Checkout Session."""
+        priced = await self._price([WantedLine(isbn, quantity)])
+        hold = timedelta(
+            minutes=self._settings.web_session_minutes + self._settings.reservation_margin_minutes
+        )
+        async with self._uow() as uow:
+            order = await self._new_order(
+                uow.session,
+                channel=Channel.WEB,
+                delivery=Delivery.POST,
+                lines=priced,
+                hold=hold,
+                customer=None,
+            )
+            order.article_id = (article_id or "").strip()[:200] or None
+            order.article_link = (article_link or "").strip()[:2000] or None
+        await self._reserve(order)
+        try:
+            session = await self._payments.create_session(self._session_request(order))
+        except (PaymentProviderUnavailable, PaymentRequestRefused) as error:
+            async with self._uow() as uow:
+                order = await get_for_update(uow.session, order.reference)
+                move(order, OrderStatus.CANCELLED, at=self._now(), note=f"payment: {error}")
+                await release(uow, order, "the payment provider could not open a checkout")
+            raise PaymentProviderUnavailable(
+                "We could not reach our card payment provider, so your order was not placed and "
+                "nothing was charged. Please press Buy again in a minute.",
+                retry_after_seconds=30,
+            ) from error
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, order.reference)
+            self._attach_session(order, session, PaymentMethod.STRIPE_CHECKOUT)
+        return Placed(order=order, payment_url=session.url)
+
+    async def place_phone_order(
+        self,
+        *,
+        idempotency_key: str,
+        customer: Customer,
+        lines: Sequence[WantedLine],
+        delivery: Delivery,
+    ) -> tuple[Order, bool]:
+        """Staff take an order by phone. Returns (order, created); a repeated key finds the first."""
+        key = idempotency_key.strip()
+        if not key or len(key) > 200:
+            raise InvalidInput(
+                "Send an Idempotency-Key header (1 to 200 characters) with the order."
+            )
+        existing = await self._by_idempotency_key(key)
+        if existing is not None:
+            return existing, False
+        if delivery is Delivery.POST and not customer.address:
+            raise InvalidInput("A posted order needs the customer's postal address.")
+        priced = await self._price(lines)
+        hours = (
+            self._settings.collection_hold_hours
+            if delivery is Delivery.COLLECTION
+            else self._settings.phone_reservation_hours
+        )
+        try:
+            async with self._uow() as uow:
+                order = await self._new_order(
+                    uow.session,
+                    channel=Channel.PHONE,
+                    delivery=delivery,
+                    lines=priced,
+                    hold=timedelta(hours=hours),
+                    customer=customer,
+                )
+                order.idempotency_key = key
+        except IntegrityError as error:
+            # The same submit raced itself: the other request made the order.
+            existing = await self._by_idempotency_key(key)
+            if existing is None or not is_duplicate(error):
+                raise
+            return existing, False
+        await self._reserve(order)
+        return await self.get(order.reference), True
+
+    async def _price(self, wanted: Sequence[WantedLine]) -> list[PricedLine]:
+        """Lines priced from checkout's own copy of the catalogue; the client's price is never used."""
+        quantities: dict[str, int] = {}
+        for line in wanted:
+            isbn13 = to_isbn13(line.isbn)
+            quantity = domain.parse_quantity(
+                line.quantity, maximum=self._settings.max_quantity_per_line
+            )
+            quantities[isbn13] = quantities.get(isbn13, 0) + quantity
+        async with self._db.reading() as session:
+            books = {
+                book.isbn13: book
+                for book in await session.scalars(
+                    select(Book).where(Book.isbn13.in_(list(quantities)))
+                )
+            }
+        priced = []
+        for isbn13, quantity in quantities.items():
+            book = books.get(isbn13)
+            if book is None:
+                raise NotFound(f"We do not sell a book with ISBN {isbn13}.")
+            if book.withdrawn:
+                raise Unprocessable(f"'{book.title}' is no longer for sale.")
+            if quantity > self._settings.max_quantity_per_line:
+                raise InvalidInput(
+                    f"At most {self._settings.max_quantity_per_line} copies of '{book.title}'."
+                )
+            priced.append(
+                PricedLine(
+                    isbn13=isbn13,
+                    title=book.title,
+                    unit_price_pence=book.price_pence,
+                    quantity=quantity,
+                )
+            )
+        return priced
+
+    async def _new_order(
+        self,
+        session: AsyncSession,
+        *,
+        channel: Channel,
+        delivery: Delivery,
+        lines: Sequence[PricedLine],
+        hold: timedelta,
+        customer: Customer | None,
+    ) -> Order:
+        now = self._now()
+        totals = domain.totals_for(
+            lines,
+            delivery=delivery,
+            postage=self._postage,
+            postage_vat_percent=self._settings.postage_vat_percent,
+        )
+        order_id = uuid4()
+        order = Order(
+            id=order_id,
+            reference=await unused_reference(session),
+            channel=channel.value,
+            status=OrderStatus.PENDING.value,
+            delivery=delivery.value,
+            books_pence=totals.books_pence,
+            postage_pence=totals.postage_pence,
+            postage_vat_pence=totals.postage_vat_pence,
+            total_pence=totals.total_pence,
+            refunded_pence=0,
+            reservation_id=order_id,
+            hold_until=now + hold,
+            sessions_created=0,
+            created_at=now,
+            lines=[],
+            history=[],
+        )
+        if customer is not None:
+            order.customer_name = customer.name.strip()
+            order.customer_email = customer.email.strip()
+            order.customer_phone = (customer.phone or "").strip() or None
+            order.address = (
+                list(customer.address) if delivery is Delivery.POST and customer.address else None
+            )
+        add_lines(order, lines)
+        order.history.append(
+            StatusChange(status=OrderStatus.PENDING.value, at=now, note=f"{channel.value} order")
+        )
+        session.add(order)
+        return order
+
+    async def _reserve(self, order: Order) -> None:
+        """Ask the catalogue to hold the copies, for a bounded time; leave nothing half done."""
+        assert order.hold_until is not None
+        command = ReserveStock(
+            order_id=order.reservation_id, lines=stock_lines(order), expires_at=order.hold_until
+        )
+        try:
+            reply = await self._requester.request(
+                command, ReservationReply, timeout=self._settings.reply_timeout_seconds
+            )
+        except MessagingError as error:
+            log.warning("order %s: no reservation reply: %s", order.reference, error)
+            async with self._uow() as uow:
+                order = await get_for_update(uow.session, order.reference)
+                move(order, OrderStatus.CANCELLED, at=self._now(), note=f"stock: {error}")
+                # A reserve that lands after we gave up is undone by this release.
+                await release(uow, order, "no reply to the reservation in time")
+            raise TemporarilyUnavailable(
+                "We could not check our stock just now, so your order was not placed. "
+                "Please try again in a moment.",
+                retry_after_seconds=5,
+            ) from error
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, order.reference)
+            if not reply.ok:
+                titles = {line.isbn13: line.title for line in order.lines}
+                shortages = "; ".join(
+                    f"only {short.available} left of '{titles.get(short.isbn13, short.isbn13)}'"
+                    f" (you asked for {short.requested})"
+                    for short in reply.short
+                )
+                move(order, OrderStatus.REJECTED, at=self._now(), note=shortages)
+                raise_after = StockUnavailable(
+                    f"Sorry: {shortages}.",
+                    extra={
+                        "short": [
+                            {
+                                "isbn13": s.isbn13,
+                                "requested": s.requested,
+                                "available": s.available,
+                            }
+                            for s in reply.short
+                        ]
+                    },
+                )
+            else:
+                raise_after = None
+                if reply.expires_at is not None:
+                    order.hold_until = min(order.hold_until or reply.expires_at, reply.expires_at)
+                move(order, OrderStatus.RESERVED, at=self._now())
+        if raise_after is not None:
+            raise raise_after
+
+    def _session_request(
+        self, order: Order, *, expires_at: datetime | None = None
+    ) -> SessionRequest:
+        public = self._settings.public_url.rstrip("/")
+        now = self._now()
+        if expires_at is None:
+            expires_at = now + timedelta(minutes=self._settings.web_session_minutes, seconds=30)
+        if order.hold_until is not None and expires_at >= order.hold_until:
+            raise Conflict(
+                f"Order {order.reference}'s hold on its copies ends too soon for a payment "
+                "session; cancel it and take the order again."
+            )
+        lines = [
+            SessionLine(
+                name=line.title[:250],
+                unit_amount_pence=line.unit_price_pence,
+                quantity=line.quantity,
+            )
+            for line in order.lines
+        ]
+        if order.postage_pence:
+            lines.append(
+                SessionLine(
+                    name=f"UK postage (includes VAT {format_pence(order.postage_vat_pence)})",
+                    unit_amount_pence=order.postage_pence,
+                    quantity=1,
+                )
+            )
+        attempt = order.sessions_created + 1
+        key = f"order-{order.id}-session" if attempt == 1 else f"order-{order.id}-session-{attempt}"
+        return SessionRequest(
+            idempotency_key=key,
+            lines=tuple(lines),
+            expires_at=int(expires_at.timestamp()),
+            success_url=f"{public}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{public}/checkout/cancel?order_id={order.id}",
+            metadata={"order_id": str(order.id), "reference": order.reference},
+            client_reference_id=order.reference,
+            customer_email=order.customer_email,
+        )
+
+    def _attach_session(
+        self, order: Order, session: CheckoutSession, method: PaymentMethod
+    ) -> None:
+        order.stripe_session_id = session.id
+        order.stripe_session_url = session.url
+        order.stripe_session_expires_at = datetime.fromtimestamp(session.expires_at, UTC)
+        order.sessions_created += 1
+        order.payment_method = method.value
+        move(order, OrderStatus.AWAITING_PAYMENT, at=self._now(), note=f"Stripe {session.id}")
+
+    # --- phone orders: payment ----------------------------------------------------------------
+
+    async def send_payment_link(self, reference: str) -> Order:
+        """A Checkout Session (up to 24 hours) for a phone order, emailed to the customer."""
+        order = await self.get(reference)
+        if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_url:
+            return order
+        if order.status != OrderStatus.RESERVED:
+            raise Conflict(f"Order {order.reference} is {order.status}; it cannot be sent a link.")
+        assert order.hold_until is not None
+        margin = timedelta(minutes=self._settings.reservation_margin_minutes)
+        now = self._now()
+        expires_at = min(order.hold_until - margin, now + STRIPE_MAX_EXPIRY - timedelta(minutes=1))
+        if expires_at < now + STRIPE_MIN_EXPIRY:
+            raise Conflict(
+                f"Order {order.reference}'s hold ends in under 30 minutes, too soon for a "
+                "payment link; cancel it and take the order again."
+            )
+        session = await self._payments.create_session(
+            self._session_request(order, expires_at=expires_at)
+        )
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, order.reference)
+            if order.status != OrderStatus.RESERVED:
+                return order
+            self._attach_session(order, session, PaymentMethod.PAYMENT_LINK)
+            queue_email(
+                uow.session,
+                order,
+                emails.payment_link(
+                    order,
+                    url=session.url or "",
+                    postage_vat_percent=self._settings.postage_vat_percent,
+                ),
+            )
+        return order
+
+    async def pay_on_collection(self, reference: str) -> Order:
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, reference)
+            if order.delivery != Delivery.COLLECTION:
+                raise Conflict(
+                    f"Order {order.reference} is to be posted; only collected orders are paid "
+                    "on collection."
+                )
+            if order.payment_method == PaymentMethod.ON_COLLECTION:
+                return order
+            if order.status != OrderStatus.RESERVED:
+                raise Conflict(f"Order {order.reference} is {order.status}; it cannot change now.")
+            order.payment_method = PaymentMethod.ON_COLLECTION.value
+            move(order, OrderStatus.AWAITING_PAYMENT, at=self._now(), note="pay on collection")
+        return order
+
+    # --- after payment ----------------------------------------------------------------------
+
+    async def fulfil(self, reference: str, *, how: str) -> Order:
+        """Dispatched (posted) or collected; a pay-on-collection order is paid at the counter."""
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, reference)
+            expected = "collected" if order.delivery == Delivery.COLLECTION else "dispatched"
+            if how != expected:
+                raise Conflict(f"Order {order.reference} is to be {expected}, not {how}.")
+            if order.status == OrderStatus.FULFILLED:
+                return order
+            now = self._now()
+            if (
+                order.status == OrderStatus.AWAITING_PAYMENT
+                and order.payment_method == PaymentMethod.ON_COLLECTION
+            ):
+                # Money taken in the shop, not through Stripe: staff record it as they hand over.
+                move(order, OrderStatus.PAID, at=now, note="paid at the counter on collection")
+                order.paid_at = now
+                await uow.publish(CommitReservation(order_id=order.reservation_id))
+                await order_paid_event(uow, order)
+            move(order, OrderStatus.FULFILLED, at=now, note=how)
+            order.fulfilled_as = how
+            if order.customer_email:
+                queue_email(uow.session, order, emails.dispatch_notice(order))
+        return order
+
+    async def refund(
+        self,
+        reference: str,
+        *,
+        reason: str,
+        amount_pence: int | None = None,
+        lines: Sequence[tuple[str, int]] | None = None,
+    ) -> Order:
+        """A full or partial refund through Stripe, by amount or by lines."""
+        order = await self.get(reference)
+        if order.status != OrderStatus.PAID or not order.stripe_payment_intent:
+            raise Conflict(
+                f"Order {order.reference} is {order.status}"
+                + ("" if order.stripe_payment_intent else " and was not paid through Stripe")
+                + "; it cannot be refunded here."
+            )
+        lines_pence = None
+        if lines is not None:
+            lines_pence = self._lines_value(order, lines)
+        amount = domain.refund_amount(
+            total_pence=order.total_pence,
+            refunded_pence=order.refunded_pence,
+            amount_pence=amount_pence,
+            lines_pence=lines_pence,
+        )
+        # The same request retried (a double click) carries the same key: one refund.
+        key = f"order-{order.id}-refund-{order.refunded_pence}-{amount}"
+        refund_id = await self._payments.refund(
+            payment_intent=order.stripe_payment_intent,
+            amount_pence=amount,
+            idempotency_key=key,
+            order_id=str(order.id),
+        )
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, order.reference)
+            before = order.refunded_pence
+            await record_refund(
+                uow.session, order, stripe_refund_id=refund_id, amount_pence=amount, reason=reason
+            )
+            await self._after_refund(uow, order, before=before, reason=reason)
+        return order
+
+    async def _after_refund(
+        self, uow: UnitOfWork, order: Order, *, before: int, reason: str
+    ) -> None:
+        gained = order.refunded_pence - before
+        if gained <= 0:
+            return
+        if (
+            domain.status_after_refund(
+                total_pence=order.total_pence, refunded_pence=order.refunded_pence
+            )
+            and order.status == OrderStatus.PAID
+        ):
+            move(order, OrderStatus.REFUNDED, at=self._now(), note=reason)
+        await uow.publish(
+            OrderRefunded(order_id=order.id, reference=order.reference, amount_pence=gained)
+        )
+        if order.customer_email:
+            queue_email(
+                uow.session, order, emails.refund_notice(order, amount_pence=gained, reason=reason)
+            )
+
+    @staticmethod
+    def _lines_value(order: Order, lines: Sequence[tuple[str, int]]) -> int:
+        ordered = {line.isbn13: line for line in order.lines}
+        value = 0
+        for isbn, quantity in lines:
+            line = ordered.get(to_isbn13(isbn))
+            if line is None:
+                raise InvalidInput(f"Order {order.reference} has no line for ISBN {isbn}.")
+            if quantity > line.quantity:
+                raise InvalidInput(
+                    f"Order {order.reference} has {line.quantity} of '{line.title}', not {quantity}."
+                )
+            value += line.unit_price_pence * quantity
+        return value
+
+    async def cancel(self, reference: str, *, note: str) -> Order:
+        """Staff cancel an order that is not paid: the copies go back."""
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, reference)
+            if order.status == OrderStatus.CANCELLED:
+                return order
+            move(order, OrderStatus.CANCELLED, at=self._now(), note=note)
+            await release(uow, order, f"cancelled: {note}")
+        if order.stripe_session_id:
+            await self._payments.expire_session(order.stripe_session_id)
+        return order
+
+    async def reader_left_checkout(self, order_id: UUID) -> Order | None:
+        """The reader came back from Stripe without paying: end the session, free the copies."""
+        async with self._db.reading() as session:
+            order = await session.get(Order, order_id)
+        if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
+            return order
+        if order.stripe_session_id:
+            stripe_session = await self._payments.expire_session(order.stripe_session_id)
+            if stripe_session.status != "expired":
+                # Paid meanwhile (or paying): the webhook has the last word.
+                return order
+        async with self._uow() as uow:
+            order = await load_for_update(uow.session, id=order_id)
+            assert order is not None
+            if order.status == OrderStatus.AWAITING_PAYMENT:
+                move(order, OrderStatus.CANCELLED, at=self._now(), note="reader left the checkout")
+                await release(uow, order, "reader left the checkout")
+        return order
+
+    # --- the clock's work ---------------------------------------------------------------------
+
+    async def expire_lapsed(self) -> int:
+        """Close orders whose hold has ended; expire their Stripe session first if still open."""
+        now = self._now()
+        async with self._db.reading() as session:
+            lapsed = list(
+                await session.scalars(
+                    select(Order.id).where(
+                        Order.status.in_(
+                            [
+                                OrderStatus.PENDING.value,
+                                OrderStatus.RESERVED.value,
+                                OrderStatus.AWAITING_PAYMENT.value,
+                            ]
+                        ),
+                        Order.hold_until < now,
+                        # A payment under way (a bank transfer) is awaited past the hold.
+                        Order.stripe_payment_intent.is_(None),
+                    )
+                )
+            )
+        closed = 0
+        for order_id in lapsed:
+            try:
+                closed += await self._expire_one(order_id)
+            except TemporarilyUnavailable as error:
+                log.warning("order %s not expired yet: %s", order_id, error)
+        return closed
+
+    async def _expire_one(self, order_id: UUID) -> int:
+        async with self._db.reading() as session:
+            order = await session.get(Order, order_id)
+        if order is not None and order.stripe_session_id:
+            stripe_session = await self._payments.expire_session(order.stripe_session_id)
+            if stripe_session.status == "complete":
+                return 0
+        async with self._uow() as uow:
+            order = await load_for_update(uow.session, id=order_id)
+            if order is None or order.status not in {
+                OrderStatus.PENDING,
+                OrderStatus.RESERVED,
+                OrderStatus.AWAITING_PAYMENT,
+            }:
+                return 0
+            if order.stripe_payment_intent:
+                return 0
+            target = (
+                OrderStatus.CANCELLED
+                if order.status == OrderStatus.PENDING
+                else OrderStatus.EXPIRED
+            )
+            move(order, target, at=self._now(), note="the hold on the copies ended")
+            await release(uow, order, "the hold ended before payment")
+        return 1
+
+    # --- reading ------------------------------------------------------------------------------
+
+    async def get(self, reference: str) -> Order:
+        async with self._db.reading() as session:
+            order = await session.scalar(
+                select(Order).where(Order.reference == domain.normalise_reference(reference))
+            )
+        if order is None:
+            raise NotFound(f"No order has the reference {reference!r}.")
+        return order
+
+    async def find_for_reader(self, *, reference: str, email: str) -> Order:
+        """The order only for the right reference and email together; one answer for any mismatch."""
+        async with self._db.reading() as session:
+            order = await session.scalar(
+                select(Order).where(Order.reference == domain.normalise_reference(reference))
+            )
+        if (
+            order is None
+            or not order.customer_email
+            or order.customer_email.strip().lower() != email.strip().lower()
+        ):
+            raise NotFound("No order matches that reference and email address.")
+        return order
+
+    async def by_session(self, session_id: str) -> Order:
+        async with self._db.reading() as session:
+            order = await session.scalar(select(Order).where(Order.stripe_session_id == session_id))
+        if order is None:
+            raise NotFound("We have no order for that payment session.")
+        return order
+
+    async def _by_idempotency_key(self, key: str) -> Order | None:
+        async with self._db.reading() as session:
+            return await session.scalar(select(Order).where(Order.idempotency_key == key))

@@ -1,0 +1,50 @@
+"""Checkout's settings, read from CHECKOUT_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class CheckoutSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CHECKOUT_", extra="ignore", frozen=True)
+
+    service_name: str = "checkout"
+
+    stripe_api_key: str = Field(default="sk_test_embedded_standin", description="secret API key")
+    stripe_api_base: str = Field(
+        default="", description="the Stripe stand-in's address; empty means the real Stripe"
+    )
+    stripe_webhook_secret: str = Field(
+        default="whsec_embedded_standin", description="signing secret of the webhook endpoint"
+    )
+    stripe_timeout_seconds: float = Field(default=10.0, gt=0)
+    stripe_max_network_retries: int = Field(default=2, ge=0)
+    currency: str = "gbp"
+
+    # Stripe will not expire a Checkout Session sooner than 30 minutes after creating it; the
+    # hold on the copies outlives the session by a margin, so a payment made in the session's
+    # last second still finds its copies held.
+    web_session_minutes: int = Field(default=30, ge=30, le=24 * 60)
+    reservation_margin_minutes: int = Field(default=5, ge=1)
+    phone_reservation_hours: int = Field(default=24, ge=1, le=24)
+    collection_hold_hours: int = Field(default=7 * 24, ge=1)
+    max_quantity_per_line: int = Field(default=10, ge=1)
+
+    # Postage on UK orders by number of books: "1:295,2:395,4:0" means 1 book 295p, 2-3 books
+    # 395p, 4 or more free. Collection is always free.
+    postage_table: str = "1:295,2:395,4:0"
+    postage_vat_percent: int = 20
+
+    smtp_host: str = Field(default="", description="empty: emails are written to the log")
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Bookshop <orders@bookshop.invalid>"
+    email_max_attempts: int = Field(default=20, ge=1)
+
+    # Bearer token of the staff JSON API until staff logins exist; empty keeps the API closed.
+    staff_api_token: str = ""

@@ -1,0 +1,43 @@
+"""Building checkout's use cases from its runtime: shared by the web app and the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.checkout.mailer import EmailSender
+from services.checkout.models import inbox, outbox
+from services.checkout.payments import PaymentGateway, StripeGateway
+from services.checkout.service import OrderService
+from services.checkout.settings import CheckoutSettings
+from services.checkout.stripe_events import StripeEventService
+from shared.runtime import ServiceRuntime, build_runtime
+
+
+@dataclass
+class Checkout:
+    runtime: ServiceRuntime
+    orders: OrderService
+    stripe_events: StripeEventService
+    emails: EmailSender
+
+
+def build_checkout(
+    settings: CheckoutSettings, *, payments: PaymentGateway | None = None
+) -> Checkout:
+    runtime = build_runtime(settings, outbox=outbox, inbox=inbox)
+    gateway = payments or StripeGateway(settings)
+    sender = EmailSender(runtime.db, settings)
+    runtime.db.on_commit(sender.kick)
+    common = {
+        "uow": runtime.uow,
+        "db": runtime.db,
+        "requester": runtime.publisher,
+        "payments": gateway,
+        "settings": settings,
+    }
+    return Checkout(
+        runtime=runtime,
+        orders=OrderService(**common),  # type: ignore[arg-type]
+        stripe_events=StripeEventService(**common),  # type: ignore[arg-type]
+        emails=sender,
+    )
