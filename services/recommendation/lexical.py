@@ -17,12 +17,15 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS
 
 from services.recommendation.books import IndexedBook
 
 _WORD = re.compile(r"[a-z0-9]+")
+# bm25s's short English list ranks best; its longer one also drops words like "about",
+# "where", "own", which rank harmlessly but make poor reasons to show a person
 _STOPWORDS = frozenset(STOPWORDS_EN) | {"s", "t"}
+_NOT_WORTH_SHOWING = frozenset(STOPWORDS_EN_PLUS) | _STOPWORDS
 # bm25s's defaults ("lucene" BM25); the overlay uses the same numbers
 _K1 = 1.5
 _B = 0.75
@@ -38,8 +41,8 @@ class LexicalAnalyser:
         return self._stemmer.stemWords(self._words(text))
 
     def stems_to_words(self, text: str) -> dict[str, str]:
-        """Each stem in `text` and the first word that gave it, to show people words."""
-        words = self._words(text)
+        """Each telling stem in `text` and the first word that gave it, to show people words."""
+        words = [w for w in self._words(text) if w not in _NOT_WORTH_SHOWING and len(w) > 2]
         out: dict[str, str] = {}
         for word, stem in zip(words, self._stemmer.stemWords(words), strict=True):
             out.setdefault(stem, word)

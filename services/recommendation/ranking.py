@@ -54,6 +54,9 @@ class RankerConfig:
     rerank_weight: float = 1.5
     passage_weight: float = 0.5
     subject_weight: float = 1.0
+    neighbour_weight: float = 1.5
+    """Weight of closeness to the article's leading books (those it names, else the top few)."""
+    neighbour_seeds: int = 2
     author_bonus: float = 1.5
     """Added for a book whose author the article names in full (in z units)."""
     in_stock_bonus: float = 0.2
@@ -198,15 +201,15 @@ class Ranker:
         affinity = self._subject_affinity(clean, features, candidates)
         features["subject"] = self._book_subject_scores(candidates, affinity)
         fused = self._fuse(features)
+        named = np.array(
+            [int(p) in mentions and mentions[int(p)].kind in _NAMED for p in candidates]
+        )
         for i, position in enumerate(candidates):
             mention = mentions.get(int(position))
             if mention is not None and mention.kind == MentionKind.AUTHOR:
                 fused[i] += self.config.author_bonus
-            if self._available[position] > 0:
-                fused[i] += self.config.in_stock_bonus
-        named = np.array(
-            [int(p) in mentions and mentions[int(p)].kind in _NAMED for p in candidates]
-        )
+        fused += self.config.neighbour_weight * self._neighbour_scores(candidates, fused, named)
+        fused += self.config.in_stock_bonus * (self._available[candidates] > 0)
         order = sorted(range(len(candidates)), key=lambda i: (not named[i], -fused[i]))
         chosen = self._one_edition_each([int(candidates[i]) for i in order], pinned, k)
         scores = {int(candidates[i]): float(fused[i]) for i in range(len(candidates))}
@@ -249,8 +252,7 @@ class Ranker:
             return dict(zip(subjects, closeness.tolist(), strict=True))
         passages = _passages(clean)
         vectors = self._rerank_model.embed([clean.full_text, *passages])
-        self._ensure_rerank_vectors(candidates.tolist())
-        books = np.stack([self._rerank_vectors[int(p)] for p in candidates])
+        books = self._candidate_vectors(candidates)
         features["rerank"] = books @ vectors[0]
         if len(vectors) > 1:
             features["passage"] = (books @ vectors[1:].T).max(axis=1)
@@ -267,6 +269,29 @@ class Ranker:
             values = [affinity[s] for s in book.subjects if s in affinity]
             scores[i] = float(np.mean(values)) if values else 0.0
         return scores
+
+    def _neighbour_scores(
+        self, candidates: np.ndarray, fused: np.ndarray, named: np.ndarray
+    ) -> np.ndarray:
+        """How like the article's leading books each candidate is (z-scored).
+
+        The leading books are those it names, else the first-pass top few: books on the
+        same shelf as *the* book for an article are the next best readings.
+        """
+        vectors = self._candidate_vectors(candidates)
+        lead = np.flatnonzero(named)
+        if len(lead) == 0:
+            lead = np.argsort(-fused)[: self.config.neighbour_seeds]
+        centre = _unit(vectors[lead].mean(axis=0))
+        similarity = vectors @ centre
+        similarity[lead] = similarity.max()
+        return _zscores(similarity)
+
+    def _candidate_vectors(self, candidates: np.ndarray) -> np.ndarray:
+        if self._rerank_model is None:
+            return self._word_vectors[candidates]
+        self._ensure_rerank_vectors(candidates.tolist())
+        return np.stack([self._rerank_vectors[int(p)] for p in candidates])
 
     def _fuse(self, features: dict[str, np.ndarray]) -> np.ndarray:
         weights = {
