@@ -12,7 +12,7 @@ class CatalogueSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOGUE_", extra="ignore", frozen=True)
 
     service_name: str = "catalogue"
-    low_stock_page_size: int = Field(default=200, gt=0, description="rows in the low-stock report")
-    expiry_sweep_batch: int = Field(
-        default=200, gt=0, description="expired reservations released per sweep run"
+    staff_api_token: str = Field(
+        default="",
+        description="bearer token of the staff JSON API (books, stock); empty keeps it closed",
     )

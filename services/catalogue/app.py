@@ -1,0 +1,70 @@
+"""`create_app(settings)`: the catalogue's web app. No I/O here; connections open on first use."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.template.config import TemplateConfig
+
+from services.catalogue import models
+from services.catalogue.controllers.books import BookController, SearchController
+from services.catalogue.controllers.health import health
+from services.catalogue.controllers.pages import PublicPages
+from services.catalogue.controllers.stock import StockController
+from services.catalogue.service import BookService, StockService
+from services.catalogue.settings import CatalogueSettings
+from shared.money import format_pence
+from shared.runtime import build_runtime
+from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _template_filters(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters["pence"] = format_pence
+
+
+def create_app(settings: CatalogueSettings) -> Litestar:
+    runtime = build_runtime(settings, outbox=models.outbox, inbox=models.inbox)
+    books = BookService(uow=runtime.uow, db=runtime.db)
+    stock = StockService(uow=runtime.uow, db=runtime.db)
+
+    @contextlib.asynccontextmanager
+    async def background(_: Litestar) -> AsyncIterator[None]:
+        try:
+            async with runtime.relaying():
+                yield
+        finally:
+            await runtime.close()
+
+    def provide(value: object) -> Provide:
+        return Provide(lambda: value, sync_to_thread=False, use_cache=True)
+
+    return Litestar(
+        route_handlers=[BookController, SearchController, StockController, PublicPages, health],
+        dependencies={
+            "books": provide(books),
+            "stock": provide(stock),
+            "runtime": provide(runtime),
+            "settings": provide(settings),
+        },
+        state=State({"staff_api_token": settings.staff_api_token}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_JSON_BODY_BYTES,
+        openapi_config=openapi_config(
+            "catalogue",
+            "Catalogue",
+            "Books, stock and its ledger, and search as you type, for the bookshop's staff.",
+        ),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_filters
+        ),
+        lifespan=[background],
+        debug=settings.debug,
+    )

@@ -1,0 +1,1 @@
+"""The catalogue's Litestar controllers: the staff JSON API, the public pages, health."""

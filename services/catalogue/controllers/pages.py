@@ -1,0 +1,90 @@
+"""The public pages: a book (with its Buy form) and a simple search page."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, MediaType, Response, get
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY
+
+from services.catalogue.domain import availability_label
+from services.catalogue.service import BookService
+from shared.errors import NotFound
+from shared.isbn import InvalidISBN, hyphenless
+
+MAX_BUY_QUANTITY = 10
+# Attribution from an article's link is copied into the Buy form only if it looks like an id.
+_ATTRIBUTION = re.compile(r"[\w.\-:]{1,120}")
+
+
+def _attribution(value: str | None) -> str | None:
+    return value if value and _ATTRIBUTION.fullmatch(value) else None
+
+
+def _sorry(status_code: int, heading: str, message: str, query: str = "") -> Template:
+    return Template(
+        template_name="sorry.html",
+        context={"heading": heading, "message": message, "q": query},
+        status_code=status_code,
+        media_type=MediaType.HTML,
+    )
+
+
+class PublicPages(Controller):
+    include_in_schema = False
+
+    @get("/books/{isbn:str}", media_type=MediaType.HTML, cache_control=None)
+    async def book(
+        self,
+        books: BookService,
+        isbn: str,
+        article: str | None = None,
+        link: str | None = None,
+    ) -> Response[Any] | Template:
+        try:
+            book = await books.get(isbn13=isbn)
+        except InvalidISBN as error:
+            return _sorry(400, "That is not an ISBN", f"{error}. Check the link, or search:", isbn)
+        except NotFound:
+            return _sorry(
+                404,
+                "We don't have that book",
+                f"There is no book with ISBN {hyphenless(isbn)} in our catalogue. Try a search:",
+                hyphenless(isbn),
+            )
+        article, link = _attribution(article), _attribution(link)
+        if book.isbn13 != isbn:
+            # ISBN-10 or hyphenated in the link: one address per book.
+            query = urlencode({k: v for k, v in (("article", article), ("link", link)) if v})
+            return Redirect(
+                f"/books/{book.isbn13}" + (f"?{query}" if query else ""),
+                status_code=HTTP_301_MOVED_PERMANENTLY,
+            )
+        return Template(
+            template_name="book.html",
+            context={
+                "book": book,
+                "availability": availability_label(book.available),
+                "max_quantity": min(book.available, MAX_BUY_QUANTITY),
+                "article": article,
+                "link": link,
+            },
+            media_type=MediaType.HTML,
+        )
+
+    @get("/search", media_type=MediaType.HTML)
+    async def search(
+        self,
+        books: BookService,
+        q: Annotated[str, Parameter(default="", max_length=200)] = "",
+    ) -> Template:
+        results = await books.search(q=q, limit=30) if q.strip() else None
+        return Template(
+            template_name="search.html",
+            context={"q": q, "results": results, "availability": availability_label},
+            media_type=MediaType.HTML,
+        )
