@@ -1,0 +1,99 @@
+"""The catalogue's integration fixtures: a migrated database (SQLite and Postgres), its services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.catalogue import models
+from services.catalogue.models import Stock
+from services.catalogue.schemas import BookCreate
+from services.catalogue.service import BookService, StockService
+from shared.db import Database
+from shared.messaging.unit_of_work import UnitOfWorkFactory
+from shared.migrations import upgrade
+
+
+@pytest.fixture
+def catalogue_url(database_url: str) -> str:
+    """The catalogue's schema, by its migrations, on a fresh SQLite file or Postgres database."""
+    upgrade("services.catalogue:migrations", database_url)
+    return database_url
+
+
+@pytest.fixture
+async def db(catalogue_url: str) -> AsyncIterator[Database]:
+    database = Database(catalogue_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def uows(db: Database) -> UnitOfWorkFactory:
+    return UnitOfWorkFactory(db, models.outbox)
+
+
+@pytest.fixture
+def books(db: Database, uows: UnitOfWorkFactory) -> BookService:
+    return BookService(uow=uows, db=db)
+
+
+@pytest.fixture
+def stock(db: Database, uows: UnitOfWorkFactory) -> StockService:
+    return StockService(uow=uows, db=db)
+
+
+def _isbn13(n: int) -> str:
+    first12 = f"979{n:09d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return first12 + str((10 - total % 10) % 10)
+
+
+class Catalogue:
+    """Small helpers the catalogue's tests share: valid ISBNs, books, what is in the outbox."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    isbn = staticmethod(_isbn13)
+
+    @staticmethod
+    def book(
+        isbn13: str, title: str, *, authors: tuple[str, ...] = (), stock: int = 0, **more: Any
+    ) -> BookCreate:
+        return BookCreate(
+            isbn13=isbn13, title=title, authors=list(authors), price_pence=999, stock=stock, **more
+        )
+
+    async def events(self, isbn13: str | None = None) -> list[dict[str, Any]]:
+        """BookChanged payloads in the outbox, oldest first."""
+        async with self.db.reading() as session:
+            rows = await session.execute(
+                select(models.outbox.c.payload)
+                .where(models.outbox.c.kind == "catalogue.book_changed.v1")
+                .order_by(models.outbox.c.id)
+            )
+            payloads = [row.payload for row in rows]
+        return [p for p in payloads if isbn13 is None or p["isbn13"] == isbn13]
+
+    async def count(self, table: Any) -> int:
+        async with self.db.reading() as session:
+            return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+    async def counters(self, isbn13: str) -> tuple[int, int]:
+        """(on hand, reserved)"""
+        async with self.db.reading() as session:
+            row = (
+                await session.execute(
+                    select(Stock.on_hand, Stock.reserved).where(Stock.isbn13 == isbn13)
+                )
+            ).one()
+        return row.on_hand, row.reserved
+
+
+@pytest.fixture
+def catalogue(db: Database) -> Catalogue:
+    return Catalogue(db)
