@@ -1,0 +1,66 @@
+"""CSV with a header row naming the columns as the JSON lines keys.
+
+Authors and subjects hold several values separated by ";". Columns the catalogue does not
+know are ignored, so a spreadsheet may keep its own notes beside the books.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from services.catalogue.imports.errors import ImportRefused
+from services.catalogue.imports.records import FIELDS, Location, ParsedRecord, RecordError, parsed
+from services.catalogue.imports.textfiles import text_lines
+
+REQUIRED_COLUMNS = ("isbn13", "title", "price_pence")
+
+
+def parse_csv(stream: BinaryIO) -> Iterator[ParsedRecord]:
+    """Every data row's record or error; refuses a file without the required header columns."""
+    # strict: an unclosed quote would otherwise swallow every later row into one field.
+    reader = csv.reader(text_lines(stream), strict=True)
+    try:
+        header = _header(next(reader, None))
+        end_of_previous = reader.line_num
+        for row in reader:
+            location = Location(line=end_of_previous + 1)
+            end_of_previous = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                yield RecordError(
+                    location=location,
+                    reason=f"has {len(row)} fields but the header names {len(header)} columns "
+                    "(is a comma inside a value missing its quotes?)",
+                )
+                continue
+            fields = {name: cell for name, cell in zip(header, row, strict=True) if name}
+            yield parsed(location, fields)
+    except csv.Error as error:
+        raise ImportRefused(
+            f"this CSV cannot be read past line {reader.line_num}: {error} "
+            "(is a quote mark not closed?)"
+        ) from error
+
+
+def _header(row: list[str] | None) -> list[str]:
+    """The known column names by position; an unknown column's name becomes ""."""
+    if row is None:
+        raise ImportRefused("the file is empty: a CSV import needs a header row and books")
+    names = [cell.strip().lower() for cell in row]
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if missing:
+        hint = ""
+        if len(row) == 1 and (";" in row[0] or "\t" in row[0]):
+            hint = " The header looks separated by semicolons or tabs: save the file with commas."
+        raise ImportRefused(
+            f"the CSV header lacks the column(s) {', '.join(missing)}; the first line must name "
+            f"the columns ({', '.join(FIELDS)}), but it reads: "
+            f"{', '.join(row)[:200]}.{hint}"
+        )
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise ImportRefused(f"the CSV header names these columns twice: {', '.join(repeated)}")
+    return [name if name in FIELDS else "" for name in names]

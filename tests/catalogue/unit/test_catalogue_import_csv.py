@@ -1,0 +1,85 @@
+"""CSV with a header row: good files, bad rows by line number, files without the header."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from services.catalogue.imports.csv_format import parse_csv
+from services.catalogue.imports.errors import ImportRefused
+from services.catalogue.imports.records import ParsedBook, ParsedRecord, RecordError
+
+IMPORTS = Path(__file__).resolve().parents[2] / "data" / "imports"
+
+
+def parse(text: str | bytes) -> list[ParsedRecord]:
+    data = text.encode() if isinstance(text, str) else text
+    return list(parse_csv(io.BytesIO(data)))
+
+
+def test_a_good_file_reads_every_column() -> None:
+    records = list(parse_csv((IMPORTS / "good.csv").open("rb")))
+    assert all(isinstance(record, ParsedBook) for record in records)
+    books = [record.book for record in records]  # type: ignore[union-attr]
+    assert [book.price_pence for book in books] == [1999, 2399, 1499]
+    assert books[1].authors == ["Karl Marx", "Friedrich Engels"]
+    assert books[0].subjects == ["imperialism", "political-economy", "marxist-theory"]
+    assert books[0].subtitle is None
+    assert books[2].subtitle == "Global Crisis and the Relevance of Marx"
+    assert books[2].description.startswith("How the system lumbers on after the long boom ended:\n")
+    assert [book.stock for book in books] == [6, 3, 4]
+
+
+def test_a_quoted_value_over_two_lines_keeps_the_next_rows_line_numbers_right() -> None:
+    records = parse(
+        "isbn13,title,price_pence,description\n"
+        '9798463348616,A,100,"first\nsecond\nthird"\n'
+        "9798776421921,,100,\n"
+    )
+    assert [record.location.line for record in records] == [2, 5]
+    assert isinstance(records[1], RecordError)
+    assert records[1].reason == "missing title"
+
+
+def test_bad_rows_are_reported_by_line_and_the_good_ones_kept() -> None:
+    records = list(parse_csv((IMPORTS / "bad-records.csv").open("rb")))
+    good = [(r.location.line, r.book.isbn13) for r in records if isinstance(r, ParsedBook)]
+    bad = {r.location.line: r.reason for r in records if isinstance(r, RecordError)}
+    assert good == [(2, "9798463348616"), (3, "9780140449136")]
+    assert sorted(bad) == [4, 5, 6, 8, 9, 10]
+    assert bad[4] == "missing title"
+    assert bad[5].startswith("bad price '14,99'")
+    assert bad[6].startswith("invalid ISBN: 'not-an-isbn'")
+    assert bad[8] == "bad price '£23.999': it is not a whole number of pence"
+    assert bad[9].startswith("has 8 fields but the header names 9 columns")
+    assert bad[10] == "year must be a whole number, not 'two thousand'"
+
+
+def test_header_names_are_matched_loosely_and_unknown_columns_ignored() -> None:
+    [record] = parse(" ISBN13 ,Title,PRICE_PENCE,shelf\n9798463348616,A,12.99,B4\n")
+    assert isinstance(record, ParsedBook)
+    assert (record.book.title, record.book.price_pence) == ("A", 1299)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("isbn13,title\n9798463348616,A\n", "lacks the column\\(s\\) price_pence"),
+        ("9798463348616,A,1299\n", "lacks the column\\(s\\) isbn13, title, price_pence"),
+        ("isbn13;title;price_pence\n9798463348616;A;1299\n", "separated by semicolons"),
+        ("isbn13,title,price_pence,title\n", "names these columns twice: title"),
+        ('isbn13,title,price_pence\n9798463348616,"A,1299\n', "quote mark not closed"),
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "not a UTF-8 text file"),
+        (
+            b"isbn13,title,price_pence\n9798463348616,Caf\xe9,\xa312\n",
+            "not a UTF-8 text file: line 2",
+        ),
+    ],
+)
+def test_a_file_without_the_header_or_not_csv_is_refused(
+    content: str | bytes, message: str
+) -> None:
+    with pytest.raises(ImportRefused, match=message):
+        parse(content)

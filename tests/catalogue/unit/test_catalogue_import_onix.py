@@ -1,0 +1,229 @@
+"""ONIX 3.0: a realistic message, short tags, bad Products by record number, files refused,
+and a parser that never fetches or expands entities."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+
+from services.catalogue.imports.errors import ImportRefused
+from services.catalogue.imports.onix import parse_onix
+from services.catalogue.imports.records import ParsedBook, ParsedRecord, RecordError
+
+IMPORTS = Path(__file__).resolve().parents[2] / "data" / "imports"
+REFERENCE = 'xmlns="http://ns.editeur.org/onix/3.0/reference"'
+
+
+def parse(text: str | bytes) -> list[ParsedRecord]:
+    data = text.encode() if isinstance(text, str) else text
+    return list(parse_onix(io.BytesIO(data)))
+
+
+def product(body: str, *, reference: str = "ref.1") -> str:
+    return f"<Product><RecordReference>{reference}</RecordReference>{body}</Product>"
+
+
+def message(*products: str, release: str = "3.0") -> str:
+    return (
+        f'<ONIXMessage release="{release}" {REFERENCE}><Header/>{"".join(products)}</ONIXMessage>'
+    )
+
+
+MINIMAL = (
+    "<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9798463348616</IDValue>"
+    "</ProductIdentifier><DescriptiveDetail><TitleDetail><TitleType>01</TitleType><TitleElement>"
+    "<TitleElementLevel>01</TitleElementLevel><TitleText>T</TitleText></TitleElement>"
+    "</TitleDetail></DescriptiveDetail><ProductSupply><SupplyDetail><Price>"
+    "<PriceAmount>5</PriceAmount><CurrencyCode>GBP</CurrencyCode></Price></SupplyDetail>"
+    "</ProductSupply>"
+)
+
+
+def test_a_realistic_message_gives_every_field_of_its_good_products() -> None:
+    records = list(parse_onix((IMPORTS / "sample.onix.xml").open("rb")))
+    assert [record.location.record for record in records] == [1, 2, 3, 4, 5]
+    books = {r.book.isbn13: r.book for r in records if isinstance(r, ParsedBook)}
+    assert list(books) == ["9798463348616", "9798776421921", "9798319747327"]
+
+    callinicos = books["9798463348616"]
+    assert callinicos.title == "Imperialism and Global Political Economy"
+    assert callinicos.authors == ["Alex Callinicos"]
+    assert (callinicos.publisher, callinicos.year, callinicos.format) == (
+        "Polity",
+        2009,
+        "paperback",
+    )
+    assert callinicos.price_pence == 1999  # the GBP price, not the USD or EUR one
+    assert callinicos.subjects == ["imperialism", "political-economy"]
+    assert callinicos.description == (
+        "A Marxist account of imperialism as the meeting of two logics. "
+        "From the scramble for colonies to the rise of China."
+    )
+    assert callinicos.cover_url == "https://covers.example.com/9798463348616.jpg"
+
+    manifesto = books["9798776421921"]
+    assert manifesto.title == "The Communist Manifesto"
+    assert manifesto.authors == [
+        "Karl Marx",
+        "Friedrich Engels",
+    ]  # by SequenceNumber; no translator
+    assert (manifesto.format, manifesto.year, manifesto.price_pence) == ("hardback", 2010, 2399)
+    assert manifesto.description == (
+        "The 1848 pamphlet that announced a world movement. Class struggle as the motor of history."
+    )
+
+    harman = books["9798319747327"]
+    assert harman.authors == ["Chris Harman"]
+    assert harman.subtitle == "From the Stone Age to the New Millennium"
+    assert harman.price_pence == 1000
+    assert harman.subjects == ["nhb"]
+
+
+def test_bad_products_are_reported_by_record_number_and_reference() -> None:
+    records = list(parse_onix((IMPORTS / "sample.onix.xml").open("rb")))
+    errors = [str(record) for record in records if isinstance(record, RecordError)]
+    assert errors == [
+        "record 3 (RecordReference com.example.bookmarks.9798267335745): invalid ISBN: "
+        "'9798267335745' has a wrong check digit: is a digit mistyped?",
+        "record 5 (RecordReference com.example.haymarket.9798679175945): "
+        "missing price: no Price with CurrencyCode GBP",
+    ]
+
+
+def test_short_tags_read_the_same() -> None:
+    records = list(parse_onix((IMPORTS / "sample-short.onix").open("rb")))
+    first, second = records
+    assert isinstance(first, ParsedBook)
+    assert first.book.title == "Unravelling Capitalism"
+    assert first.book.subtitle == "A Guide to Marxist Political Economy"
+    assert first.book.authors == ["Joseph Choonara"]
+    assert (first.book.publisher, first.book.year, first.book.price_pence) == (
+        "Bookmarks",
+        2017,
+        2399,
+    )
+    assert first.book.subjects == ["political-economy"]
+    assert first.book.description == "A clear introduction to Marx's economics."
+    assert str(second) == "record 2 (RecordReference com.example.bookmarks.nameless): missing title"
+
+
+def test_a_message_without_the_namespace_is_read_by_its_tag_names() -> None:
+    [record] = parse(message(product(MINIMAL)).replace(REFERENCE, ""))
+    assert isinstance(record, ParsedBook)
+    assert record.book.price_pence == 500
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            MINIMAL.replace("<ProductIDType>15", "<ProductIDType>01"),
+            "missing ISBN: no ProductIdentifier",
+        ),
+        (MINIMAL.replace("<PriceAmount>5<", "<PriceAmount>4.999<"), "not a whole number of pence"),
+        (MINIMAL.replace("<PriceAmount>5<", "<PriceAmount>five<"), "bad price 'five'"),
+        (
+            MINIMAL.replace(
+                "<DescriptiveDetail>", "<DescriptiveDetail><ProductForm>ED</ProductForm>"
+            ),
+            "ProductForm ED is not a printed book the shop sells",
+        ),
+        (
+            "<NotificationType>05</NotificationType>" + MINIMAL,
+            "NotificationType 05 deletes a product",
+        ),
+        (
+            MINIMAL
+            + "<PublishingDetail><PublishingDate><Date>c. 1990</Date></PublishingDate></PublishingDetail>",
+            "publication Date 'c. 1990' does not start with a year",
+        ),
+    ],
+)
+def test_a_bad_product_is_skipped_with_its_reason(body: str, reason: str) -> None:
+    [record] = parse(message(product(body, reference="ref.9")))
+    assert isinstance(record, RecordError)
+    assert str(record.location) == "record 1 (RecordReference ref.9)"
+    assert reason in record.reason
+
+
+def test_a_gtin_13_stands_in_for_a_missing_isbn_13() -> None:
+    [record] = parse(message(product(MINIMAL.replace("<ProductIDType>15", "<ProductIDType>03"))))
+    assert isinstance(record, ParsedBook)
+    assert record.book.isbn13 == "9798463348616"
+
+
+@pytest.mark.parametrize(
+    ("content", "message_part"),
+    [
+        (message(product(MINIMAL))[:-20], "not well-formed XML"),
+        ("isbn13,title,price_pence\n", "not well-formed XML"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not well-formed XML"),
+        ('<?xml version="1.0"?><rss version="2.0"><channel/></rss>', "root element is <rss>"),
+        ('<ONIXMessage release="2.1">' + product(MINIMAL) + "</ONIXMessage>", "release 2.1"),
+        ("<ONIXMessage>" + product(MINIMAL) + "</ONIXMessage>", "no release attribute"),
+        (
+            '<ONIXMessage release="3.0" xmlns="http://example.com/onix">' + "</ONIXMessage>",
+            "namespace is 'http://example.com/onix'",
+        ),
+    ],
+)
+def test_malformed_or_foreign_xml_is_refused(content: str | bytes, message_part: str) -> None:
+    with pytest.raises(ImportRefused, match=message_part):
+        parse(content)
+
+
+def test_an_external_entity_is_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    document = (
+        f'<?xml version="1.0"?><!DOCTYPE ONIXMessage [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+        + message(product(MINIMAL.replace("<TitleText>T<", "<TitleText>T&xxe;<")))
+    )
+    records = parse(document)
+    assert "TOP SECRET" not in repr(records)
+
+
+def _entity_bomb(levels: int) -> str:
+    entities = '<!ENTITY a0 "lol">' + "".join(
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, levels + 1)
+    )
+    return f'<?xml version="1.0"?><!DOCTYPE ONIXMessage [{entities}]>' + message(
+        product(MINIMAL.replace("<TitleText>T<", f"<TitleText>T&a{levels};<"))
+    )
+
+
+def test_internal_entities_are_not_expanded() -> None:
+    [record] = parse(_entity_bomb(2))
+    assert isinstance(record, ParsedBook)
+    assert "lol" not in record.book.title
+
+
+def test_a_billion_laughs_is_refused_at_once() -> None:
+    started = time.monotonic()
+    with pytest.raises(ImportRefused, match="amplification"):
+        parse(_entity_bomb(9))
+    assert time.monotonic() - started < 2
+
+
+def test_a_large_message_streams_through() -> None:
+    count = 5_000
+    products = (
+        product(MINIMAL.replace("9798463348616", isbn), reference=f"ref.{n}")
+        for n, isbn in enumerate(_isbns(count), start=1)
+    )
+    records = parse(message(*products))
+    assert len(records) == count
+    assert all(isinstance(record, ParsedBook) for record in records)
+    assert records[-1].location.reference == f"ref.{count}"
+
+
+def _isbns(count: int) -> list[str]:
+    isbns = []
+    for n in range(count):
+        first12 = f"979800{n:06d}"
+        total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+        isbns.append(first12 + str((10 - total % 10) % 10))
+    return isbns

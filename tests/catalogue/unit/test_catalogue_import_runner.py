@@ -1,0 +1,146 @@
+"""Reading a whole file before writing: format by extension, refusals, duplicates, and
+import_file's report and progress with a fake BookService."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from services.catalogue.imports.errors import ImportRefused
+from services.catalogue.imports.formats import ImportFormat, format_for_name
+from services.catalogue.imports.runner import import_file, read_file
+from services.catalogue.schemas import BookCreate, UpsertSummary
+
+IMPORTS = Path(__file__).resolve().parents[2] / "data" / "imports"
+
+
+class RecordingBookService:
+    """Stands in for BookService.upsert_books: remembers what it was asked to write."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[BookCreate], str]] = []
+
+    async def upsert_books(self, *, books: Sequence[BookCreate], actor: str) -> UpsertSummary:
+        self.calls.append((list(books), actor))
+        return UpsertSummary(created=len(books) - 1, updated=1, unchanged=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("books.jsonl", ImportFormat.JSONL),
+        ("BOOKS.NDJSON", ImportFormat.JSONL),
+        ("stock list.csv", ImportFormat.CSV),
+        ("feed.xml", ImportFormat.ONIX),
+        ("feed.onix", ImportFormat.ONIX),
+    ],
+)
+def test_the_extension_chooses_the_format(name: str, expected: ImportFormat) -> None:
+    assert format_for_name(name) is expected
+
+
+def test_an_unknown_extension_asks_for_the_format() -> None:
+    with pytest.raises(ImportRefused, match=r"cannot tell the format of 'books\.txt'"):
+        format_for_name("books.txt")
+
+
+def test_the_format_given_wins_over_the_extension(tmp_path: Path) -> None:
+    path = tmp_path / "export.txt"
+    shutil.copy(IMPORTS / "good.csv", path)
+    assert read_file(path, format=ImportFormat.CSV).records == 3
+
+
+def test_a_missing_file_a_folder_and_an_empty_file_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ImportRefused, match="there is no file"):
+        read_file(tmp_path / "missing.csv")
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(ImportRefused, match="is a folder"):
+        read_file(tmp_path / "folder.csv")
+    (tmp_path / "empty.jsonl").touch()
+    with pytest.raises(ImportRefused, match=r"empty\.jsonl is empty"):
+        read_file(tmp_path / "empty.jsonl")
+    with pytest.raises(ImportRefused, match="the file is empty"):
+        read_file(b"", format=ImportFormat.ONIX)
+
+
+@pytest.mark.parametrize(
+    ("content", "format"),
+    [(b"\n\n  \n", ImportFormat.JSONL), (b"isbn13,title,price_pence\n\n", ImportFormat.CSV)],
+)
+def test_a_file_with_no_records_is_refused(content: bytes, format: ImportFormat) -> None:
+    with pytest.raises(ImportRefused, match="holds no book records"):
+        read_file(content, format=format)
+
+
+def test_bytes_need_their_format() -> None:
+    with pytest.raises(ImportRefused, match="say which format"):
+        read_file(b'{"isbn13": "9798463348616"}')
+
+
+def test_a_book_twice_in_a_file_is_kept_once_and_the_repeat_reported() -> None:
+    result = read_file(IMPORTS / "bad-records.jsonl")
+    assert [parsed.book.isbn13 for parsed in result.books] == ["9798463348616", "9798668485680"]
+    assert str(result.errors[-1]) == (
+        "line 9: ISBN 9798463348616 is already at line 1: a file may hold each book once"
+    )
+    assert result.records == 9 - 1  # nine lines, one blank
+
+
+async def test_import_file_writes_the_good_books_in_one_call_and_reports_the_rest() -> None:
+    service = RecordingBookService()
+    progress: list[tuple[int, int]] = []
+    report = await import_file(
+        IMPORTS / "sample.onix.xml",
+        service=service,
+        actor="stock@example.org",
+        on_progress=lambda done, total: progress.append((done, total)),
+    )
+    [(books, actor)] = service.calls
+    assert [book.isbn13 for book in books] == ["9798463348616", "9798776421921", "9798319747327"]
+    assert actor == "stock@example.org"
+    assert (report.records, report.created, report.updated, report.unchanged) == (5, 2, 1, 0)
+    assert report.skipped == 2
+    assert not report.complete
+    assert [error.location.record for error in report.errors] == [3, 5]
+    assert progress[0] == (2, 5)
+    assert progress[-1] == (5, 5)
+    assert report.summary() == "5 records: 2 created, 1 updated, 0 unchanged, 2 skipped"
+
+
+async def test_import_file_takes_an_uploads_bytes() -> None:
+    service = RecordingBookService()
+    report = await import_file(
+        (IMPORTS / "good.csv").read_bytes(),
+        format=ImportFormat.CSV,
+        service=service,
+        actor="stock",
+    )
+    assert report.complete
+    assert report.records == 3
+
+
+async def test_a_refused_file_writes_nothing() -> None:
+    service = RecordingBookService()
+    with pytest.raises(ImportRefused):
+        await import_file(
+            b"<ONIXMessage release='3.0'><Product>",
+            format=ImportFormat.ONIX,
+            service=service,
+            actor="stock",
+        )
+    assert service.calls == []
+
+
+async def test_a_file_of_only_bad_records_calls_no_write() -> None:
+    service = RecordingBookService()
+    report = await import_file(
+        b'{"isbn13": "1", "title": "T", "price_pence": 1}\n',
+        format=ImportFormat.JSONL,
+        service=service,
+        actor="stock",
+    )
+    assert service.calls == []
+    assert (report.records, report.skipped, report.created) == (1, 1, 0)
