@@ -67,7 +67,7 @@ async def _lines(session: AsyncSession, order_id: UUID) -> dict[str, int]:
         .where(ReservationLine.order_id == order_id)
         .order_by(ReservationLine.isbn13)
     )
-    return dict(rows.tuples().all())
+    return {isbn13: quantity for isbn13, quantity in rows}
 
 
 async def reserve(
@@ -141,15 +141,10 @@ async def reserve(
                 ],
             )
     if short:
-        available = dict(
-            (
-                await session.execute(
-                    select(Stock.isbn13, Stock.on_hand - Stock.reserved).where(
-                        Stock.isbn13.in_(short)
-                    )
-                )
-            ).tuples()
+        rows = await session.execute(
+            select(Stock.isbn13, Stock.on_hand - Stock.reserved).where(Stock.isbn13.in_(short))
         )
+        available = {isbn13: count for isbn13, count in rows}
         return ReservationReply(
             order_id=order_id,
             ok=False,

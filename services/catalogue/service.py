@@ -432,13 +432,10 @@ class StockService:
         self, session: AsyncSession, counted: dict[str, int], *, applied: bool
     ) -> StockTakeResult:
         books = await _require_books(session, list(counted))
-        on_hand = dict(
-            (
-                await session.execute(
-                    select(Stock.isbn13, Stock.on_hand).where(Stock.isbn13.in_(list(counted)))
-                )
-            ).tuples()
+        rows = await session.execute(
+            select(Stock.isbn13, Stock.on_hand).where(Stock.isbn13.in_(list(counted)))
         )
+        on_hand = {isbn13: held for isbn13, held in rows}
         differences = [
             StockDifference(
                 isbn13=isbn13,

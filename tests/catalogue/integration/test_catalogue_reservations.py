@@ -1,0 +1,197 @@
+"""Holding copies for orders, on SQLite and Postgres: no overselling, all or nothing, and every
+command safe to repeat or to arrive out of order."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from sqlalchemy import select
+
+from services.catalogue import handlers, models, reservations
+from services.catalogue.service import BookService
+from shared.contracts import (
+    CommitReservation,
+    ReleaseReservation,
+    ReservationReply,
+    ReserveStock,
+    StockLine,
+)
+from shared.messaging.unit_of_work import UnitOfWorkFactory
+
+NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def reserve_message(order_id: UUID, *lines: tuple[str, int], minutes: int = 30) -> ReserveStock:
+    return ReserveStock(
+        order_id=order_id,
+        lines=tuple(StockLine(isbn13=isbn, quantity=q) for isbn, q in lines),
+        expires_at=NOW + timedelta(minutes=minutes),
+    )
+
+
+async def reserve(uows: UnitOfWorkFactory, message: ReserveStock) -> ReservationReply:
+    async with uows() as uow:
+        return await handlers.on_reserve_stock(message, uow=uow, clock=clock)
+
+
+async def commit(uows: UnitOfWorkFactory, order_id: UUID) -> None:
+    async with uows() as uow:
+        await handlers.on_commit_reservation(
+            CommitReservation(order_id=order_id), uow=uow, clock=clock
+        )
+
+
+async def release(uows: UnitOfWorkFactory, order_id: UUID) -> None:
+    async with uows() as uow:
+        await handlers.on_release_reservation(
+            ReleaseReservation(order_id=order_id, reason="cancelled"), uow=uow, clock=clock
+        )
+
+
+async def ledger_kinds(catalogue, isbn: str) -> list[str]:
+    async with catalogue.db.reading() as session:
+        return list(
+            await session.scalars(
+                select(models.LedgerEntry.kind)
+                .where(models.LedgerEntry.isbn13 == isbn)
+                .order_by(models.LedgerEntry.id)
+            )
+        )
+
+
+async def test_fifty_orders_racing_for_the_last_five_copies_get_exactly_five(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    isbn = catalogue.isbn(1)
+    await books.upsert_books(books=[catalogue.book(isbn, "The Last Copies", stock=5)], actor="t")
+
+    replies = await asyncio.gather(
+        *(reserve(uows, reserve_message(uuid4(), (isbn, 1))) for _ in range(50))
+    )
+
+    assert sum(reply.ok for reply in replies) == 5
+    refused = [reply for reply in replies if not reply.ok]
+    assert all(reply.short[0].available == 0 for reply in refused)
+    assert await catalogue.counters(isbn) == (5, 5)
+    assert (await ledger_kinds(catalogue, isbn)).count("reserved") == 5
+    assert await catalogue.count(models.Reservation.__table__) == 5
+
+
+async def test_an_order_gets_all_its_lines_or_none_and_hears_which_are_short(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    plenty, scarce = catalogue.isbn(2), catalogue.isbn(3)
+    await books.upsert_books(
+        books=[
+            catalogue.book(plenty, "Plenty", stock=10),
+            catalogue.book(scarce, "Scarce", stock=1),
+        ],
+        actor="t",
+    )
+    events_before = len(await catalogue.events())
+
+    reply = await reserve(uows, reserve_message(uuid4(), (plenty, 2), (scarce, 2)))
+
+    assert not reply.ok
+    assert [(s.isbn13, s.requested, s.available) for s in reply.short] == [(scarce, 2, 1)]
+    assert await catalogue.counters(plenty) == (10, 0)
+    assert "reserved" not in await ledger_kinds(catalogue, plenty)
+    assert await catalogue.count(models.Reservation.__table__) == 0
+    assert len(await catalogue.events()) == events_before
+
+
+async def test_an_unknown_book_is_a_short_line_with_none_available(
+    uows: UnitOfWorkFactory, catalogue
+) -> None:
+    reply = await reserve(uows, reserve_message(uuid4(), (catalogue.isbn(99), 1)))
+    assert not reply.ok
+    assert reply.short[0].available == 0
+
+
+async def test_reserving_again_for_a_held_order_gives_the_same_answer_and_holds_no_more(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    isbn = catalogue.isbn(4)
+    await books.upsert_books(books=[catalogue.book(isbn, "Again", stock=3)], actor="t")
+    order_id = uuid4()
+
+    first = await reserve(uows, reserve_message(order_id, (isbn, 2)))
+    second = await reserve(uows, reserve_message(order_id, (isbn, 2), minutes=90))
+
+    assert first.ok and second.ok
+    assert second.expires_at == first.expires_at
+    assert await catalogue.counters(isbn) == (3, 2)
+
+
+async def test_commit_sells_the_held_copies_once(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    isbn = catalogue.isbn(5)
+    await books.upsert_books(books=[catalogue.book(isbn, "Sold", stock=4)], actor="t")
+    order_id = uuid4()
+    await reserve(uows, reserve_message(order_id, (isbn, 3)))
+
+    await commit(uows, order_id)
+    await commit(uows, order_id)
+    await release(uows, order_id)  # a release after the sale changes nothing
+
+    assert await catalogue.counters(isbn) == (1, 0)
+    assert await ledger_kinds(catalogue, isbn) == ["received", "reserved", "sold"]
+    versions = [event["version"] for event in await catalogue.events(isbn)]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions) == 3
+    assert (await catalogue.events(isbn))[-1]["available"] == 1
+
+
+async def test_release_puts_copies_back_once(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    isbn = catalogue.isbn(6)
+    await books.upsert_books(books=[catalogue.book(isbn, "Back", stock=2)], actor="t")
+    order_id = uuid4()
+    await reserve(uows, reserve_message(order_id, (isbn, 2)))
+
+    await release(uows, order_id)
+    await release(uows, order_id)
+    await commit(uows, order_id)  # a commit after the release sells nothing
+
+    assert await catalogue.counters(isbn) == (2, 0)
+    assert await ledger_kinds(catalogue, isbn) == ["received", "reserved", "released"]
+
+
+async def test_a_release_that_arrives_before_its_reserve_closes_the_order(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    isbn = catalogue.isbn(7)
+    await books.upsert_books(books=[catalogue.book(isbn, "Late", stock=2)], actor="t")
+    order_id = uuid4()
+
+    await release(uows, order_id)
+    late = await reserve(uows, reserve_message(order_id, (isbn, 1)))
+
+    assert not late.ok and late.short == ()
+    assert await catalogue.counters(isbn) == (2, 0)
+
+
+async def test_the_sweep_releases_expired_holds_and_a_late_payment_may_hold_again(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    isbn = catalogue.isbn(8)
+    await books.upsert_books(books=[catalogue.book(isbn, "Expiring", stock=2)], actor="t")
+    lapsing, lasting = uuid4(), uuid4()
+    await reserve(uows, reserve_message(lapsing, (isbn, 1), minutes=5))
+    await reserve(uows, reserve_message(lasting, (isbn, 1), minutes=60))
+
+    expired = await reservations.expire_due(uows, now=NOW + timedelta(minutes=10))
+    again = await reservations.expire_due(uows, now=NOW + timedelta(minutes=10))
+
+    assert (expired, again) == (1, 0)
+    assert await catalogue.counters(isbn) == (2, 1)
+    renewed = await reserve(uows, reserve_message(lapsing, (isbn, 1), minutes=40))
+    assert renewed.ok
+    assert await catalogue.counters(isbn) == (2, 2)
