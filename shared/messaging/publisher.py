@@ -70,6 +70,12 @@ class CeleryPublisher:
         try:
             async with self._client().pubsub() as pubsub:
                 await pubsub.subscribe(key)
+                # A command sent again with the same id (a client retry) gets the stored reply:
+                # Celery never overwrites a successful result, so no new one would be published.
+                if (stored := await self._client().get(key)) is not None and (
+                    reply := self._decode_reply(command, stored, reply_type)
+                ) is not None:
+                    return reply
                 await asyncio.to_thread(
                     self.send_raw, command.task, command.to_json_dict(), task_id=task_id
                 )
@@ -77,16 +83,22 @@ class CeleryPublisher:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=remaining
                     )
-                    if message is None:
-                        continue
-                    meta = self.app.backend.decode_result(message["data"])
-                    if meta["status"] == "SUCCESS":
-                        return msgspec.convert(meta["result"], reply_type)
-                    if meta["status"] == "FAILURE":
-                        raise RemoteFailure(f"{command.task} failed: {meta.get('result')}")
+                    if message is not None and (
+                        reply := self._decode_reply(command, message["data"], reply_type)
+                    ) is not None:
+                        return reply
         except RedisError as error:
             raise BrokerUnavailable(f"the message broker is unreachable: {error}") from error
         raise ReplyTimeout(f"no reply to {command.task} within {timeout:.1f}s")
+
+    def _decode_reply(self, command: Command, data: bytes, reply_type: type[R]) -> R | None:
+        """The reply in a stored result, None while the task is still pending or retrying."""
+        meta = self.app.backend.decode_result(data)
+        if meta["status"] == "SUCCESS":
+            return msgspec.convert(meta["result"], reply_type)
+        if meta["status"] == "FAILURE":
+            raise RemoteFailure(f"{command.task} failed: {meta.get('result')}")
+        return None
 
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
