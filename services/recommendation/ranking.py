@@ -63,6 +63,8 @@ class RankerConfig:
     """Small on purpose: stock breaks near-ties, it does not beat relevance."""
     eager_rerank_limit: int = 5000
     """Catalogues up to this size get every MiniLM vector at build; larger ones lazily."""
+    subject_min_books: int = 3
+    """Subjects with fewer books than this have no centroid (it would be those books)."""
     subject_sample: int = 24
     """Books per subject whose MiniLM vectors make the subject's centroid (large catalogues)."""
     compact_after: int = 256
@@ -393,7 +395,12 @@ class Ranker:
         """Each subject's mean book vector, in both models' spaces (cached until a change)."""
         if self._centroids is not None:
             return self._centroids
-        subjects = sorted(s for s, members in self._subject_members.items() if members)
+        # a subject of one or two books would only repeat those books' own similarity
+        subjects = sorted(
+            s
+            for s, members in self._subject_members.items()
+            if len(members) >= self.config.subject_min_books
+        )
         word_rows, rerank_rows = [], []
         for subject in subjects:
             members = sorted(self._subject_members[subject])
@@ -404,8 +411,13 @@ class Ranker:
                     sample = members
                 self._ensure_rerank_vectors(sample)
                 rerank_rows.append(_unit(np.mean([self._rerank_vectors[p] for p in sample], 0)))
-        word_centroids = np.array(word_rows, dtype=np.float32).reshape(len(subjects), -1)
-        rerank_centroids = np.array(rerank_rows, dtype=np.float32).reshape(len(subjects), -1)
+        rerank_dimensions = self._rerank_model.dimensions if self._rerank_model else 0
+        word_centroids = np.array(word_rows, dtype=np.float32).reshape(
+            len(subjects), self._word_model.dimensions
+        )
+        rerank_centroids = np.array(rerank_rows, dtype=np.float32).reshape(
+            len(subjects), rerank_dimensions
+        )
         self._centroids = (subjects, word_centroids, rerank_centroids)
         return self._centroids
 

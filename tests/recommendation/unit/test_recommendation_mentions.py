@@ -1,0 +1,126 @@
+import pytest
+
+from services.recommendation.books import IndexedBook
+from services.recommendation.mentions import MentionIndex, MentionKind
+
+BOOKS = [
+    IndexedBook(
+        isbn13="9798463348616",
+        title="Imperialism and Global Political Economy",
+        authors=("Alex Callinicos",),
+    ),
+    IndexedBook(
+        isbn13="9798693011533",
+        title="Imperialism",
+        subtitle="The Highest Stage of Capitalism",
+        authors=("V.I. Lenin",),
+    ),
+    IndexedBook(isbn13="9798070467069", title="The Revolution Betrayed", authors=("Leon Trotsky",)),
+    IndexedBook(
+        isbn13="9798753838391", title="Ten Days That Shook the World", authors=("John Reed",)
+    ),
+    IndexedBook(
+        isbn13="9798182088688", title="How to Blow Up a Pipeline", authors=("Andreas Malm",)
+    ),
+    IndexedBook(isbn13="9798672639963", title="Fossil Capital", authors=("Andreas Malm",)),
+    IndexedBook(
+        isbn13="9798930936377", title="Capital", subtitle="Volume One", authors=("Karl Marx",)
+    ),
+    IndexedBook(
+        isbn13="9798575865193", title="The Clash of Fundamentalisms", authors=("Tariq Ali",)
+    ),
+    IndexedBook(
+        isbn13="9798494722522",
+        title="Rosa Luxemburg",
+        subtitle="Ideas in Action",
+        authors=("Paul Frolich",),
+    ),
+    IndexedBook(isbn13="9798299211283", title="The Mass Strike", authors=("Rosa Luxemburg",)),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> MentionIndex:
+    index = MentionIndex()
+    for position, book in enumerate(BOOKS):
+        index.add(position, book)
+    return index
+
+
+def named(index: MentionIndex, text: str) -> dict[str, MentionKind]:
+    return {BOOKS[p].title: m.kind for p, m in index.find(text).items()}
+
+
+def test_exact_title_with_author(index: MentionIndex) -> None:
+    found = index.find(
+        "Alex Callinicos\u2019s book Imperialism and Global Political Economy examines"
+    )
+
+    assert found[0].kind == MentionKind.TITLE
+    assert found[0].with_author
+    # the longer title claims the words: Lenin's "Imperialism" is not named here
+    assert 1 not in found
+
+
+def test_misspelt_title_is_found(index: MentionIndex) -> None:
+    assert named(index, "I read Imperialism and Global Politcal Econmy last year.") == {
+        "Imperialism and Global Political Economy": MentionKind.TITLE
+    }
+
+
+def test_title_without_leading_article_and_slightly_wrong(index: MentionIndex) -> None:
+    assert (
+        named(index, "Trotsky answered that in Revolution Betryed, written in exile.")[
+            "The Revolution Betrayed"
+        ]
+        == MentionKind.TITLE
+    )
+    assert named(index, "The days that shook the world: Petrograd, 1917.") == {
+        "Ten Days That Shook the World": MentionKind.TITLE
+    }
+
+
+def test_subtitle_with_the_author_names_the_book(index: MentionIndex) -> None:
+    text = "Lenin's little book on the highest stage of capitalism explained the war."
+    assert named(index, text) == {"Imperialism": MentionKind.TITLE}
+
+
+def test_phrase_that_only_ends_like_a_title_is_not_a_mention(index: MentionIndex) -> None:
+    assert named(index, "His book would help launch a movement that shook the world.") == {}
+
+
+def test_one_word_title_needs_its_author(index: MentionIndex) -> None:
+    assert named(index, "The capital city was quiet. Capital flows out.") == {}
+    assert named(index, "Marx wrote Capital in London.")["Capital"] == MentionKind.TITLE
+
+
+def test_full_author_name_points_to_all_their_books(index: MentionIndex) -> None:
+    assert named(index, "Andreas Malm's latest short book has a provocative title.") == {
+        "How to Blow Up a Pipeline": MentionKind.AUTHOR,
+        "Fossil Capital": MentionKind.AUTHOR,
+    }
+
+
+def test_surname_in_passing_is_not_a_mention(index: MentionIndex) -> None:
+    assert named(index, "Lenin and Trotsky had looked to international struggle.") == {}
+    # "Ali" is Muhammad Ali here, not Tariq Ali
+    assert named(index, "Muhammad Ali refused the draft. Ali, who died last week, was brave.") == {}
+
+
+def test_a_person_is_not_a_biography_of_them(index: MentionIndex) -> None:
+    assert named(index, "Rosa Luxemburg wrote The Mass Strike in 1906.") == {
+        "The Mass Strike": MentionKind.TITLE
+    }
+
+
+def test_isbn_is_found_with_hyphens(index: MentionIndex) -> None:
+    assert named(index, "Order ISBN 979-8-46-334861-6 today") == {
+        "Imperialism and Global Political Economy": MentionKind.ISBN
+    }
+
+
+def test_removed_book_is_no_longer_found(index: MentionIndex) -> None:
+    local = MentionIndex()
+    local.add(0, BOOKS[2])
+    local.remove(0)
+    assert local.find("Trotsky wrote The Revolution Betrayed.") == {}

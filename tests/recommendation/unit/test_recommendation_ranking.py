@@ -1,0 +1,156 @@
+from pathlib import Path
+
+import pytest
+
+from services.recommendation.books import IndexedBook, read_books
+from services.recommendation.ranking import Ranker, RankerConfig
+
+DATA = Path(__file__).parents[2] / "data"
+CALLINICOS = "9798463348616"
+
+
+@pytest.fixture(scope="module")
+def shop() -> Ranker:
+    return Ranker(read_books(DATA / "books.jsonl"))
+
+
+def book(isbn: str, title: str, available: int = 1, **fields: object) -> IndexedBook:
+    return IndexedBook(
+        isbn13=isbn,
+        title=title,
+        authors=fields.pop("authors", ("A. Writer",)),  # type: ignore[arg-type]
+        subjects=fields.pop("subjects", ("trade-unions",)),  # type: ignore[arg-type]
+        description=str(fields.pop("description", "")),
+        available=available,
+    )
+
+
+STRIKE = "Miners strike: flying pickets close the coke depot as the strike spreads."
+SMALL = [
+    book("9780000000001", "The Great Strike", 0, description="Miners' strike and flying pickets."),
+    book("9780000000002", "The Great Strike", 3, description="Miners' strike and flying pickets."),
+    book(
+        "9780000000003", "Pickets and Power", 0, description="Flying pickets in the miners' strike."
+    ),
+    book("9780000000004", "Kitchen Diaries", 5, subjects=("cookery",), description="Recipes."),
+    book("9780000000005", "Garden Year", 5, subjects=("gardening",), description="Sowing seeds."),
+]
+
+
+@pytest.fixture(params=[True, False], ids=["rerank", "no-rerank"])
+def small(request: pytest.FixtureRequest) -> Ranker:
+    return Ranker(SMALL, config=RankerConfig(rerank=request.param))
+
+
+def isbns(ranker: Ranker, text: str, **kwargs: object) -> list[str]:
+    return [r.isbn13 for r in ranker.recommend(text, **kwargs)]  # type: ignore[arg-type]
+
+
+def test_seed_article_gives_callinicos_first_with_a_reason(shop: Ranker) -> None:
+    text = (DATA / "seed-article.txt").read_text(encoding="utf-8")
+
+    results = shop.recommend(text, k=5)
+
+    assert results[0].isbn13 == CALLINICOS
+    assert "names this book" in results[0].reason
+    assert "Imperialism and Global Political Economy" in results[0].reason
+    assert all(r.reason for r in results)
+
+
+def test_unnamed_books_carry_the_subjects_and_terms_that_matched(shop: Ranker) -> None:
+    results = shop.recommend("Russian tanks crushed the workers' councils of Budapest.", k=3)
+
+    assert all(r.reason.startswith("On ") for r in results)
+
+
+def test_one_edition_per_work_the_in_stock_one(small: Ranker) -> None:
+    ranked = isbns(small, STRIKE, k=5)
+
+    assert "9780000000002" in ranked
+    assert "9780000000001" not in ranked
+
+
+def test_in_stock_book_goes_ahead_of_an_equally_good_out_of_stock_one() -> None:
+    text = "Miners' strike and flying pickets."
+    twins = [
+        book("9780000000011", "The Strike", 0, authors=("Ann Writer",), description=text),
+        book("9780000000012", "The Strike", 4, authors=("Bob Writer",), description=text),
+        *SMALL[3:],
+    ]
+    ranker = Ranker(twins, config=RankerConfig(rerank=False))
+
+    assert isbns(ranker, STRIKE, k=2) == ["9780000000012", "9780000000011"]
+
+
+def test_pins_come_first_in_the_editors_order_and_bans_never(small: Ranker) -> None:
+    ranked = isbns(
+        small,
+        STRIKE,
+        k=4,
+        pins=["9780000000005", "9780000000004"],
+        bans=["9780000000002", "9780000000003"],
+    )
+
+    assert ranked[:2] == ["9780000000005", "9780000000004"]
+    assert "9780000000002" not in ranked
+    assert "9780000000003" not in ranked
+    assert small.recommend(STRIKE, k=2, pins=["9780000000005"])[0].reason.startswith("Pinned")
+
+
+def test_stock_change_shows_without_reindexing(small: Ranker) -> None:
+    lexical_before = small._lexical
+    small.upsert(
+        book(
+            "9780000000002", "The Great Strike", 0, description="Miners' strike and flying pickets."
+        )
+    )
+    small.upsert(
+        book(
+            "9780000000001", "The Great Strike", 2, description="Miners' strike and flying pickets."
+        )
+    )
+
+    ranked = isbns(small, STRIKE, k=5)
+
+    assert small._lexical is lexical_before
+    assert "9780000000001" in ranked
+    assert "9780000000002" not in ranked
+
+
+def test_new_and_changed_books_are_found_without_a_rebuild(small: Ranker) -> None:
+    small.upsert(book("9780000000006", "Glorious Summer", 1, description="Saltley Gate victory."))
+    small.upsert(
+        book(
+            "9780000000004",
+            "Kitchen Diaries",
+            5,
+            subjects=("cookery",),
+            description="Saltley Gate picnic recipes.",
+        )
+    )
+
+    ranked = isbns(small, "The Saltley Gate victory of 1972", k=2)
+
+    assert ranked[0] == "9780000000006"
+    assert "9780000000004" in ranked
+    assert len(small) == 6
+
+
+def test_removed_book_is_never_recommended(small: Ranker) -> None:
+    small.remove("9780000000003")
+
+    assert "9780000000003" not in isbns(small, STRIKE, k=5)
+    assert small.get("9780000000003") is None
+
+
+def test_compaction_rebuilds_after_many_changes() -> None:
+    ranker = Ranker(SMALL, config=RankerConfig(rerank=False, compact_after=2))
+    for n in range(3):
+        ranker.upsert(book(f"978000000010{n}", f"Strike Diary {n}", 1, description="Pickets."))
+
+    assert ranker._lexical.overlay_size < 2
+    assert len(ranker) == 8
+
+
+def test_empty_article_gives_only_pins(small: Ranker) -> None:
+    assert isbns(small, "   ", k=3, pins=["9780000000004"]) == ["9780000000004"]

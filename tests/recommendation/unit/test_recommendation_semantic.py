@@ -1,0 +1,43 @@
+import socket
+
+import numpy as np
+import pytest
+
+from services.recommendation.semantic import MiniLMEmbedder, WordLlamaEmbedder
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+TEXTS = [
+    "Nurses and ambulance workers strike over pay",
+    "A history of trade unions and workers' strikes",
+    "Quick vegetarian recipes for a weeknight dinner",
+]
+
+
+@pytest.mark.parametrize("model", [WordLlamaEmbedder, MiniLMEmbedder])
+def test_packaged_model_loads_offline_and_embeds_meaningfully(
+    no_network: None, model: type
+) -> None:
+    embedder = model()
+
+    vectors = embedder.embed(TEXTS)
+
+    assert vectors.shape == (3, embedder.dimensions)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_minilm_batches_keep_each_texts_own_vector() -> None:
+    embedder = MiniLMEmbedder()
+    together = embedder.embed([TEXTS[2], TEXTS[0]])
+    alone = embedder.embed([TEXTS[0]])
+
+    assert np.allclose(together[1], alone[0], atol=1e-3)
