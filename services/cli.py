@@ -13,7 +13,6 @@ SERVICE_COMMANDS = {
     "catalogue": "services.catalogue.cli:catalogue",
     "recommend": "services.recommendation.cli:recommend",
     "checkout": "services.checkout.cli:checkout",
-    "staff": "services.staff_cli:staff",
 }
 
 
