@@ -18,6 +18,7 @@ from services.checkout.controllers.health import health
 from services.checkout.controllers.pages import BuyPagesController, OrderStatusController
 from services.checkout.controllers.webhook import StripeWebhookController
 from services.checkout.payments import PaymentGateway
+from services.checkout.service import Requester
 from services.checkout.settings import CheckoutSettings
 from services.checkout.wiring import build_checkout
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
@@ -25,8 +26,14 @@ from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def create_app(settings: CheckoutSettings, *, payments: PaymentGateway | None = None) -> Litestar:
-    checkout = build_checkout(settings, payments=payments)
+def create_app(
+    settings: CheckoutSettings,
+    *,
+    payments: PaymentGateway | None = None,
+    requester: Requester | None = None,
+) -> Litestar:
+    """`payments` and `requester` replace Stripe and the catalogue's replies (tests)."""
+    checkout = build_checkout(settings, payments=payments, requester=requester)
 
     @contextlib.asynccontextmanager
     async def background(_: Litestar) -> AsyncIterator[None]:

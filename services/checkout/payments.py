@@ -82,6 +82,8 @@ class PaymentGateway(Protocol):
 
 def session_from(data: Any) -> CheckoutSession:
     """A Checkout Session from Stripe's object or an event's plain dict."""
+    if isinstance(data, stripe.StripeObject):
+        data = data.to_dict()
     details = data.get("customer_details") or {}
     intent = data.get("payment_intent")
     if intent is not None and not isinstance(intent, str):

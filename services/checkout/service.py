@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,7 @@ from shared.money import format_pence
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 STRIPE_MAX_EXPIRY = timedelta(hours=24)
 # Stripe measures its 30-minute minimum from its own clock: leave room for skew and latency.
 STRIPE_MIN_EXPIRY = timedelta(minutes=30, seconds=30)
@@ -121,8 +123,15 @@ class OrderService:
         quantity: object,
         article_id: str | None = None,
         article_link: str | None = None,
+        email: str | None = None,
     ) -> Placed:
-        """The reader's Buy button: order, hold the copies, open a Checkout Session."""
+        """The reader's Buy button: order, hold the copies, open a Checkout Session.
+
+        Stripe Checkout asks the reader for an email address; one given with the form is
+        passed on to prefill it.
+        """
+        if email is not None and not EMAIL.fullmatch(email.strip()):
+            raise InvalidInput(f"{email!r} does not look like an email address.")
         priced = await self._price([WantedLine(isbn, quantity)])
         hold = timedelta(
             minutes=self._settings.web_session_minutes + self._settings.reservation_margin_minutes
@@ -138,6 +147,7 @@ class OrderService:
             )
             order.article_id = (article_id or "").strip()[:200] or None
             order.article_link = (article_link or "").strip()[:2000] or None
+            order.customer_email = email.strip() if email else None
         await self._reserve(order)
         try:
             session = await self._payments.create_session(self._session_request(order))
@@ -563,22 +573,22 @@ class OrderService:
         return order
 
     async def reader_left_checkout(self, order_id: UUID) -> Order | None:
-        """The reader came back from Stripe without paying: end the session, free the copies."""
-        async with self._db.reading() as session:
-            order = await session.get(Order, order_id)
-        if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
-            return order
-        if order.stripe_session_id:
-            stripe_session = await self._payments.expire_session(order.stripe_session_id)
-            if stripe_session.status != "expired":
-                # Paid meanwhile (or paying): the webhook has the last word.
-                return order
+        """The reader came back from Stripe without paying: free the copies, end the session.
+
+        The order closes first; if the reader paid meanwhile after all, that payment arrives
+        as a late one and holds the copies again (or is refunded).
+        """
         async with self._uow() as uow:
             order = await load_for_update(uow.session, id=order_id)
-            assert order is not None
-            if order.status == OrderStatus.AWAITING_PAYMENT:
-                move(order, OrderStatus.CANCELLED, at=self._now(), note="reader left the checkout")
-                await release(uow, order, "reader left the checkout")
+            if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
+                return order
+            move(order, OrderStatus.CANCELLED, at=self._now(), note="reader left the checkout")
+            await release(uow, order, "reader left the checkout")
+        if order.stripe_session_id:
+            try:
+                await self._payments.expire_session(order.stripe_session_id)
+            except TemporarilyUnavailable as error:
+                log.warning("order %s: session left open: %s", order.reference, error)
         return order
 
     # --- the clock's work ---------------------------------------------------------------------

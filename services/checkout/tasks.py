@@ -8,37 +8,59 @@ from celery import Celery
 
 from services.checkout import handlers
 from shared.contracts import BookChanged
-from shared.messaging.consumers import WorkerRuntime, register_consumers
+from shared.messaging.consumers import ConsumerResources, WorkerRuntime, register_consumers
+from shared.runtime import ServiceRuntime
+
+SERVICE = "checkout"
+EXPIRE_LAPSED_ORDERS = "checkout.expire_lapsed_orders"
+SEND_PENDING_EMAILS = "checkout.send_pending_emails"
+EXPIRY_EVERY_SECONDS = 60.0
+EMAILS_EVERY_SECONDS = 30.0
 
 HANDLERS = {BookChanged: handlers.on_book_changed}
 
-EXPIRE_LAPSED_ORDERS = "checkout.expire_lapsed_orders"
-SEND_PENDING_EMAILS = "checkout.send_pending_emails"
-
-SCHEDULE: dict[str, dict[str, object]] = {
-    EXPIRE_LAPSED_ORDERS: {"task": EXPIRE_LAPSED_ORDERS, "schedule": 60.0},
-    SEND_PENDING_EMAILS: {"task": SEND_PENDING_EMAILS, "schedule": 30.0},
+SCHEDULE: dict[str, dict[str, Any]] = {
+    EXPIRE_LAPSED_ORDERS: {
+        "task": EXPIRE_LAPSED_ORDERS,
+        "schedule": EXPIRY_EVERY_SECONDS,
+        # A run nobody picked up in time is replaced by the next one rather than piling up.
+        "options": {"queue": SERVICE, "expires": EXPIRY_EVERY_SECONDS},
+    },
+    SEND_PENDING_EMAILS: {
+        "task": SEND_PENDING_EMAILS,
+        "schedule": EMAILS_EVERY_SECONDS,
+        "options": {"queue": SERVICE, "expires": EMAILS_EVERY_SECONDS},
+    },
 }
 
 
-def register(celery_app: Celery, runtime: WorkerRuntime) -> None:
-    """The consumers, and the periodic jobs run with the worker's `orders` and `emails`."""
-    register_consumers(celery_app, "checkout", HANDLERS, runtime)
+async def _expire_lapsed(worker: WorkerRuntime) -> int:
+    resources = await worker.resources()
+    closed = int(await resources.dependencies["orders"].expire_lapsed())
+    await resources.relay.drain()
+    return closed
 
-    async def expire_lapsed() -> int:
-        resources = await runtime.resources()
-        return int(await resources.dependencies["orders"].expire_lapsed())
 
-    async def send_pending() -> int:
-        resources = await runtime.resources()
-        return int(await resources.dependencies["emails"].deliver_pending())
+async def _send_pending(worker: WorkerRuntime) -> int:
+    resources = await worker.resources()
+    return int(await resources.dependencies["emails"].deliver_pending())
 
-    def expire_lapsed_orders(*_: Any) -> int:
-        return int(runtime.run(expire_lapsed))
 
-    def send_pending_emails(*_: Any) -> int:
-        return int(runtime.run(send_pending))
+def register(celery_app: Celery, runtime: ServiceRuntime, **dependencies: object) -> None:
+    """The consumers, and the periodic jobs run with `orders` and `emails` from `dependencies`."""
+
+    async def setup() -> ConsumerResources:
+        return runtime.consumer_resources(**dependencies)
+
+    worker = WorkerRuntime(setup)
+    register_consumers(celery_app, SERVICE, HANDLERS, worker)
 
     # Periodic and harmless to repeat: no retries, the next beat tick is the retry.
+    def expire_lapsed_orders() -> int:
+        return int(worker.run(lambda: _expire_lapsed(worker)))
+
+    def send_pending_emails() -> int:
+        return int(worker.run(lambda: _send_pending(worker)))
+
     celery_app.task(expire_lapsed_orders, name=EXPIRE_LAPSED_ORDERS, ignore_result=True)
     celery_app.task(send_pending_emails, name=SEND_PENDING_EMAILS, ignore_result=True)

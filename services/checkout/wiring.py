@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from services.checkout.mailer import EmailSender
 from services.checkout.models import inbox, outbox
 from services.checkout.payments import PaymentGateway, StripeGateway
-from services.checkout.service import OrderService
+from services.checkout.service import OrderService, Requester
 from services.checkout.settings import CheckoutSettings
 from services.checkout.stripe_events import StripeEventService
 from shared.runtime import ServiceRuntime, build_runtime
@@ -22,8 +22,12 @@ class Checkout:
 
 
 def build_checkout(
-    settings: CheckoutSettings, *, payments: PaymentGateway | None = None
+    settings: CheckoutSettings,
+    *,
+    payments: PaymentGateway | None = None,
+    requester: Requester | None = None,
 ) -> Checkout:
+    """`payments` and `requester` replace Stripe and the catalogue's replies (tests)."""
     runtime = build_runtime(settings, outbox=outbox, inbox=inbox)
     gateway = payments or StripeGateway(settings)
     sender = EmailSender(runtime.db, settings)
@@ -31,7 +35,7 @@ def build_checkout(
     common = {
         "uow": runtime.uow,
         "db": runtime.db,
-        "requester": runtime.publisher,
+        "requester": requester or runtime.publisher,
         "payments": gateway,
         "settings": settings,
     }

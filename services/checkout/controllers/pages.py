@@ -34,6 +34,7 @@ class BuyPagesController(Controller):
             quantity=data.get("quantity", "1"),
             article_id=_text(data.get("article")),
             article_link=_text(data.get("link")),
+            email=_text(data.get("email")),
         )
         assert placed.payment_url is not None
         return Redirect(path=placed.payment_url, status_code=303)

@@ -1,0 +1,320 @@
+"""Checkout under uvicorn on a loopback port, the Stripe stand-in beside it delivering signed
+webhooks to it, a real SMTP server catching its emails, and a fake catalogue's replies."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage as MimeMessage
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from services.checkout import handlers
+from services.checkout.app import create_app
+from services.checkout.models import Order, outbox
+from services.checkout.settings import CheckoutSettings
+from services.stripe_standin import StripeStandinSettings
+from services.stripe_standin import create_app as create_standin
+from shared.contracts import BookChanged, ReservationReply, ReserveStock, ShortLine
+from shared.db import Database
+from shared.messaging.message import Command
+from shared.messaging.unit_of_work import UnitOfWorkFactory
+from shared.migrations import upgrade
+
+R = TypeVar("R")
+WEBHOOK_SECRET = "whsec_checkout_integration"
+STAFF_TOKEN = "staff-token-for-tests"
+BOOKS = {
+    "9780745334530": ("Imperialism and Global Political Economy", 1999),
+    "9781788731799": ("The Ragged Trousered Philanthropists", 1299),
+}
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+class ServerThread:
+    """An ASGI app under uvicorn in a thread of its own, on an already bound socket."""
+
+    def __init__(self, app: Any, sock: socket.socket) -> None:
+        self._sock = sock
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start within 15 s")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self._sock.close()
+
+
+@dataclass
+class FakeCatalogue:
+    """Answers ReserveStock as the catalogue does (all lines or none), from `stock`."""
+
+    stock: dict[str, int] = field(default_factory=dict)
+    held: dict[UUID, dict[str, int]] = field(default_factory=dict)
+    requests: list[ReserveStock] = field(default_factory=list)
+    silent: bool = False
+
+    async def request(self, command: Command, reply_type: type[R], *, timeout: float) -> R:
+        assert isinstance(command, ReserveStock)
+        self.requests.append(command)
+        if self.silent:
+            from shared.messaging.errors import ReplyTimeout
+
+            await asyncio.sleep(timeout)
+            raise ReplyTimeout(f"no reply to {command.task} within {timeout:.1f}s")
+        short = tuple(
+            ShortLine(
+                isbn13=line.isbn13,
+                requested=line.quantity,
+                available=self.stock.get(line.isbn13, 0),
+            )
+            for line in command.lines
+            if self.stock.get(line.isbn13, 0) < line.quantity
+        )
+        if not short:
+            for line in command.lines:
+                self.stock[line.isbn13] -= line.quantity
+            self.held[command.order_id] = {line.isbn13: line.quantity for line in command.lines}
+        reply = ReservationReply(
+            order_id=command.order_id,
+            ok=not short,
+            short=short,
+            expires_at=None if short else command.expires_at,
+        )
+        assert reply_type is ReservationReply
+        return reply  # type: ignore[return-value]
+
+
+@dataclass
+class Mailbox:
+    messages: list[MimeMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[MimeMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.messages)} emails arrived, wanted {count}")
+            time.sleep(0.05)
+        return self.messages
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    probe = bound_socket()
+    port = probe.getsockname()[1]
+    probe.close()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+@dataclass
+class Shop:
+    """The running checkout, stand-in and mailbox, and ways to look inside."""
+
+    url: str
+    standin_url: str
+    settings: CheckoutSettings
+    catalogue: FakeCatalogue
+    mailbox: Mailbox
+    db: Database
+    http: httpx.AsyncClient
+
+    async def add_book(
+        self, isbn13: str, *, title: str, price_pence: int, version: int = 1, stock: int = 5
+    ) -> None:
+        async with UnitOfWorkFactory(self.db, outbox)() as uow:
+            await handlers.on_book_changed(
+                BookChanged(
+                    isbn13=isbn13,
+                    version=version,
+                    title=title,
+                    price_pence=price_pence,
+                    available=stock,
+                ),
+                uow=uow,
+            )
+        self.catalogue.stock[isbn13] = stock
+
+    async def buy(self, isbn13: str, quantity: object = 1, **extra: str) -> httpx.Response:
+        return await self.http.post(
+            f"{self.url}/checkout/buy",
+            data={"isbn13": isbn13, "quantity": str(quantity), **extra},
+            headers={"Accept": "text/html"},
+        )
+
+    async def pay(self, payment_url: str, action: str = "pay") -> httpx.Response:
+        return await self.http.post(payment_url, data={"action": action})
+
+    async def orders(self) -> list[Order]:
+        async with self.db.reading() as session:
+            return list(await session.scalars(select(Order).order_by(Order.created_at)))
+
+    async def order(self, order_id: UUID) -> Order:
+        async with self.db.reading() as session:
+            order = await session.get(Order, order_id)
+        assert order is not None
+        return order
+
+    async def wait_for_status(self, order_id: UUID, status: str, timeout: float = 10.0) -> Order:
+        deadline = time.monotonic() + timeout
+        while True:
+            order = await self.order(order_id)
+            if order.status == status:
+                return order
+            if time.monotonic() > deadline:
+                raise AssertionError(f"order is {order.status}, not {status}")
+            await asyncio.sleep(0.05)
+
+    async def staged(self, kind: str) -> list[dict[str, Any]]:
+        """Messages checkout queued in its outbox, of one kind (task name)."""
+        async with self.db.reading() as session:
+            rows = await session.execute(
+                select(outbox.c.payload).where(outbox.c.kind == kind).order_by(outbox.c.id)
+            )
+            return [row.payload for row in rows]
+
+    async def standin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = await self.http.request(method, f"{self.standin_url}{path}", **kwargs)
+        response.raise_for_status()
+        return response
+
+    async def wait_for_delivery(self, event_type: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The stand-in's record of a webhook delivered to checkout (answered 2xx)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            deliveries = (await self.standin("GET", "/_standin/deliveries")).json()
+            done = [
+                d
+                for d in deliveries
+                if d["event_type"] == event_type and d["outcome"] == "delivered"
+            ]
+            if done:
+                return done[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {event_type} delivered: {deliveries}")
+            await asyncio.sleep(0.05)
+
+    def staff(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {STAFF_TOKEN}"}
+
+
+def shop_settings(
+    *,
+    database_url: str,
+    redis_url: str,
+    public_url: str,
+    standin_url: str,
+    smtp_port: int,
+    **extra: Any,
+) -> CheckoutSettings:
+    return CheckoutSettings(
+        database_url=database_url,
+        redis_url=redis_url,
+        public_url=public_url,
+        stripe_api_key="sk_test_checkout_integration",
+        stripe_api_base=standin_url,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_timeout_seconds=2.0,
+        stripe_max_network_retries=0,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        staff_api_token=STAFF_TOKEN,
+        reply_timeout_seconds=1.0,
+        **extra,
+    )
+
+
+@pytest.fixture
+def shop_overrides() -> dict[str, Any]:
+    """Extra checkout settings; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def use_real_catalogue_requests() -> bool:
+    """True: reserve through the real broker (and whatever catalogue worker is running)."""
+    return False
+
+
+@pytest.fixture
+async def shop(
+    database_url: str,
+    redis_url: str,
+    mailbox: tuple[Mailbox, int],
+    shop_overrides: dict[str, Any],
+    use_real_catalogue_requests: bool,
+) -> AsyncIterator[Shop]:
+    await asyncio.to_thread(upgrade, "services.checkout:migrations", database_url)
+    checkout_sock, standin_sock = bound_socket(), bound_socket()
+    checkout_url, standin_url = url_of(checkout_sock), url_of(standin_sock)
+    settings = shop_settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        public_url=checkout_url,
+        standin_url=standin_url,
+        smtp_port=mailbox[1],
+        **shop_overrides,
+    )
+    standin_app = create_standin(
+        StripeStandinSettings(
+            webhook_urls=[f"{checkout_url}/checkout/stripe/webhook"],
+            webhook_secret=WEBHOOK_SECRET,
+            public_base_url=standin_url,
+            webhook_retry_delays=[0.2, 0.5, 1.0],
+            expiry_sweep_seconds=0.2,
+        )
+    )
+    catalogue = FakeCatalogue()
+    app = create_app(settings, requester=None if use_real_catalogue_requests else catalogue)
+    db = Database(database_url)
+    with ServerThread(standin_app, standin_sock), ServerThread(app, checkout_sock):
+        async with httpx.AsyncClient(timeout=10) as http:
+            yield Shop(
+                url=checkout_url,
+                standin_url=standin_url,
+                settings=settings,
+                catalogue=catalogue,
+                mailbox=mailbox[0],
+                db=db,
+                http=http,
+            )
+    await db.dispose()

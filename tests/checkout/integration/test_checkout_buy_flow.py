@@ -1,0 +1,217 @@
+"""Buy -> Stripe Checkout (the stand-in) -> signed webhook -> paid, with the copies committed once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import BOOKS, Shop
+
+pytestmark = pytest.mark.integration
+
+ISBN = "9780745334530"
+TITLE, PRICE = BOOKS[ISBN]
+
+
+async def placed(shop: Shop, quantity: int = 1, **extra: str):
+    response = await shop.buy(ISBN, quantity, **extra)
+    assert response.status_code == 303, response.text
+    [order] = [o for o in await shop.orders() if o.status == "awaiting_payment"][-1:]
+    return order, response.headers["location"]
+
+
+async def test_buy_redirects_to_stripe_and_the_webhook_marks_the_order_paid(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE, stock=3)
+    order, location = await placed(
+        shop,
+        2,
+        article="stalinism-and-the-progressive-bloc",
+        link="/go/a1/9780745334530",
+        email="reader@example.org",
+    )
+    assert location == f"{shop.standin_url}/pay/{order.stripe_session_id}"
+    assert order.channel == "web"
+    assert [(line.title, line.unit_price_pence, line.quantity) for line in order.lines] == [
+        (TITLE, PRICE, 2)
+    ]
+    # Two books: 395p postage with 66p VAT in it.
+    assert (order.books_pence, order.postage_pence, order.postage_vat_pence) == (3998, 395, 66)
+    assert order.total_pence == 4393
+    assert order.article_id == "stalinism-and-the-progressive-bloc"
+    assert order.article_link == "/go/a1/9780745334530"
+    assert len(order.reference) == 8
+
+    [reserve] = shop.catalogue.requests
+    assert reserve.order_id == order.reservation_id == order.id
+    assert [(line.isbn13, line.quantity) for line in reserve.lines] == [(ISBN, 2)]
+    assert reserve.expires_at == order.hold_until
+    # The hold outlasts the Checkout Session, which Stripe keeps open at least 30 minutes.
+    assert order.stripe_session_expires_at is not None and order.hold_until is not None
+    assert order.stripe_session_expires_at >= order.created_at + timedelta(minutes=30)
+    assert order.hold_until > order.stripe_session_expires_at
+
+    session = (
+        await shop.standin(
+            "GET",
+            f"/v1/checkout/sessions/{order.stripe_session_id}",
+            headers={"Authorization": "Bearer sk_test_x"},
+        )
+    ).json()
+    assert session["amount_total"] == 4393
+    assert session["metadata"]["order_id"] == str(order.id)
+    items = (
+        await shop.standin(
+            "GET",
+            f"/v1/checkout/sessions/{order.stripe_session_id}/line_items",
+            headers={"Authorization": "Bearer sk_test_x"},
+        )
+    ).json()["data"]
+    assert [(i["description"], i["quantity"], i["amount_total"]) for i in items] == [
+        (TITLE, 2, 3998),
+        ("UK postage (includes VAT £0.66)", 1, 395),
+    ]
+
+    # Back from Stripe before the webhook: the page says so and refreshes itself.
+    paying = await shop.pay(location)
+    assert paying.status_code == 303
+    success_url = paying.headers["location"]
+    assert success_url == f"{shop.url}/checkout/success?session_id={order.stripe_session_id}"
+
+    paid = await shop.wait_for_status(order.id, "paid")
+    assert paid.stripe_payment_intent
+    assert [change.status for change in paid.history] == [
+        "pending",
+        "reserved",
+        "awaiting_payment",
+        "paid",
+    ]
+    commits = await shop.staged("catalogue.commit_reservation.v1")
+    assert [c["order_id"] for c in commits] == [str(order.id)]
+    [event] = await shop.staged("checkout.order_paid.v1")
+    assert event["reference"] == order.reference and event["total_pence"] == 4393
+    assert event["attribution"] == {
+        "article_id": "stalinism-and-the-progressive-bloc",
+        "isbn13": ISBN,
+    }
+
+    page = await shop.http.get(success_url)
+    assert "is paid" in page.text and order.reference in page.text
+    assert 'http-equiv="refresh"' not in page.text
+
+    [email] = shop.mailbox.wait_for(1)
+    assert email["To"] == "reader@example.org"
+    assert order.reference in email["Subject"]
+    body = email.get_content()
+    assert TITLE in body and "£43.93" in body and "VAT" in body and "£0.66" in body
+
+
+async def test_the_success_page_waits_for_the_webhook_and_never_marks_paid(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
+    order, _ = await placed(shop)
+    # The reader lands on the success page without having paid (or before the webhook).
+    page = await shop.http.get(f"{shop.url}/checkout/success?session_id={order.stripe_session_id}")
+    assert page.status_code == 200
+    assert "being confirmed" in page.text
+    assert 'http-equiv="refresh"' in page.text
+    assert (await shop.order(order.id)).status == "awaiting_payment"
+    assert await shop.staged("catalogue.commit_reservation.v1") == []
+
+
+async def test_the_form_price_is_ignored_and_silly_quantities_refused(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
+    order, _ = await placed(shop, 1, price="1", unit_price_pence="1", total="1")
+    assert order.lines[0].unit_price_pence == PRICE
+    assert order.total_pence == PRICE + 295
+    for silly in ("0", "-1", "11", "2.5", "lots", ""):
+        response = await shop.buy(ISBN, silly)
+        assert response.status_code == 400, silly
+        assert "Quantity" in response.text
+    unknown = await shop.buy("9781234567897")
+    assert unknown.status_code == 404 and "We do not sell" in unknown.text
+    not_an_isbn = await shop.buy("12345")
+    assert not_an_isbn.status_code == 400
+    assert len(shop.catalogue.requests) == 1
+    assert len(await shop.orders()) == 1
+
+
+async def test_stale_book_changes_are_ignored(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=1500, version=3)
+    await shop.add_book(ISBN, title="Old title", price_pence=900, version=2)
+    order, _ = await placed(shop)
+    assert (order.lines[0].title, order.lines[0].unit_price_pence) == (TITLE, 1500)
+    await shop.add_book(ISBN, title=TITLE, price_pence=1700, version=4)
+    second, _ = await placed(shop)
+    assert second.lines[0].unit_price_pence == 1700
+    # A placed order keeps the price it was placed at.
+    assert (await shop.order(order.id)).lines[0].unit_price_pence == 1500
+
+
+async def test_a_short_line_is_a_clear_409_and_the_order_is_rejected(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE, stock=2)
+    response = await shop.buy(ISBN, 3)
+    assert response.status_code == 409
+    assert (
+        f"only 2 left of &#39;{TITLE}&#39;" in response.text
+        or f"only 2 left of '{TITLE}'" in response.text
+    )
+    [order] = await shop.orders()
+    assert order.status == "rejected"
+    assert order.stripe_session_id is None
+    as_json = await shop.http.post(
+        f"{shop.url}/checkout/buy", data={"isbn13": ISBN, "quantity": "3"}
+    )
+    assert as_json.status_code == 409
+    assert as_json.json()["short"] == [{"isbn13": ISBN, "requested": 3, "available": 2}]
+
+
+async def test_reader_leaving_checkout_cancels_and_releases(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
+    order, location = await placed(shop)
+    back = await shop.pay(location, action="cancel")
+    assert back.status_code == 303
+    page = await shop.http.get(back.headers["location"])
+    assert "Nothing was charged" in page.text
+    cancelled = await shop.order(order.id)
+    assert cancelled.status == "cancelled"
+    releases = await shop.staged("catalogue.release_reservation.v1")
+    assert [r["order_id"] for r in releases] == [str(order.id)]
+    # Stripe's session was ended too, and its expired event changes nothing more.
+    await shop.wait_for_delivery("checkout.session.expired")
+    assert (await shop.order(order.id)).status == "cancelled"
+    assert len(await shop.staged("catalogue.release_reservation.v1")) == 1
+
+
+async def test_the_reader_status_page_needs_reference_and_email(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
+    order, location = await placed(shop, email="Reader@Example.org")
+    await shop.pay(location)
+    await shop.wait_for_status(order.id, "paid")
+    form = await shop.http.get(f"{shop.url}/orders/status")
+    assert form.status_code == 200 and 'name="reference"' in form.text
+    right = await shop.http.post(
+        f"{shop.url}/orders/status",
+        data={"reference": order.reference.lower(), "email": "reader@example.org"},
+    )
+    assert right.status_code == 200
+    assert order.reference in right.text and "paid" in right.text and TITLE in right.text
+    for reference, email in [
+        (order.reference, "someone@example.org"),
+        ("ACDEFGHJ", "reader@example.org"),
+    ]:
+        wrong = await shop.http.post(
+            f"{shop.url}/orders/status", data={"reference": reference, "email": email}
+        )
+        assert wrong.status_code == 404
+        assert TITLE not in wrong.text
+        assert "No order matches" in wrong.text
+
+
+async def test_health(shop: Shop) -> None:
+    response = await shop.http.get(f"{shop.url}/health/checkout")
+    assert response.status_code == 200
+    assert response.json() == {
+        "service": "checkout",
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+    }

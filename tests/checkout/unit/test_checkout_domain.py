@@ -1,0 +1,156 @@
+"""The order's rules: its life, its reference, postage, VAT, quantities and refunds."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from services.checkout.domain import (
+    REFERENCE_ALPHABET,
+    Delivery,
+    IllegalTransition,
+    OrderStatus,
+    PostageTable,
+    PricedLine,
+    check_transition,
+    new_reference,
+    normalise_reference,
+    parse_quantity,
+    refund_amount,
+    status_after_refund,
+    totals_for,
+)
+from shared.errors import Conflict, InvalidInput
+
+S = OrderStatus
+# The order's life as DESIGN.md draws it, written out independently of the code under test.
+LEGAL = {
+    (S.PENDING, S.RESERVED),
+    (S.PENDING, S.REJECTED),
+    (S.PENDING, S.CANCELLED),
+    (S.RESERVED, S.AWAITING_PAYMENT),
+    (S.RESERVED, S.EXPIRED),
+    (S.RESERVED, S.CANCELLED),
+    (S.AWAITING_PAYMENT, S.PAID),
+    (S.AWAITING_PAYMENT, S.EXPIRED),
+    (S.AWAITING_PAYMENT, S.CANCELLED),
+    (S.PAID, S.FULFILLED),
+    (S.PAID, S.REFUNDED),
+    # A late payment: copies held again (paid) or gone (needs attention, then refunded).
+    (S.EXPIRED, S.PAID),
+    (S.EXPIRED, S.NEEDS_ATTENTION),
+    (S.CANCELLED, S.PAID),
+    (S.CANCELLED, S.NEEDS_ATTENTION),
+    (S.NEEDS_ATTENTION, S.REFUNDED),
+}
+ALL_PAIRS = list(itertools.product(OrderStatus, OrderStatus))
+
+
+@pytest.mark.parametrize(("current", "wanted"), sorted(LEGAL))
+def test_every_legal_move_is_allowed(current: OrderStatus, wanted: OrderStatus) -> None:
+    assert check_transition(current, wanted) is wanted
+
+
+@pytest.mark.parametrize(("current", "wanted"), [pair for pair in ALL_PAIRS if pair not in LEGAL])
+def test_every_other_move_raises(current: OrderStatus, wanted: OrderStatus) -> None:
+    with pytest.raises(IllegalTransition) as raised:
+        check_transition(current, wanted)
+    assert isinstance(raised.value, Conflict)
+    assert current.value in raised.value.message and wanted.value in raised.value.message
+
+
+def test_final_statuses_go_nowhere() -> None:
+    for final in (S.FULFILLED, S.REJECTED, S.REFUNDED):
+        assert not [w for w in OrderStatus if (final, w) in LEGAL]
+        for wanted in OrderStatus:
+            with pytest.raises(IllegalTransition):
+                check_transition(final, wanted)
+
+
+def test_references_are_eight_unambiguous_characters() -> None:
+    references = {new_reference() for _ in range(2000)}
+    assert len(references) == 2000
+    for reference in references:
+        assert len(reference) == 8
+        assert set(reference) <= set(REFERENCE_ALPHABET)
+    assert not set("01258BILOSZ") & set(REFERENCE_ALPHABET)
+
+
+def test_reference_typed_with_spaces_or_dashes_is_found() -> None:
+    assert normalise_reference(" acd-efg hj ") == "ACDEFGHJ"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", 1), (" 3 ", 3), (10, 10), ("10", 10)])
+def test_sensible_quantities(raw: object, expected: int) -> None:
+    assert parse_quantity(raw, maximum=10) == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "11", 0, 11, "2.5", 2.5, "two", "", None, True, "1e3"])
+def test_silly_quantities_are_refused(raw: object) -> None:
+    with pytest.raises(InvalidInput):
+        parse_quantity(raw, maximum=10)
+
+
+TABLE = PostageTable.parse("1:295,2:395,4:0")
+
+
+@pytest.mark.parametrize(("books", "pence"), [(1, 295), (2, 395), (3, 395), (4, 0), (9, 0)])
+def test_postage_by_number_of_books(books: int, pence: int) -> None:
+    assert TABLE.postage_pence(books, Delivery.POST) == pence
+
+
+def test_collection_is_free() -> None:
+    assert TABLE.postage_pence(1, Delivery.COLLECTION) == 0
+
+
+@pytest.mark.parametrize("text", ["", "2:100", "1:100,1:200", "1:100,3:50,2:0", "1:-5", "one:100"])
+def test_bad_postage_tables_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="Postage table"):
+        PostageTable.parse(text)
+
+
+def test_totals_show_vat_on_postage_only() -> None:
+    lines = [
+        PricedLine(isbn13="9781788731799", title="A", unit_price_pence=1299, quantity=1),
+        PricedLine(isbn13="9780745334530", title="B", unit_price_pence=999, quantity=1),
+    ]
+    totals = totals_for(lines, delivery=Delivery.POST, postage=TABLE, postage_vat_percent=20)
+    assert totals.books_pence == 2298
+    assert totals.postage_pence == 395
+    # 395 includes VAT at 20%: 395 / 1.2 = 329.17 net, 65.83 VAT, rounded to 66.
+    assert totals.postage_vat_pence == 66
+    assert totals.vat_pence == 66
+    assert totals.total_pence == 2693
+
+
+def test_collected_order_has_no_vat() -> None:
+    lines = [PricedLine(isbn13="9781788731799", title="A", unit_price_pence=1299, quantity=2)]
+    totals = totals_for(lines, delivery=Delivery.COLLECTION, postage=TABLE, postage_vat_percent=20)
+    assert (totals.total_pence, totals.vat_pence) == (2598, 0)
+
+
+def test_refund_by_amount_within_what_is_left() -> None:
+    assert (
+        refund_amount(total_pence=2000, refunded_pence=500, amount_pence=1500, lines_pence=None)
+        == 1500
+    )
+    with pytest.raises(Conflict, match="Only 1500p"):
+        refund_amount(total_pence=2000, refunded_pence=500, amount_pence=1501, lines_pence=None)
+
+
+def test_refund_by_lines() -> None:
+    assert (
+        refund_amount(total_pence=2000, refunded_pence=0, amount_pence=None, lines_pence=999) == 999
+    )
+
+
+@pytest.mark.parametrize(("amount", "lines"), [(None, None), (100, 100), (0, None), (-5, None)])
+def test_refund_needs_one_positive_amount(amount: int | None, lines: int | None) -> None:
+    with pytest.raises(InvalidInput):
+        refund_amount(total_pence=2000, refunded_pence=0, amount_pence=amount, lines_pence=lines)
+
+
+def test_only_a_full_refund_ends_the_order() -> None:
+    assert status_after_refund(total_pence=2000, refunded_pence=1999) is None
+    assert status_after_refund(total_pence=2000, refunded_pence=2000) is S.REFUNDED
