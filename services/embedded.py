@@ -68,7 +68,7 @@ def configure_environment(public_url: str) -> None:
         "CHECKOUT_STRIPE_WEBHOOK_SECRET": "whsec_embedded_standin",
         "STRIPE_STANDIN_WEBHOOK_SECRET": "whsec_embedded_standin",
         "STRIPE_STANDIN_WEBHOOK_URLS": f'["{public_url}/checkout/stripe/webhook"]',
-        "STRIPE_STANDIN_PUBLIC_URL": public_url + STANDIN_PREFIX,
+        "STRIPE_STANDIN_PUBLIC_BASE_URL": public_url + STANDIN_PREFIX,
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
