@@ -1,0 +1,30 @@
+"""The recommendation service's settings (env prefix RECOMMENDATION_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class RecommendationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="RECOMMENDATION_", extra="ignore", frozen=True)
+
+    service_name: str = "recommendation"
+    staff_api_token: str = Field(
+        default="",
+        description="bearer token of the editors' pins and bans; empty keeps them closed",
+    )
+    fetch_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="how long fetching an article's URL may take in all"
+    )
+    fetch_max_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="the largest article page fetched"
+    )
+    max_article_chars: int = Field(
+        default=200_000, ge=1000, description="the longest article text accepted"
+    )
+    rerank: bool = Field(
+        default=True, description="re-rank candidates with MiniLM (better, a little slower)"
+    )
