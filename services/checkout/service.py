@@ -624,20 +624,24 @@ class OrderService:
     async def _expire_one(self, order_id: UUID) -> int:
         async with self._db.reading() as session:
             order = await session.get(Order, order_id)
+        ended_session = False
         if order is not None and order.stripe_session_id:
             stripe_session = await self._payments.expire_session(order.stripe_session_id)
             if stripe_session.status == "complete":
+                # Paid at the last moment: the webhook decides, not the clock.
                 return 0
+            ended_session = True
         async with self._uow() as uow:
             order = await load_for_update(uow.session, id=order_id)
-            if order is None or order.status not in {
+            if order is None or order.stripe_payment_intent:
+                return 0
+            if order.status not in {
                 OrderStatus.PENDING,
                 OrderStatus.RESERVED,
                 OrderStatus.AWAITING_PAYMENT,
             }:
-                return 0
-            if order.stripe_payment_intent:
-                return 0
+                # The session's expired event got here first and closed the order.
+                return int(ended_session)
             target = (
                 OrderStatus.CANCELLED
                 if order.status == OrderStatus.PENDING

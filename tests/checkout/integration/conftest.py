@@ -4,6 +4,8 @@ webhooks to it, a real SMTP server catching its emails, and a fake catalogue's r
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import socket
 import threading
 import time
@@ -11,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage as MimeMessage
+from hashlib import sha256
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -125,12 +128,12 @@ class Mailbox:
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[MimeMessage]:
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[MimeMessage]:
         deadline = time.monotonic() + timeout
         while len(self.messages) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{len(self.messages)} emails arrived, wanted {count}")
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         return self.messages
 
 
@@ -233,6 +236,31 @@ class Shop:
                 raise AssertionError(f"no {event_type} delivered: {deliveries}")
             await asyncio.sleep(0.05)
 
+    async def stripe(self, path: str) -> dict[str, Any]:
+        """GET from the stand-in's Stripe API, as the dashboard would show it."""
+        response = await self.standin(
+            "GET", f"/v1{path}", headers={"Authorization": "Bearer sk_test_x"}
+        )
+        return dict(response.json())
+
+    async def deliver(
+        self, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET, signature: str | None = None
+    ) -> httpx.Response:
+        """Post an event to checkout's webhook, signed as Stripe signs it (or as given)."""
+        payload = json.dumps(event, indent=2)
+        headers = {"Content-Type": "application/json"}
+        if signature is None:
+            timestamp = int(time.time())
+            digest = hmac.new(
+                secret.encode(), f"{timestamp}.{payload}".encode(), sha256
+            ).hexdigest()
+            signature = f"t={timestamp},v1={digest}"
+        if signature:
+            headers["Stripe-Signature"] = signature
+        return await self.http.post(
+            f"{self.url}/checkout/stripe/webhook", content=payload, headers=headers
+        )
+
     def staff(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
@@ -246,21 +274,21 @@ def shop_settings(
     smtp_port: int,
     **extra: Any,
 ) -> CheckoutSettings:
-    return CheckoutSettings(
-        database_url=database_url,
-        redis_url=redis_url,
-        public_url=public_url,
-        stripe_api_key="sk_test_checkout_integration",
-        stripe_api_base=standin_url,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_timeout_seconds=2.0,
-        stripe_max_network_retries=0,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        staff_api_token=STAFF_TOKEN,
-        reply_timeout_seconds=1.0,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "public_url": public_url,
+        "stripe_api_key": "sk_test_checkout_integration",
+        "stripe_api_base": standin_url,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "stripe_timeout_seconds": 2.0,
+        "stripe_max_network_retries": 0,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "staff_api_token": STAFF_TOKEN,
+        "reply_timeout_seconds": 1.0,
+    }
+    return CheckoutSettings(**(values | extra))
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ async def test_buy_redirects_to_stripe_and_the_webhook_marks_the_order_paid(shop
     assert "is paid" in page.text and order.reference in page.text
     assert 'http-equiv="refresh"' not in page.text
 
-    [email] = shop.mailbox.wait_for(1)
+    [email] = await shop.mailbox.wait_for(1)
     assert email["To"] == "reader@example.org"
     assert order.reference in email["Subject"]
     body = email.get_content()
