@@ -6,7 +6,6 @@ laughs"), and frees each Product once read, so a large file does not fill memory
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -95,7 +94,6 @@ PRODUCT_TITLE_TYPE, PRODUCT_LEVEL = "01", "01"
 PRICE_TYPE_PREFERENCE = ("02", "01")
 
 _BLOCK_TAGS = ("p", "br", "li", "div", "h1", "h2", "h3", "h4", "h5", "h6", "tr")
-_WHITESPACE = re.compile(r"\s+")
 
 
 class _Tags:
@@ -104,12 +102,15 @@ class _Tags:
     def __init__(self, namespace: str, *, short: bool) -> None:
         self._prefix = f"{{{namespace}}}" if namespace else ""
         self._short = short
+        self._paths: dict[str, str] = {}
 
     def tag(self, name: str) -> str:
         return self._prefix + (SHORT_TAGS[name] if self._short else name)
 
     def path(self, path: str) -> str:
-        return "/".join(self.tag(name) for name in path.split("/"))
+        if path not in self._paths:
+            self._paths[path] = "/".join(self.tag(name) for name in path.split("/"))
+        return self._paths[path]
 
     def find(self, element: etree._Element, path: str) -> etree._Element | None:
         return element.find(self.path(path))
@@ -358,13 +359,13 @@ def _plain_text(text: etree._Element) -> str:
     if not len(text):
         words = text.text or ""
         if "<" not in words:
-            return _WHITESPACE.sub(" ", words).strip()
+            return " ".join(words.split())
         container = html.fragment_fromstring(words, create_parent="div")
     # A space after each block keeps paragraphs apart; inline tags (<i>, <b>) join as written.
     for element in container.iterdescendants():
         if isinstance(element.tag, str) and etree.QName(element).localname in _BLOCK_TAGS:
             element.tail = " " + (element.tail or "")
-    return _WHITESPACE.sub(" ", "".join(container.itertext())).strip()
+    return " ".join("".join(container.itertext()).split())
 
 
 def _cover_url(product: etree._Element, tags: _Tags) -> str | None:
