@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import os
 import socket
 import threading
 import time
@@ -292,6 +293,22 @@ def shop_settings(
 
 
 @pytest.fixture
+def second_postgres_url(postgres_database_url: str) -> Iterator[str]:
+    """Another fresh Postgres database beside `postgres_database_url`, for a second service."""
+    import psycopg
+
+    admin_url = os.environ.get(
+        "BOOKSHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    name = postgres_database_url.rsplit("/", 1)[1] + "_second"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_database_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def shop_overrides() -> dict[str, Any]:
     """Extra checkout settings; a test module overrides this fixture to change them."""
     return {}
@@ -332,9 +349,9 @@ async def shop(
         )
     )
     catalogue = FakeCatalogue()
-    app = create_app(settings, requester=None if use_real_catalogue_requests else catalogue)
+    shop_app = create_app(settings, requester=None if use_real_catalogue_requests else catalogue)
     db = Database(database_url)
-    with ServerThread(standin_app, standin_sock), ServerThread(app, checkout_sock):
+    with ServerThread(standin_app, standin_sock), ServerThread(shop_app, checkout_sock):
         async with httpx.AsyncClient(timeout=10) as http:
             yield Shop(
                 url=checkout_url,
