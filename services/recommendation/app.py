@@ -1,0 +1,86 @@
+"""`create_app(settings)`: the recommendation service's web app.
+
+No I/O here: connections open on first use, and the index (with its models) is built at
+the first ranking, in a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.template.config import TemplateConfig
+
+from services.recommendation import models
+from services.recommendation.controllers.api import EditorController, RecommendationsController
+from services.recommendation.controllers.health import health
+from services.recommendation.controllers.public import ArticleBooksController, LinkController
+from services.recommendation.fetching import PageFetcher
+from services.recommendation.index import RankerFactory
+from services.recommendation.service import build_service
+from services.recommendation.settings import RecommendationSettings
+from shared.money import format_pence
+from shared.runtime import build_runtime
+from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _template_filters(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters["pence"] = format_pence
+
+
+def create_app(
+    settings: RecommendationSettings,
+    *,
+    make_ranker: RankerFactory | None = None,
+    fetcher: PageFetcher | None = None,
+) -> Litestar:
+    """`make_ranker` and `fetcher` replace the shop's Ranker and page fetcher (tests)."""
+    runtime = build_runtime(settings, outbox=models.outbox, inbox=models.inbox)
+    recommendations = build_service(runtime, settings, make_ranker=make_ranker, fetcher=fetcher)
+
+    @contextlib.asynccontextmanager
+    async def background(_: Litestar) -> AsyncIterator[None]:
+        try:
+            async with runtime.relaying():
+                yield
+        finally:
+            await runtime.close()
+
+    def provide(value: object) -> Provide:
+        return Provide(lambda: value, sync_to_thread=False, use_cache=True)
+
+    return Litestar(
+        route_handlers=[
+            RecommendationsController,
+            ArticleBooksController,
+            LinkController,
+            EditorController,
+            health,
+        ],
+        dependencies={
+            "recommendations": provide(recommendations),
+            "runtime": provide(runtime),
+            "settings": provide(settings),
+        },
+        state=State({"staff_api_token": settings.staff_api_token}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_JSON_BODY_BYTES,
+        openapi_config=openapi_config(
+            "recommendation",
+            "Recommendation",
+            "Books for newspaper articles, with a reason each; the links articles carry, "
+            "editors' pins and bans, and what each article's links brought in.",
+        ),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_filters
+        ),
+        lifespan=[background],
+        debug=settings.debug,
+    )

@@ -1,0 +1,1 @@
+"""The recommendation service's Litestar controllers: the JSON API, the public links and snippet, health."""

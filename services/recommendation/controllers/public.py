@@ -1,0 +1,58 @@
+"""What readers and article pages use: an article's books, its embeddable snippet, its links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, MediaType, get
+from litestar.datastructures import CacheControlHeader
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from services.recommendation.domain import DEFAULT_K, MAX_K, MIN_K, ArticleBooks
+from services.recommendation.service import RecommendationService
+
+BookCount = Annotated[int, Parameter(ge=MIN_K, le=MAX_K)]
+
+
+class ArticleBooksController(Controller):
+    path = "/articles"
+    tags = ["articles"]
+
+    @get("/{article_id:str}/books")
+    async def books(
+        self, recommendations: RecommendationService, article_id: str, k: BookCount = DEFAULT_K
+    ) -> ArticleBooks:
+        """A stored article's books, computed once and again only when the index changes."""
+        return await recommendations.article_books(article_id, k=k)
+
+    @get(
+        "/{article_id:str}/snippet",
+        media_type=MediaType.HTML,
+        include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=60, public=True),
+    )
+    async def snippet(
+        self, recommendations: RecommendationService, article_id: str, k: BookCount = DEFAULT_K
+    ) -> Template:
+        """An HTML fragment for the article's page: no scripts, no outside assets."""
+        found = await recommendations.article_books(article_id, k=k)
+        return Template(
+            template_name="snippet.html",
+            context={"article": found.article, "books": found.books},
+            media_type=MediaType.HTML,
+        )
+
+
+class LinkController(Controller):
+    path = "/go"
+    include_in_schema = False
+
+    @get("/{article_id:str}/{isbn:str}", cache_control=CacheControlHeader(no_store=True))
+    async def follow(
+        self, recommendations: RecommendationService, article_id: str, isbn: str
+    ) -> Redirect:
+        """Count the click, then on to the book (or the best book still on sale)."""
+        location = await recommendations.follow_link(article_id, isbn)
+        return Redirect(location, status_code=HTTP_303_SEE_OTHER)

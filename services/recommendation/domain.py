@@ -1,0 +1,274 @@
+"""The recommendation service's rules: what an acceptable article is, where a link lands, what a
+report adds up to. Pure functions and values; no I/O."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from urllib.parse import quote, urlencode, urlsplit
+
+from shared.errors import InvalidInput, Unprocessable
+
+MIN_K, MAX_K, DEFAULT_K = 1, 50, 5
+# The same shape the catalogue accepts for attribution on its Buy form.
+ARTICLE_ID = re.compile(r"[\w.\-:]{1,120}")
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?\s*>")
+# Beyond this share of control or undecodable characters, input is a binary file, not words.
+_BINARY_SHARE = 0.01
+_ALLOWED_SCHEMES = ("http", "https")
+
+
+class SourceKind(StrEnum):
+    TEXT = "text"
+    HTML = "html"
+    URL = "url"
+
+
+@dataclass(frozen=True)
+class ArticleSource:
+    """Where an article's words come from: pasted text, HTML, or a page to fetch."""
+
+    kind: SourceKind
+    value: str
+
+
+def article_source(*, text: str | None, html: str | None, url: str | None) -> ArticleSource:
+    given = [
+        ArticleSource(kind, value)
+        for kind, value in ((SourceKind.TEXT, text), (SourceKind.HTML, html), (SourceKind.URL, url))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise InvalidInput("Give the article as exactly one of 'text', 'html' or 'url'.")
+    return given[0]
+
+
+def check_k(k: int) -> int:
+    if not MIN_K <= k <= MAX_K:
+        raise InvalidInput(f"k must be between {MIN_K} and {MAX_K} books; it was {k}.")
+    return k
+
+
+def check_article_id(article_id: str) -> str:
+    if not ARTICLE_ID.fullmatch(article_id):
+        raise InvalidInput(
+            "An article id is 1 to 120 letters, digits, '_', '-', '.' or ':'; "
+            f"{article_id[:40]!r} is not."
+        )
+    return article_id
+
+
+def check_text(text: str, *, max_chars: int, what: str = "article's text") -> str:
+    if not text.strip():
+        raise InvalidInput(f"The {what} is empty.")
+    if len(text) > max_chars:
+        raise InvalidInput(
+            f"The {what} is {len(text):,} characters long; the most accepted is {max_chars:,}."
+        )
+    if looks_binary(text):
+        raise InvalidInput(f"The {what} looks like a binary file, not words.")
+    return text
+
+
+def check_html(html: str, *, max_chars: int) -> str:
+    check_text(html, max_chars=max_chars, what="article's HTML")
+    if not _TAG.search(html):
+        raise InvalidInput("The article's HTML has no tags: send it as 'text' instead.")
+    return html
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in _ALLOWED_SCHEMES:
+        raise InvalidInput(f"Only http and https addresses can be fetched, not {url[:80]!r}.")
+    if not parts.hostname:
+        raise InvalidInput(f"{url[:80]!r} has no host to fetch from.")
+    return url.strip()
+
+
+def check_clean_text(text: str, *, max_chars: int) -> str:
+    """What is left after the page furniture went must still be an article."""
+    if not text.strip():
+        raise Unprocessable("Nothing is left of the article once its page furniture is removed.")
+    if len(text) > max_chars:
+        raise InvalidInput(
+            f"The article is {len(text):,} characters long; the most accepted is {max_chars:,}."
+        )
+    return text
+
+
+def looks_binary(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    sample = text[:20_000]
+    odd = sum(
+        1
+        for ch in sample
+        if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
+    )
+    return odd > _BINARY_SHARE * len(sample)
+
+
+def go_path(article_id: str, isbn13: str) -> str:
+    """The link an article carries for a book: it records the click and lands on the book."""
+    return f"/go/{quote(article_id, safe='')}/{isbn13}"
+
+
+def book_path(isbn13: str, article_id: str | None) -> str:
+    """The catalogue's page of a book; the article id rides along into its Buy form."""
+    query = f"?{urlencode({'article': article_id})}" if article_id else ""
+    return f"/books/{isbn13}{query}"
+
+
+def search_path(words: str) -> str:
+    return f"/search?{urlencode({'q': words})}"
+
+
+@dataclass(frozen=True)
+class ShelfBook:
+    """A book as this service holds it, for choosing where a link lands."""
+
+    isbn13: str
+    title: str
+    available: int
+    withdrawn: bool
+
+    @property
+    def on_sale(self) -> bool:
+        return not self.withdrawn
+
+
+def landing_path(
+    *,
+    article_id: str | None,
+    isbn13: str,
+    book: ShelfBook | None,
+    alternatives: Sequence[ShelfBook],
+) -> str:
+    """Where a link for `isbn13` lands.
+
+    The book's page while it is on sale; when it is gone, the article's best other book in
+    stock (else its best other book on sale), else a search for the gone book's title.
+    """
+    if book is not None and book.on_sale:
+        return book_path(isbn13, article_id)
+    others = [b for b in alternatives if b.isbn13 != isbn13 and b.on_sale]
+    in_stock = [b for b in others if b.available > 0]
+    if article_id is not None and (in_stock or others):
+        return book_path((in_stock or others)[0].isbn13, article_id)
+    return search_path(book.title if book is not None else isbn13)
+
+
+@dataclass(frozen=True)
+class BookPick:
+    """One recommended book as the API returns it."""
+
+    isbn13: str
+    title: str
+    authors: tuple[str, ...]
+    price_pence: int
+    available: int
+    reason: str
+    score: float
+    link: str
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    id: str
+    headline: str
+    published: date | None
+    source_url: str | None
+
+
+@dataclass(frozen=True)
+class ArticleBooks:
+    article: ArticleSummary | None
+    books: tuple[BookPick, ...]
+    index_version: int
+
+
+class RuleKind(StrEnum):
+    PIN = "pin"
+    BAN = "ban"
+
+
+@dataclass(frozen=True)
+class EditorRules:
+    article_id: str
+    pins: tuple[str, ...]
+    bans: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BookReport:
+    isbn13: str
+    title: str | None
+    clicks: int
+    copies_sold: int
+
+
+@dataclass(frozen=True)
+class ArticleReport:
+    article_id: str
+    headline: str
+    clicks: int
+    orders: int
+    gross_pence: int
+    refunded_pence: int
+    revenue_pence: int
+    books: tuple[BookReport, ...]
+
+
+@dataclass(frozen=True)
+class OrderFigures:
+    total_pence: int
+    refunded_pence: int
+    lines: tuple[tuple[str, int], ...]
+    """(ISBN, quantity) of each line."""
+
+
+def article_report(
+    *,
+    article_id: str,
+    headline: str,
+    clicks: dict[str, int],
+    orders: Iterable[OrderFigures],
+    titles: dict[str, str],
+) -> ArticleReport:
+    """Clicks per book, and the orders the article brought: revenue is net of refunds."""
+    orders = list(orders)
+    copies: dict[str, int] = {}
+    for order in orders:
+        for isbn13, quantity in order.lines:
+            copies[isbn13] = copies.get(isbn13, 0) + quantity
+    isbns = sorted({*clicks, *copies}, key=lambda i: (-clicks.get(i, 0), -copies.get(i, 0), i))
+    gross = sum(o.total_pence for o in orders)
+    refunded = sum(o.refunded_pence for o in orders)
+    return ArticleReport(
+        article_id=article_id,
+        headline=headline,
+        clicks=sum(clicks.values()),
+        orders=len(orders),
+        gross_pence=gross,
+        refunded_pence=refunded,
+        revenue_pence=gross - refunded,
+        books=tuple(
+            BookReport(
+                isbn13=i,
+                title=titles.get(i),
+                clicks=clicks.get(i, 0),
+                copies_sold=copies.get(i, 0),
+            )
+            for i in isbns
+        ),
+    )
+
+
+def refund_applied(total_pence: int, refunded_pence: int, amount_pence: int) -> int:
+    """Refunds add up, and never beyond what was paid."""
+    return min(total_pence, refunded_pence + max(amount_pence, 0))
