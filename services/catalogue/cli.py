@@ -41,7 +41,7 @@ def catalogue() -> None:
 
 
 @catalogue.command("import")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--format",
     "format_",

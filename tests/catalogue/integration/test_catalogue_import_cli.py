@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -50,7 +51,7 @@ class Shop:
                 ),
             )
 
-    def book(self, isbn13: str) -> dict[str, object]:
+    def book(self, isbn13: str) -> dict[str, Any]:
         with self.engine.connect() as connection:
             row = connection.execute(
                 text(
