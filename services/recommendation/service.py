@@ -157,9 +157,10 @@ class RecommendationService:
             # A fragment is read as HTML whichever tags it uses.
             raw = f"<html><body>{raw}</body></html>"
         clean = clean_article(raw)
-        check_clean_text(clean.text, max_chars=limit)
+        # A one-paragraph article is all "headline" to the cleaner: its words are the text.
+        text = check_clean_text(clean.text or clean.headline, max_chars=limit)
         headline = (draft.headline or clean.headline or "").strip()[:_HEADLINE_LENGTH]
-        return PreparedArticle(CleanArticle(headline=headline, text=clean.text), source_url)
+        return PreparedArticle(CleanArticle(headline=headline, text=text), source_url)
 
     async def article_books(self, article_id: str, *, k: int = DEFAULT_K) -> ArticleBooks:
         """An article's books: cached, unless the index or the editor's rules changed since."""
@@ -396,8 +397,9 @@ async def apply_book_change(session: AsyncSession, change: BookChanged) -> bool:
     book = await session.get(Book, change.isbn13, with_for_update=True)
     if book is not None and change.version <= book.version:
         return False
+    index_version = await next_version(session)
     if book is None:
-        book = Book(isbn13=change.isbn13)
+        book = Book(isbn13=change.isbn13, index_version=index_version)
         session.add(book)
     book.version = change.version
     book.title = change.title
@@ -412,7 +414,7 @@ async def apply_book_change(session: AsyncSession, change: BookChanged) -> bool:
     book.available = change.available
     book.withdrawn = change.withdrawn
     book.updated_at = utcnow()
-    book.index_version = await next_version(session)
+    book.index_version = index_version
     return True
 
 
