@@ -16,13 +16,29 @@ Several words: each must prefix-match a word of the title, subtitle or authors. 
 (probed with a capped count) drives a range scan, capped at CANDIDATE_CAP entries, that the others
 filter through the primary key (isbn13, kind, term); past the cap, very common combinations may
 miss books, which a shopper typing another letter fixes.
+
+Statements are built once per shape (which tiers, how many words) with bound parameters and
+cached: building SQLAlchemy's nested selects costs more than running them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, select
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -66,131 +82,84 @@ async def index_book(
     )
 
 
-def _in_range(column: object, prefix: str) -> object:
-    low, high = prefix_bounds(prefix)
-    return and_(column >= low, column < high)  # type: ignore[operator]
+def _prefix(name: str) -> Any:
+    """`term` starts with the prefix bound as name_low/name_high."""
+    return and_(
+        SearchTerm.term >= bindparam(f"{name}_low"), SearchTerm.term < bindparam(f"{name}_high")
+    )
 
 
-async def _prefix_tier(
-    session: AsyncSession, kind: TermKind, prefix: str, wanted: int, taken: dict[str, str]
-) -> list[str]:
-    found: list[str] = []
-    for out_of_stock in (0, 1):
-        rows = await session.scalars(
-            select(SearchTerm.isbn13)
-            .where(
-                SearchTerm.kind == int(kind),
-                SearchTerm.out_of_stock == out_of_stock,
-                _in_range(SearchTerm.term, prefix),
-            )
-            .order_by(SearchTerm.term)
-            .limit(wanted + len(taken))
+def _branch(kind: TermKind, name: str, out_of_stock: int, limit: int) -> Select[Any]:
+    """One tier's entries for the prefix, in stock or not, read in index order."""
+    return (
+        select(
+            SearchTerm.isbn13,
+            literal_column(str(int(kind))).label("tier"),
+            SearchTerm.out_of_stock,
+            SearchTerm.term,
         )
-        for isbn13 in rows:
-            if isbn13 not in taken and isbn13 not in found:
-                found.append(isbn13)
-        if len(found) >= wanted:
-            break
-    return found[:wanted]
+        .where(
+            SearchTerm.kind == literal_column(str(int(kind))),
+            SearchTerm.out_of_stock == literal_column(str(out_of_stock)),
+            _prefix(name),
+        )
+        .order_by(SearchTerm.term)
+        .limit(limit)
+    )
 
 
-async def _probe_count(session: AsyncSession, word: str) -> int:
-    capped = (
-        select(SearchTerm.isbn13)
-        .where(SearchTerm.kind == int(TermKind.WORD), _in_range(SearchTerm.term, word))
-        .limit(COUNT_PROBE)
+def _words_branch(others: int, out_of_stock: int, limit: int) -> Select[Any]:
+    """Books with a word starting with the driver word, and with each of the other words too."""
+    candidates = _branch(TermKind.WORD, "driver", out_of_stock, CANDIDATE_CAP).subquery()
+    filters = []
+    for index in range(others):
+        other = aliased(SearchTerm)
+        filters.append(
+            exists(
+                select(other.isbn13).where(
+                    other.isbn13 == candidates.c.isbn13,
+                    other.kind == literal_column(str(int(TermKind.WORD))),
+                    other.term >= bindparam(f"other{index}_low"),
+                    other.term < bindparam(f"other{index}_high"),
+                )
+            )
+        )
+    return select(candidates).where(*filters).limit(limit)
+
+
+@lru_cache(maxsize=512)
+def _search_statement(
+    tiers: tuple[tuple[TermKind, str], ...], others: int | None, limit: int
+) -> Select[Any]:
+    """Every tier's range scans, the ranking and the books' details in one statement.
+
+    `tiers`: (kind, parameter name) of each prefix tier; `others`: with several words, how many
+    words besides the driver must also match (None: no several-word tier).
+    """
+    # A later tier's entries may repeat books an earlier one found, hence the margin.
+    per_branch = limit + 5
+    branches = [
+        _branch(kind, name, out_of_stock, per_branch)
+        for kind, name in tiers
+        for out_of_stock in (0, 1)
+    ]
+    if others is not None:
+        branches += [_words_branch(others, out, per_branch) for out in (0, 1)]
+    candidates = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
+    best = (
+        select(
+            candidates.c.isbn13,
+            func.min(candidates.c.tier).label("tier"),
+            func.min(candidates.c.out_of_stock).label("out_of_stock"),
+            func.min(candidates.c.term).label("term"),
+        )
+        .group_by(candidates.c.isbn13)
         .subquery()
     )
-    return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
-
-
-async def _words_tier(
-    session: AsyncSession, words: list[str], wanted: int, taken: dict[str, str]
-) -> list[str]:
-    words = list(dict.fromkeys(words))
-    if len(words) == 1:
-        return await _prefix_tier(session, TermKind.WORD, words[0], wanted, taken)
-    counts = {word: await _probe_count(session, word) for word in words}
-    if 0 in counts.values():
-        return []
-    driver = min(words, key=lambda word: (counts[word], -len(word)))
-    others = [word for word in words if word != driver]
-    found: list[str] = []
-    for out_of_stock in (0, 1):
-        candidates = (
-            select(SearchTerm.isbn13, SearchTerm.term)
-            .where(
-                SearchTerm.kind == int(TermKind.WORD),
-                SearchTerm.out_of_stock == out_of_stock,
-                _in_range(SearchTerm.term, driver),
-            )
-            .order_by(SearchTerm.term)
-            .limit(CANDIDATE_CAP)
-            .subquery()
-        )
-        filters = []
-        for word in others:
-            other = aliased(SearchTerm)
-            filters.append(
-                exists(
-                    select(other.isbn13).where(
-                        other.isbn13 == candidates.c.isbn13,
-                        other.kind == int(TermKind.WORD),
-                        _in_range(other.term, word),
-                    )
-                )
-            )
-        rows = await session.scalars(
-            select(candidates.c.isbn13).where(*filters).limit(3 * wanted + len(taken))
-        )
-        for isbn13 in rows:
-            if isbn13 not in taken and isbn13 not in found:
-                found.append(isbn13)
-        if len(found) >= wanted:
-            break
-    return found[:wanted]
-
-
-async def find(session: AsyncSession, query: SearchQuery, *, limit: int) -> list[SearchHit]:
-    """The best `limit` books for the query, best first."""
-    ranked: dict[str, str] = {}
-
-    def take(isbns: list[str], kind: TermKind) -> None:
-        for isbn13 in isbns:
-            ranked.setdefault(isbn13, MATCH_NAMES[kind])
-
-    if query.exact_isbn:
-        take(await _exact_isbn(session, query.exact_isbn), TermKind.ISBN)
-    else:
-        for prefix in query.isbn_prefixes:
-            wanted = limit - len(ranked)
-            if wanted > 0:
-                take(
-                    await _prefix_tier(session, TermKind.ISBN, prefix, wanted, ranked),
-                    TermKind.ISBN,
-                )
-        if query.text:
-            for kind in (TermKind.TITLE, TermKind.AUTHOR):
-                wanted = limit - len(ranked)
-                if wanted > 0:
-                    take(await _prefix_tier(session, kind, query.text, wanted, ranked), kind)
-            wanted = limit - len(ranked)
-            if wanted > 0:
-                take(await _words_tier(session, query.words, wanted, ranked), TermKind.WORD)
-    return await _hits(session, ranked)
-
-
-async def _exact_isbn(session: AsyncSession, isbn13: str) -> list[str]:
-    found = await session.scalar(select(Book.isbn13).where(Book.isbn13 == isbn13))
-    return [found] if found else []
-
-
-async def _hits(session: AsyncSession, ranked: dict[str, str]) -> list[SearchHit]:
-    if not ranked:
-        return []
-    rows = await session.execute(
+    return (
         select(
             Book.isbn13,
+            best.c.tier,
             Book.title,
             Book.subtitle,
             Book.authors,
@@ -198,21 +167,88 @@ async def _hits(session: AsyncSession, ranked: dict[str, str]) -> list[SearchHit
             Book.cover_url,
             (Stock.on_hand - Stock.reserved).label("available"),
         )
-        .join(Stock, Stock.isbn13 == Book.isbn13)
-        .where(Book.isbn13.in_(list(ranked)))
+        .join(Book, Book.isbn13 == best.c.isbn13)
+        .join(Stock, Stock.isbn13 == best.c.isbn13)
+        .order_by(best.c.tier, best.c.out_of_stock, best.c.term)
+        .limit(limit)
     )
-    by_isbn = {row.isbn13: row for row in rows}
+
+
+@lru_cache(maxsize=16)
+def _probe_statement(words: int) -> Select[Any]:
+    """How many entries each word has, each counted only up to COUNT_PROBE."""
+    counts = []
+    for index in range(words):
+        capped = (
+            select(SearchTerm.isbn13)
+            .where(
+                SearchTerm.kind == literal_column(str(int(TermKind.WORD))),
+                _prefix(f"word{index}"),
+            )
+            .limit(COUNT_PROBE)
+            .subquery()
+        )
+        counts.append(select(func.count()).select_from(capped).scalar_subquery())
+    return select(*counts)
+
+
+def _bounds(name: str, prefix: str) -> dict[str, str]:
+    low, high = prefix_bounds(prefix)
+    return {f"{name}_low": low, f"{name}_high": high}
+
+
+async def _driver(session: AsyncSession, words: list[str]) -> str | None:
+    """The word with the fewest entries, None if one has none (nothing can match)."""
+    params: dict[str, str] = {}
+    for index, word in enumerate(words):
+        params |= _bounds(f"word{index}", word)
+    connection = await session.connection()
+    found = (await connection.execute(_probe_statement(len(words)), params)).one()
+    if 0 in found:
+        return None
+    return min(zip(words, found, strict=True), key=lambda pair: (pair[1], -len(pair[0])))[0]
+
+
+async def find(session: AsyncSession, query: SearchQuery, *, limit: int) -> list[SearchHit]:
+    """The best `limit` books for the query, best first: one round trip, two when several
+    words need their rarest one found."""
+    prefixes: list[tuple[TermKind, str]] = []
+    if query.exact_isbn:
+        prefixes.append((TermKind.ISBN, query.exact_isbn))
+    else:
+        prefixes += [(TermKind.ISBN, prefix) for prefix in query.isbn_prefixes]
+        if query.text:
+            prefixes += [(TermKind.TITLE, query.text), (TermKind.AUTHOR, query.text)]
+    words = [] if query.exact_isbn else list(dict.fromkeys(query.words))
+    if len(words) == 1:
+        prefixes.append((TermKind.WORD, words[0]))
+    params: dict[str, str] = {}
+    tiers = []
+    for index, (kind, prefix) in enumerate(prefixes):
+        tiers.append((kind, f"tier{index}"))
+        params |= _bounds(f"tier{index}", prefix)
+    others: int | None = None
+    if len(words) > 1 and (driver := await _driver(session, words)) is not None:
+        others_words = [word for word in words if word != driver]
+        others = len(others_words)
+        params |= _bounds("driver", driver)
+        for index, word in enumerate(others_words):
+            params |= _bounds(f"other{index}", word)
+    if not tiers and others is None:
+        return []
+    # Core execution: the rows are plain columns, the ORM would only add work.
+    connection = await session.connection()
+    rows = await connection.execute(_search_statement(tuple(tiers), others, limit), params)
     return [
         SearchHit(
-            isbn13=isbn13,
+            isbn13=row.isbn13,
             title=row.title,
             subtitle=row.subtitle,
             authors=list(row.authors),
             price_pence=row.price_pence,
             available=max(row.available, 0),
             cover_url=row.cover_url,
-            match=match,  # type: ignore[arg-type]
+            match=MATCH_NAMES[TermKind(row.tier)],  # type: ignore[arg-type]
         )
-        for isbn13, match in ranked.items()
-        if (row := by_isbn.get(isbn13)) is not None
+        for row in rows
     ]
