@@ -54,6 +54,8 @@ class LexicalAnalyser:
 
 def fold(text: str) -> str:
     """Lower case without accents: "Dikötter" and "Dikotter" read the same."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -12,22 +12,21 @@ passing ("Lenin and Trotsky had looked to..."), and short titles are ordinary ph
   topic) unless the article already named one of them by title; a surname alone only
   vouches for a title, and not when other authors share it.
 
-Candidates are found through an inverted index of title words, so the cost grows with
-the article, not with the catalogue.
+Titles are found by looking the article's word n-grams up in a table of title phrases,
+and fuzzy candidates through their two rarest words, so the cost grows with the article,
+not with the catalogue.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
-import numpy as np
 from rapidfuzz import fuzz
 
 from services.recommendation.books import IndexedBook
@@ -77,8 +76,10 @@ _FUNCTION_WORDS = frozenset(
         "with",
     ]
 )
-# share of a title's content words that must appear in the article before it is compared
-_MIN_WORD_SHARE = 0.5
+# a title may be a little wrong only when it has this many content words; then it may lack
+# (or misspell) one of them, or two when it has four or more
+_FUZZY_MIN_WORDS = 3
+_MAX_MISSING_WORDS = 2
 # rapidfuzz partial_ratio a title must reach: distinctive titles may be a little wrong
 _MIN_RATIO_LONG = 86.0
 _MIN_RATIO_SHORT = 90.0
@@ -171,8 +172,14 @@ class MentionIndex:
     def __init__(self) -> None:
         self._variants: list[_Variant | None] = []
         self._by_position: dict[int, list[int]] = defaultdict(list)
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._posting_arrays: dict[str, np.ndarray] = {}
+        # exact phrases, looked up by the article's word n-grams
+        self._phrases: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        self._first_words: Counter[str] = Counter()
+        self._longest = 0
+        # titles long enough to match fuzzily, posted under their rarest words, one more
+        # than a title may lack: an article holding none of them cannot match it anyway
+        self._fuzzy_keys: dict[str, list[int]] = defaultdict(list)
+        self._title_word_counts: Counter[str] = Counter()
         self._isbns: dict[str, int] = {}
         self._authors_by_surname: dict[str, dict[tuple[str, ...], set[int]]] = defaultdict(dict)
         self._author_names: dict[tuple[str, ...], str] = {}
@@ -189,9 +196,14 @@ class MentionIndex:
             variant_id = len(self._variants)
             self._variants.append(_Variant(position, words, content, is_subtitle))
             self._by_position[position].append(variant_id)
-            for word in content:
-                self._postings[word].append(variant_id)
-                self._posting_arrays.pop(word, None)
+            self._phrases[words].append(variant_id)
+            self._first_words[words[0]] += 1
+            self._longest = max(self._longest, len(words))
+            self._title_word_counts.update(content)
+            if len(content) >= _FUZZY_MIN_WORDS:
+                rarest = sorted(content, key=lambda w: (self._title_word_counts[w], w))
+                for word in rarest[: _MAX_MISSING_WORDS + 1]:
+                    self._fuzzy_keys[word].append(variant_id)
         for name in book.authors:
             words = tuple(_words(name))
             if words:
@@ -205,6 +217,13 @@ class MentionIndex:
         if self._isbns.get(book.isbn13) == position:
             del self._isbns[book.isbn13]
         for variant_id in self._by_position.pop(position, []):
+            variant = self._variants[variant_id]
+            if variant is not None:
+                self._first_words[variant.words[0]] -= 1
+                ids = self._phrases[variant.words]
+                ids.remove(variant_id)
+                if not ids:
+                    del self._phrases[variant.words]
             self._variants[variant_id] = None
         for name in book.authors:
             words = tuple(_words(name))
@@ -289,14 +308,15 @@ class MentionIndex:
     def _title_mentions(
         self, article: _Text, author_positions: set[int], name_spans: list[range]
     ) -> list[Mention]:
-        candidates = self._candidate_variants(article)
         mentions: dict[int, Mention] = {}
         claimed: list[range] = []
         # longest titles first, so "Imperialism" inside "Imperialism and Global Political
         # Economy" is not also taken as Lenin's "Imperialism"
-        for variant in sorted(candidates, key=lambda v: -len(" ".join(v.words))):
-            span = self._match(variant, article)
-            if span is None or any(_overlaps(span, other) for other in claimed):
+        matches = [*self._exact_matches(article), *self._fuzzy_matches(article)]
+        for variant, span in sorted(
+            matches, key=lambda m: (-len(" ".join(m[0].words)), m[1].start)
+        ):
+            if any(_overlaps(span, other) for other in claimed):
                 continue
             with_author = variant.position in author_positions
             # "Rosa Luxemburg" names her before it names Frolich's life of her
@@ -313,48 +333,50 @@ class MentionIndex:
                 )
         return list(mentions.values())
 
-    def _candidate_variants(self, article: _Text) -> list[_Variant]:
-        arrays = [self._posting_array(w) for w in article.word_set if w in self._postings]
-        if not arrays:
-            return []
-        hits = np.bincount(np.concatenate(arrays), minlength=len(self._variants))
-        out = []
-        for variant_id in np.flatnonzero(hits):
-            variant = self._variants[variant_id]
-            if variant is not None and hits[variant_id] >= math.ceil(
-                _MIN_WORD_SHARE * len(variant.content)
-            ):
-                out.append(variant)
-        return out
+    def _exact_matches(self, article: _Text) -> Iterator[tuple[_Variant, range]]:
+        words = article.words
+        for start, first in enumerate(words):
+            if self._first_words[first] <= 0:
+                continue
+            for stop in range(start + 1, min(len(words), start + self._longest) + 1):
+                for variant_id in self._phrases.get(tuple(words[start:stop]), ()):
+                    variant = self._variants[variant_id]
+                    if variant is not None:
+                        yield variant, range(start, stop)
 
-    def _posting_array(self, word: str) -> np.ndarray:
-        array = self._posting_arrays.get(word)
-        if array is None:
-            array = np.asarray(self._postings[word], dtype=np.int64)
-            self._posting_arrays[word] = array
-        return array
+    def _fuzzy_matches(self, article: _Text) -> Iterator[tuple[_Variant, range]]:
+        """Titles a little wrong ("Econmy", "The days that shook..."): long ones only."""
+        seen: set[int] = set()
+        for word in article.word_set:
+            for variant_id in self._fuzzy_keys.get(word, ()):
+                if variant_id in seen:
+                    continue
+                seen.add(variant_id)
+                variant = self._variants[variant_id]
+                if variant is None:
+                    continue
+                missing = sum(w not in article.word_set for w in variant.content)
+                allowed = 1 if len(variant.content) < _LONG_TITLE_WORDS else _MAX_MISSING_WORDS
+                if 1 <= missing <= allowed:
+                    span = _fuzzy_span(variant, article)
+                    if span is not None:
+                        yield variant, span
 
-    def _match(self, variant: _Variant, article: _Text) -> range | None:
-        """The article's words that spell this title, if they do closely enough."""
-        exact = _find_phrase(article.words, variant.words)
-        if exact is not None:
-            return exact
-        if len(variant.content) < 2:
-            return None
-        phrase = " ".join(variant.words)
-        if len(article.joined) < len(phrase):
-            return None
-        alignment = fuzz.partial_ratio_alignment(phrase, article.joined)
-        threshold = (
-            _MIN_RATIO_LONG if len(variant.content) >= _LONG_TITLE_WORDS else _MIN_RATIO_SHORT
-        )
-        if alignment is None or alignment.score < threshold:
-            return None
-        span = article.word_span(alignment.dest_start, alignment.dest_end)
-        # a close character alignment can still be another phrase ending the same way
-        # ("a movement that shook the world"): most of the title's words must be there
-        present = sum(_word_in(word, article, span) for word in variant.content)
-        return span if present >= _MIN_SPAN_WORD_SHARE * len(variant.content) else None
+
+def _fuzzy_span(variant: _Variant, article: _Text) -> range | None:
+    """The article's words that spell this title closely enough, if any."""
+    phrase = " ".join(variant.words)
+    if len(article.joined) < len(phrase):
+        return None
+    alignment = fuzz.partial_ratio_alignment(phrase, article.joined)
+    threshold = _MIN_RATIO_LONG if len(variant.content) >= _LONG_TITLE_WORDS else _MIN_RATIO_SHORT
+    if alignment is None or alignment.score < threshold:
+        return None
+    span = article.word_span(alignment.dest_start, alignment.dest_end)
+    # a close character alignment can still be another phrase ending the same way
+    # ("a movement that shook the world"): most of the title's words must be there
+    present = sum(_word_in(word, article, span) for word in variant.content)
+    return span if present >= _MIN_SPAN_WORD_SHARE * len(variant.content) else None
 
 
 def _convincing(variant: _Variant, article: _Text, span: range, with_author: bool) -> bool:
@@ -411,20 +433,13 @@ def _full_name_before(words: list[str], index: int, name_words: tuple[str, ...])
     return bool(given) and index >= 1 and words[index - 1] == given[-1] and len(given) == 1
 
 
-def _find_phrase(words: list[str], phrase: tuple[str, ...]) -> range | None:
-    n = len(phrase)
-    first = phrase[0]
-    for i, word in enumerate(words):
-        if word == first and tuple(words[i : i + n]) == phrase:
-            return range(i, i + n)
-    return None
-
-
 def _overlaps(a: range, b: range) -> bool:
     return a.start < b.stop and b.start < a.stop
 
 
 def _fold(text: str) -> str:
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 

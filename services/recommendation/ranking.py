@@ -3,14 +3,15 @@
 The ranking, per article:
 
 1. candidates: the top books by BM25 and by WordLlama cosine over the whole catalogue
-   (a matrix product over precomputed vectors), plus every book the article names and
-   every pinned book;
+   (a matrix product over precomputed vectors), plus every book the article names; the
+   cheap features' best `rerank_depth` of them go on to MiniLM;
 2. features for each candidate, each z-scored over the candidates so no stage's scale
-   dominates: BM25, WordLlama cosine, MiniLM cosine of the whole article and its best
-   passage, and how close the article is to the book's subjects (the centroid of the
-   books filed under each subject, which lifts the right shelf for articles that never
-   use the subject's own words);
-3. a weighted sum of those, plus a bonus for a book whose author the article names;
+   dominates: BM25, WordLlama cosine, MiniLM cosine, and how close the article is to
+   the book's subjects (the centroid of the books filed under each subject, which lifts
+   the right shelf for articles that never use the subject's own words);
+3. a weighted sum of those, a bonus for a book whose author the article names, and
+   closeness to the article's leading books (those it names, else the first-pass top
+   two): the books beside *the* book on its shelf are the next best readings;
 4. books the article names by title or ISBN go first, pins before everything, bans never;
    one edition per work (in-stock first); an in-stock book gets a small lift over an
    equally good out-of-stock one.
@@ -31,7 +32,6 @@ from services.recommendation.mentions import Mention, MentionIndex, MentionKind
 from services.recommendation.semantic import Embedder, minilm_embedder, wordllama_embedder
 
 _NAMED = (MentionKind.TITLE, MentionKind.ISBN)
-_PASSAGE_WORDS = 80
 _REASON_TERMS = 4
 _REASON_SUBJECTS = 2
 
@@ -49,10 +49,11 @@ class RankerConfig:
     """How many books BM25 and WordLlama each put forward for the fused ranking."""
     rerank: bool = True
     """Re-rank candidates with MiniLM (better, about 30-100 ms an article on two cores)."""
+    rerank_depth: int = 60
+    """How many candidates (beside named books) MiniLM re-ranks."""
     lexical_weight: float = 1.0
     word_weight: float = 0.5
     rerank_weight: float = 1.5
-    passage_weight: float = 0.5
     subject_weight: float = 1.0
     neighbour_weight: float = 1.5
     """Weight of closeness to the article's leading books (those it names, else the top few)."""
@@ -61,7 +62,7 @@ class RankerConfig:
     """Added for a book whose author the article names in full (in z units)."""
     in_stock_bonus: float = 0.2
     """Small on purpose: stock breaks near-ties, it does not beat relevance."""
-    eager_rerank_limit: int = 5000
+    eager_rerank_limit: int = 1000
     """Catalogues up to this size get every MiniLM vector at build; larger ones lazily."""
     subject_min_books: int = 3
     """Subjects with fewer books than this have no centroid (it would be those books)."""
@@ -196,6 +197,8 @@ class Ranker:
         lexical = self._lexical.scores(query, n)
         word = self._word_vectors @ self._word_model.embed([query])[0]
         candidates = self._candidates(lexical, word, usable, mentions)
+        if self._rerank_model is not None:
+            candidates = self._shortlist(candidates, lexical, word, mentions)
         features = {
             "lexical": lexical[candidates],
             "word": word[candidates],
@@ -243,6 +246,27 @@ class Ranker:
         merged = np.unique(np.concatenate(picked))
         return merged[usable[merged]]
 
+    def _shortlist(
+        self,
+        candidates: np.ndarray,
+        lexical: np.ndarray,
+        word: np.ndarray,
+        mentions: dict[int, Mention],
+    ) -> np.ndarray:
+        """The candidates worth MiniLM's time: the cheap features' best, and named books.
+
+        MiniLM vectors of books are computed on first need and kept, so this bounds the
+        cost of an article whose candidates were never seen before.
+        """
+        depth = self.config.rerank_depth
+        if len(candidates) <= depth:
+            return candidates
+        cheap = self.config.lexical_weight * _zscores(lexical[candidates])
+        cheap += self.config.word_weight * _zscores(word[candidates])
+        best = np.argsort(-cheap, kind="stable")[:depth]
+        named = [i for i, p in enumerate(candidates) if int(p) in mentions]
+        return candidates[np.unique(np.concatenate([best, np.array(named, dtype=np.int64)]))]
+
     def _subject_affinity(
         self, clean: CleanArticle, features: dict[str, np.ndarray], candidates: np.ndarray
     ) -> dict[str, float]:
@@ -252,13 +276,9 @@ class Ranker:
             article_vector = self._word_model.embed([clean.full_text])[0]
             closeness = word_centroids @ article_vector if subjects else np.zeros(0)
             return dict(zip(subjects, closeness.tolist(), strict=True))
-        passages = _passages(clean)
-        vectors = self._rerank_model.embed([clean.full_text, *passages])
-        books = self._candidate_vectors(candidates)
-        features["rerank"] = books @ vectors[0]
-        if len(vectors) > 1:
-            features["passage"] = (books @ vectors[1:].T).max(axis=1)
-        closeness = rerank_centroids @ vectors[0] if subjects else np.zeros(0)
+        article_vector = self._rerank_model.embed([clean.full_text])[0]
+        features["rerank"] = self._candidate_vectors(candidates) @ article_vector
+        closeness = rerank_centroids @ article_vector if subjects else np.zeros(0)
         return dict(zip(subjects, closeness.tolist(), strict=True))
 
     def _book_subject_scores(
@@ -300,7 +320,6 @@ class Ranker:
             "lexical": self.config.lexical_weight,
             "word": self.config.word_weight,
             "rerank": self.config.rerank_weight,
-            "passage": self.config.passage_weight,
             "subject": self.config.subject_weight,
         }
         fused = np.zeros(len(features["lexical"]), dtype=np.float64)
@@ -425,20 +444,6 @@ class Ranker:
 def _embedding_text(book: IndexedBook) -> str:
     """Books are embedded as BM25 reads them: authors' names help articles that name them."""
     return book_document(book)
-
-
-def _passages(clean: CleanArticle) -> list[str]:
-    """The article cut into passages of about `_PASSAGE_WORDS` words, paragraph-aligned."""
-    passages: list[str] = []
-    current: list[str] = []
-    for paragraph in clean.paragraphs:
-        current.append(paragraph)
-        if sum(len(p.split()) for p in current) >= _PASSAGE_WORDS:
-            passages.append(" ".join(current))
-            current = []
-    if current:
-        passages.append(" ".join(current))
-    return passages if len(passages) > 1 else []
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:

@@ -27,7 +27,8 @@ import numpy as np
 from services.recommendation.books import IndexedBook
 
 _MINILM_TOKENIZER = "minilm-tokenizer.json"
-_MINILM_MAX_TOKENS = 256
+# all-MiniLM-L6-v2 was trained on 128-token pieces; longer input costs time for little
+_MINILM_MAX_TOKENS = 128
 _MINILM_BATCH = 32
 
 
@@ -76,7 +77,7 @@ class MiniLMEmbedder:
 
     dimensions = 384
 
-    def __init__(self, *, threads: int = 0) -> None:
+    def __init__(self, *, threads: int = 0, max_tokens: int = _MINILM_MAX_TOKENS) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -91,7 +92,7 @@ class MiniLMEmbedder:
             )
         tokenizer_file = resources.files("services.recommendation") / "data" / _MINILM_TOKENIZER
         self._tokenizer = Tokenizer.from_str(tokenizer_file.read_text(encoding="utf-8"))
-        self._tokenizer.enable_truncation(max_length=_MINILM_MAX_TOKENS)
+        self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads

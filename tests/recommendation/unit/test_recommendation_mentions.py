@@ -70,7 +70,7 @@ def test_misspelt_title_is_found(index: MentionIndex) -> None:
 
 def test_title_without_leading_article_and_slightly_wrong(index: MentionIndex) -> None:
     assert (
-        named(index, "Trotsky answered that in Revolution Betryed, written in exile.")[
+        named(index, "Trotsky answered that in Revolution Betrayed, written in exile.")[
             "The Revolution Betrayed"
         ]
         == MentionKind.TITLE
