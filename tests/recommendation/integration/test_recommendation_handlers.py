@@ -1,0 +1,142 @@
+"""The message handlers on SQLite and Postgres: book changes, published articles, paid and
+refunded orders."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from sqlalchemy import select
+
+from services.recommendation import handlers
+from services.recommendation.fetching import HttpFetcher
+from services.recommendation.index import LiveIndex, read_position
+from services.recommendation.models import Article, AttributedOrder, Book, CachedBook
+from services.recommendation.service import RecommendationService
+from shared.contracts import ArticlePublished, Attribution, OrderLine, OrderPaid, OrderRefunded
+
+CALLINICOS = "9798463348616"
+
+
+async def book(feed, isbn13: str) -> Book | None:
+    async with feed.db.reading() as session:
+        return await session.get(Book, isbn13)
+
+
+async def position(feed):
+    async with feed.db.reading() as session:
+        return await read_position(session)
+
+
+async def test_a_book_change_is_copied_and_raises_the_index_version(feed) -> None:
+    await feed.events(feed.event(CALLINICOS, version=3, price_pence=2100, available=2))
+
+    stored = await book(feed, CALLINICOS)
+    assert stored is not None
+    assert (stored.version, stored.price_pence, stored.available) == (3, 2100, 2)
+    assert stored.authors == ["Alex Callinicos"]
+    assert stored.subjects == ["imperialism", "political-economy", "marxist-theory"]
+    assert not stored.withdrawn
+    assert (await position(feed)).version == stored.index_version == 1
+
+
+async def test_a_stale_or_repeated_event_changes_nothing(feed) -> None:
+    await feed.events(feed.event(CALLINICOS, version=5, price_pence=2500))
+    version_after_newest = (await position(feed)).version
+
+    await feed.events(
+        feed.event(CALLINICOS, version=4, price_pence=1000, title="Old title"),
+        feed.event(CALLINICOS, version=5, price_pence=1111),
+    )
+
+    stored = await book(feed, CALLINICOS)
+    assert stored is not None
+    assert (stored.version, stored.price_pence) == (5, 2500)
+    assert stored.title == "Imperialism and Global Political Economy"
+    assert (await position(feed)).version == version_after_newest
+
+
+async def test_a_withdrawn_book_leaves_the_results_and_an_older_event_cannot_bring_it_back(
+    client, feed, seed_article
+) -> None:
+    await feed.catalogue()
+    first = (await client.post("/recommendations", json={"text": seed_article})).json()
+    assert first["books"][0]["isbn13"] == CALLINICOS
+
+    await feed.events(feed.event(CALLINICOS, version=2, withdrawn=True))
+    await feed.events(feed.event(CALLINICOS, version=1))
+    after = (await client.post("/recommendations", json={"text": seed_article})).json()
+
+    assert CALLINICOS not in [b["isbn13"] for b in after["books"]]
+    stored = await book(feed, CALLINICOS)
+    assert stored is not None and stored.withdrawn and stored.version == 2
+
+
+async def test_a_published_article_is_stored_with_its_books(feed, builds, settings) -> None:
+    await feed.catalogue()
+    service = RecommendationService(
+        uow=feed.uows,
+        db=feed.db,
+        index=LiveIndex(feed.db, builds),
+        fetcher=HttpFetcher(timeout_seconds=1, max_bytes=1024),
+        settings=settings,
+    )
+    text = (feed_data := feed.records[CALLINICOS])["description"]
+    message = ArticlePublished(
+        article_id="cms-41",
+        headline="Empire and capital",
+        html=f"<article><h1>Empire and capital</h1><p>{text}</p>"
+        f"<p>Alex Callinicos's {feed_data['title']} argues it well.</p>"
+        "<div class='share'>Share this article</div></article>",
+    )
+
+    async with feed.uows() as uow:
+        await handlers.on_article_published(message, uow=uow, recommendations=service)
+
+    async with feed.db.reading() as session:
+        article = await session.get(Article, "cms-41")
+        cached = (await session.scalars(select(CachedBook).order_by(CachedBook.rank))).all()
+    assert article is not None
+    assert article.headline == "Empire and capital"
+    assert "Share this article" not in article.text
+    assert cached[0].isbn13 == CALLINICOS and cached[0].reason
+    assert article.cached_version == (await position(feed)).version
+
+
+async def test_a_paid_order_from_an_article_is_remembered_and_refunds_come_off(feed) -> None:
+    order_id = uuid4()
+    paid = OrderPaid(
+        order_id=order_id,
+        reference="BK-1001",
+        lines=(OrderLine(isbn13=CALLINICOS, quantity=2, unit_price_pence=1999),),
+        total_pence=3998 + 350,
+        attribution=Attribution(article_id="sw-2308", isbn13=CALLINICOS),
+    )
+    unattributed = OrderPaid(
+        order_id=uuid4(),
+        reference="BK-1002",
+        lines=(OrderLine(isbn13=CALLINICOS, quantity=1, unit_price_pence=1999),),
+        total_pence=1999,
+    )
+
+    async with feed.uows() as uow:
+        await handlers.on_order_paid(paid, uow=uow)
+        await handlers.on_order_paid(unattributed, uow=uow)
+        await handlers.on_order_refunded(
+            OrderRefunded(order_id=order_id, reference="BK-1001", amount_pence=1999), uow=uow
+        )
+        await handlers.on_order_refunded(
+            OrderRefunded(order_id=unattributed.order_id, reference="BK-1002", amount_pence=1999),
+            uow=uow,
+        )
+        # more refunded than was paid is capped at what was paid
+        await handlers.on_order_refunded(
+            OrderRefunded(order_id=order_id, reference="BK-1001", amount_pence=99_999), uow=uow
+        )
+
+    async with feed.db.reading() as session:
+        orders = (await session.scalars(select(AttributedOrder))).all()
+    assert [(o.order_id, o.article_id, o.total_pence) for o in orders] == [
+        (order_id, "sw-2308", 4348)
+    ]
+    assert orders[0].refunded_pence == 4348
+    assert orders[0].lines == [{"isbn13": CALLINICOS, "quantity": 2}]
