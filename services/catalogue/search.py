@@ -42,12 +42,21 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from services.catalogue.domain import SearchQuery, TermKind, prefix_bounds, search_terms
+from services.catalogue.domain import (
+    SearchQuery,
+    TermKind,
+    normalise,
+    prefix_bounds,
+    search_terms,
+)
 from services.catalogue.models import Book, SearchTerm, Stock
 from services.catalogue.schemas import SearchHit
 
-CANDIDATE_CAP = 5000
-COUNT_PROBE = 2000
+CANDIDATE_CAP = 1000
+COUNT_PROBE = 1000
+# Words past this many are checked on the fetched books rather than in SQL: each one more
+# in SQL adds a join the Postgres planner must weigh, which costs more than it saves.
+SQL_WORDS = 3
 MATCH_NAMES = {
     TermKind.ISBN: "isbn",
     TermKind.TITLE: "title",
@@ -154,6 +163,8 @@ def _search_statement(
             func.min(candidates.c.term).label("term"),
         )
         .group_by(candidates.c.isbn13)
+        .order_by("tier", "out_of_stock", "term")
+        .limit(limit)
         .subquery()
     )
     return (
@@ -170,7 +181,6 @@ def _search_statement(
         .join(Book, Book.isbn13 == best.c.isbn13)
         .join(Stock, Stock.isbn13 == best.c.isbn13)
         .order_by(best.c.tier, best.c.out_of_stock, best.c.term)
-        .limit(limit)
     )
 
 
@@ -183,6 +193,8 @@ def _probe_statement(words: int) -> Select[Any]:
             select(SearchTerm.isbn13)
             .where(
                 SearchTerm.kind == literal_column(str(int(TermKind.WORD))),
+                # Both values named, so the index (kind, out_of_stock, term) serves the range.
+                SearchTerm.out_of_stock.in_([literal_column("0"), literal_column("1")]),
                 _prefix(f"word{index}"),
             )
             .limit(COUNT_PROBE)
@@ -197,16 +209,22 @@ def _bounds(name: str, prefix: str) -> dict[str, str]:
     return {f"{name}_low": low, f"{name}_high": high}
 
 
-async def _driver(session: AsyncSession, words: list[str]) -> str | None:
-    """The word with the fewest entries, None if one has none (nothing can match)."""
+async def _rarest_first(session: AsyncSession, words: list[str]) -> list[str]:
+    """The words, fewest entries first; empty if one has none (then nothing can match)."""
     params: dict[str, str] = {}
     for index, word in enumerate(words):
         params |= _bounds(f"word{index}", word)
     connection = await session.connection()
     found = (await connection.execute(_probe_statement(len(words)), params)).one()
     if 0 in found:
-        return None
-    return min(zip(words, found, strict=True), key=lambda pair: (pair[1], -len(pair[0])))[0]
+        return []
+    ranked = sorted(zip(words, found, strict=True), key=lambda pair: (pair[1], -len(pair[0])))
+    return [word for word, _ in ranked]
+
+
+def _has_words(hit: SearchHit, words: list[str]) -> bool:
+    held = normalise(" ".join([hit.title, hit.subtitle or "", *hit.authors])).split()
+    return all(any(word.startswith(wanted) for word in held) for wanted in words)
 
 
 async def find(session: AsyncSession, query: SearchQuery, *, limit: int) -> list[SearchHit]:
@@ -228,8 +246,10 @@ async def find(session: AsyncSession, query: SearchQuery, *, limit: int) -> list
         tiers.append((kind, f"tier{index}"))
         params |= _bounds(f"tier{index}", prefix)
     others: int | None = None
-    if len(words) > 1 and (driver := await _driver(session, words)) is not None:
-        others_words = [word for word in words if word != driver]
+    unchecked: list[str] = []
+    if len(words) > 1 and (rarest := await _rarest_first(session, words)):
+        driver, *others_words = rarest[:SQL_WORDS]
+        unchecked = rarest[SQL_WORDS:]
         others = len(others_words)
         params |= _bounds("driver", driver)
         for index, word in enumerate(others_words):
@@ -238,8 +258,9 @@ async def find(session: AsyncSession, query: SearchQuery, *, limit: int) -> list
         return []
     # Core execution: the rows are plain columns, the ORM would only add work.
     connection = await session.connection()
-    rows = await connection.execute(_search_statement(tuple(tiers), others, limit), params)
-    return [
+    fetch = 3 * limit if unchecked else limit
+    rows = await connection.execute(_search_statement(tuple(tiers), others, fetch), params)
+    hits = [
         SearchHit(
             isbn13=row.isbn13,
             title=row.title,
@@ -252,3 +273,7 @@ async def find(session: AsyncSession, query: SearchQuery, *, limit: int) -> list
         )
         for row in rows
     ]
+    if unchecked:
+        # The prefix tiers matched the whole text; only word matches need the other words.
+        hits = [hit for hit in hits if hit.match != "words" or _has_words(hit, unchecked)]
+    return hits[:limit]
