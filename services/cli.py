@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -46,6 +47,10 @@ def up(host: str, port: int, no_seed: bool) -> None:
     """Run the whole shop on this machine: SQLite files and an embedded Redis unless configured."""
     from services.embedded import run_embedded_shop
 
+    # Readable lines for the person who typed the command, in the workers' log files too.
+    os.environ.setdefault("BOOKSHOP_LOG_FORMAT", "console")
+    _configure_logging()
+
     run_embedded_shop(host=host, port=port, seed=not no_seed)
 
 
@@ -61,7 +66,11 @@ def up(host: str, port: int, no_seed: bool) -> None:
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(service: str, pool: str, concurrency: int, loglevel: str) -> None:
     """Run SERVICE's Celery worker on its own queue."""
+    from celery.signals import setup_logging
+
     parts = SERVICES[service]
+    # Connected, this signal stops Celery from installing its own log handlers over ours.
+    setup_logging.connect(lambda **_: _configure_logging(service=service), weak=False)
     app = load(parts.create_worker)(parts.load_settings())
     app.worker_main(
         [
@@ -89,8 +98,11 @@ def worker(service: str, pool: str, concurrency: int, loglevel: str) -> None:
 )
 def beat(schedule_file: str | None) -> None:
     """Run celery beat with every service's periodic tasks."""
+    from celery.signals import setup_logging
+
     from services.schedule import create_beat
 
+    setup_logging.connect(lambda **_: _configure_logging(service="beat"), weak=False)
     app, schedule_path = create_beat(schedule_file)
     app.start(["beat", "--loglevel", "INFO", "--schedule", schedule_path])
 
@@ -106,6 +118,15 @@ def migrate(services: tuple[str, ...]) -> None:
         url = parts.load_settings().resolved_database_url()
         upgrade(parts.migrations, url)
         click.echo(f"{name}: database at head")
+
+
+def _configure_logging(*, service: str | None = None, default_format: str = "json") -> None:
+    """JSON lines for machines; `BOOKSHOP_LOG_FORMAT=console` for a person at a terminal."""
+    from shared.observability.logs import configure_logging
+
+    log_format = os.environ.get("BOOKSHOP_LOG_FORMAT", default_format)
+    level = os.environ.get("BOOKSHOP_LOG_LEVEL", "INFO")
+    configure_logging(level=level, json=log_format == "json", service=service)
 
 
 def run(args: list[str] | None = None) -> Any:

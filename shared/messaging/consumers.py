@@ -25,6 +25,7 @@ from shared.messaging import inbox
 from shared.messaging.message import Command, Event, Message, delivery_task, queue_of
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.observability import request_id
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,13 @@ async def consume(
 ) -> Any:
     """Run `handler` once in effect for this message, in one transaction with its inbox row."""
     message = message_type.from_json_dict(payload)
+    with request_id.bound(message.request_id):
+        return await _consume(runtime, message, handler, handler_name)
+
+
+async def _consume(
+    runtime: WorkerRuntime, message: Message, handler: Handler, handler_name: str
+) -> Any:
     resources = await runtime.resources()
     try:
         async with resources.db.writing() as session:

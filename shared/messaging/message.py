@@ -14,6 +14,8 @@ from uuid import UUID, uuid4
 
 import msgspec
 
+from shared.observability.request_id import current as current_request_id
+
 M = TypeVar("M", bound="Message")
 
 
@@ -31,6 +33,13 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
 
     def to_json_dict(self) -> dict[str, Any]:
         return msgspec.to_builtins(self)
+
+    def traced(self: M) -> M:
+        """This message carrying the current request id, so its handler logs under it too."""
+        if self.request_id is not None:
+            return self
+        request_id = current_request_id()
+        return self if request_id is None else msgspec.structs.replace(self, request_id=request_id)
 
     @classmethod
     def from_json_dict(cls: type[M], payload: dict[str, Any]) -> M:

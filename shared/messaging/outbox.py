@@ -53,6 +53,7 @@ def define_outbox(metadata: MetaData) -> Table:
 
 async def stage(session: AsyncSession, outbox: Table, message: Message) -> None:
     """Queue `message` in the caller's transaction; it leaves only if that transaction commits."""
+    message = message.traced()
     await session.execute(
         insert(outbox).values(
             message_id=message.message_id,

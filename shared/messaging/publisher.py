@@ -53,7 +53,7 @@ class CeleryPublisher:
             raise BrokerUnavailable(f"the message broker is unreachable: {error}") from error
 
     def send(self, message: Message) -> None:
-        payload = message.to_json_dict()
+        payload = message.traced().to_json_dict()
         for task_name in message.deliveries():
             self.send_raw(task_name, payload)
 
@@ -77,15 +77,17 @@ class CeleryPublisher:
                 ) is not None:
                     return reply
                 await asyncio.to_thread(
-                    self.send_raw, command.task, command.to_json_dict(), task_id=task_id
+                    self.send_raw, command.task, command.traced().to_json_dict(), task_id=task_id
                 )
                 while (remaining := deadline - time.monotonic()) > 0:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=remaining
                     )
-                    if message is not None and (
-                        reply := self._decode_reply(command, message["data"], reply_type)
-                    ) is not None:
+                    if (
+                        message is not None
+                        and (reply := self._decode_reply(command, message["data"], reply_type))
+                        is not None
+                    ):
                         return reply
         except RedisError as error:
             raise BrokerUnavailable(f"the message broker is unreachable: {error}") from error

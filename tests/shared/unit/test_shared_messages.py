@@ -21,3 +21,19 @@ def test_commands_go_to_one_queue_and_events_to_each_subscriber() -> None:
 def test_every_message_is_a_command_or_an_event() -> None:
     for message in ALL_MESSAGES:
         assert issubclass(message, (Command, Event))
+
+
+def test_a_message_sent_while_handling_a_request_carries_its_id() -> None:
+    from uuid import uuid4
+
+    from shared.contracts import CommitReservation
+    from shared.observability import request_id
+
+    message = CommitReservation(order_id=uuid4())
+    assert message.traced().request_id is None
+    with request_id.bound("buy-123"):
+        traced = message.traced()
+    assert traced.request_id == "buy-123"
+    assert traced.message_id == message.message_id, "the same message, now traced"
+    with request_id.bound("another"):
+        assert traced.traced().request_id == "buy-123", "an id it already carries is kept"

@@ -1,0 +1,57 @@
+"""Structured JSON logs for every process: one line per event, with the request id when there is one."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+SHARED_PROCESSORS: list[structlog.types.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def configure_logging(
+    *, level: str = "INFO", json: bool = True, service: str | None = None
+) -> None:
+    """Route the standard library's logging (ours, Litestar's, Celery's) through structlog.
+
+    `json=False` prints readable lines for a person at a terminal (the embedded default).
+    """
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    processors = list(SHARED_PROCESSORS)
+    if service:
+        processors.append(_add_service(service))
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=processors,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    structlog.configure(
+        processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def _add_service(service: str) -> structlog.types.Processor:
+    def add(_: object, __: str, event: dict[str, object]) -> dict[str, object]:
+        event.setdefault("service", service)
+        return event
+
+    return add
