@@ -26,6 +26,7 @@ from shared.messaging.message import Command, Event, Message, delivery_task, que
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.observability import request_id
+from shared.observability.metrics import install_task_metrics
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def register_consumers(
     max_retries: int = 10,
 ) -> dict[str, Any]:
     """Register each handler as the named task of its message on this service's queue."""
+    install_task_metrics(app)
     tasks: dict[str, Any] = {}
     for message_type, handler in handlers.items():
         name = task_name_for(service, message_type)
