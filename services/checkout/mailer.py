@@ -55,6 +55,15 @@ class EmailSender:
 
     async def _claim(self) -> list[Email]:
         now = utcnow()
+        # Woken at every commit: a plain read first, so most wake-ups cost one small query.
+        async with self._db.reading() as session:
+            due = await session.scalar(
+                select(Email.id)
+                .where(Email.sent_at.is_(None), Email.next_attempt_at <= now)
+                .limit(1)
+            )
+        if due is None:
+            return []
         query = (
             select(Email)
             .where(

@@ -148,12 +148,13 @@ class OrderService:
             order.article_id = (article_id or "").strip()[:200] or None
             order.article_link = (article_link or "").strip()[:2000] or None
             order.customer_email = email.strip() if email else None
-        await self._reserve(order)
+        reply = await self._reserve(order)
         try:
             session = await self._payments.create_session(self._session_request(order))
         except (PaymentProviderUnavailable, PaymentRequestRefused) as error:
             async with self._uow() as uow:
                 order = await get_for_update(uow.session, order.reference)
+                self._reserved(order, reply)
                 move(order, OrderStatus.CANCELLED, at=self._now(), note=f"payment: {error}")
                 await release(uow, order, "the payment provider could not open a checkout")
             raise PaymentProviderUnavailable(
@@ -161,8 +162,10 @@ class OrderService:
                 "nothing was charged. Please press Buy again in a minute.",
                 retry_after_seconds=30,
             ) from error
+        # One transaction records the hold and the session: the Buy writes twice in all.
         async with self._uow() as uow:
             order = await get_for_update(uow.session, order.reference)
+            self._reserved(order, reply)
             self._attach_session(order, session, PaymentMethod.STRIPE_CHECKOUT)
         return Placed(order=order, payment_url=session.url)
 
@@ -208,8 +211,11 @@ class OrderService:
             if existing is None or not is_duplicate(error):
                 raise
             return existing, False
-        await self._reserve(order)
-        return await self.get(order.reference), True
+        reply = await self._reserve(order)
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, order.reference)
+            self._reserved(order, reply)
+        return order, True
 
     async def _price(self, wanted: Sequence[WantedLine]) -> list[PricedLine]:
         """Lines priced from checkout's own copy of the catalogue; the client's price is never used."""
@@ -298,8 +304,12 @@ class OrderService:
         session.add(order)
         return order
 
-    async def _reserve(self, order: Order) -> None:
-        """Ask the catalogue to hold the copies, for a bounded time; leave nothing half done."""
+    async def _reserve(self, order: Order) -> ReservationReply:
+        """Ask the catalogue to hold the copies, for a bounded time; leave nothing half done.
+
+        A refusal (short lines) is recorded here; a hold is recorded by the caller, in the
+        transaction that records what comes next.
+        """
         assert order.hold_until is not None
         command = ReserveStock(
             order_id=order.reservation_id, lines=stock_lines(order), expires_at=order.hold_until
@@ -320,36 +330,34 @@ class OrderService:
                 "Please try again in a moment.",
                 retry_after_seconds=5,
             ) from error
+        if reply.ok:
+            return reply
+        titles = {line.isbn13: line.title for line in order.lines}
+        shortages = (
+            "; ".join(
+                f"only {short.available} left of '{titles.get(short.isbn13, short.isbn13)}'"
+                f" (you asked for {short.requested})"
+                for short in reply.short
+            )
+            or "the order was closed before its copies could be held"
+        )
         async with self._uow() as uow:
             order = await get_for_update(uow.session, order.reference)
-            if not reply.ok:
-                titles = {line.isbn13: line.title for line in order.lines}
-                shortages = "; ".join(
-                    f"only {short.available} left of '{titles.get(short.isbn13, short.isbn13)}'"
-                    f" (you asked for {short.requested})"
-                    for short in reply.short
-                )
-                move(order, OrderStatus.REJECTED, at=self._now(), note=shortages)
-                raise_after = StockUnavailable(
-                    f"Sorry: {shortages}.",
-                    extra={
-                        "short": [
-                            {
-                                "isbn13": s.isbn13,
-                                "requested": s.requested,
-                                "available": s.available,
-                            }
-                            for s in reply.short
-                        ]
-                    },
-                )
-            else:
-                raise_after = None
-                if reply.expires_at is not None:
-                    order.hold_until = min(order.hold_until or reply.expires_at, reply.expires_at)
-                move(order, OrderStatus.RESERVED, at=self._now())
-        if raise_after is not None:
-            raise raise_after
+            move(order, OrderStatus.REJECTED, at=self._now(), note=shortages)
+        raise StockUnavailable(
+            f"Sorry: {shortages}.",
+            extra={
+                "short": [
+                    {"isbn13": s.isbn13, "requested": s.requested, "available": s.available}
+                    for s in reply.short
+                ]
+            },
+        )
+
+    def _reserved(self, order: Order, reply: ReservationReply) -> None:
+        if reply.expires_at is not None and order.hold_until is not None:
+            order.hold_until = min(order.hold_until, reply.expires_at)
+        move(order, OrderStatus.RESERVED, at=self._now())
 
     def _session_request(
         self, order: Order, *, expires_at: datetime | None = None

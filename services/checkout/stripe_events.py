@@ -302,6 +302,7 @@ class StripeEventService:
                 self._claim(uow, event, order)
                 if order.status != OrderStatus.NEEDS_ATTENTION:
                     return "already handled"
+                before = order.refunded_pence
                 await record_refund(
                     uow.session,
                     order,
@@ -310,9 +311,15 @@ class StripeEventService:
                     reason="late payment, copies gone",
                 )
                 move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded: copies gone")
-                await uow.publish(
-                    OrderRefunded(order_id=order.id, reference=order.reference, amount_pence=amount)
-                )
+                # Stripe's charge.refunded may have been handled first and counted it already.
+                if order.refunded_pence > before:
+                    await uow.publish(
+                        OrderRefunded(
+                            order_id=order.id,
+                            reference=order.reference,
+                            amount_pence=order.refunded_pence - before,
+                        )
+                    )
                 if order.customer_email:
                     queue_email(
                         uow.session, order, emails.late_payment_refunded(order, amount_pence=amount)

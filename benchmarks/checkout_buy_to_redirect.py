@@ -1,0 +1,340 @@
+"""Time from the reader's Buy to the Stripe redirect, at 1 and 20 concurrent readers.
+
+    uv run python benchmarks/checkout_buy_to_redirect.py
+    uv run python benchmarks/checkout_buy_to_redirect.py --requests 400 --concurrency 1 20
+
+What one Buy does: price the line from checkout's read model, write the order, ask the
+catalogue to reserve (a Celery round trip through Redis to a real catalogue worker, which
+writes the hold in its own Postgres database), create the Checkout Session on the Stripe
+stand-in, record it, answer 303. Everything runs as in deployment, each in its own process:
+checkout's web app under uvicorn, the catalogue worker (`bookshop worker catalogue`), the
+stand-in (`python -m services.stripe_standin`), Redis and Postgres.
+
+Beside it, in the same run: the bare Celery round trip (a task that only answers, on its own
+worker, awaited the way checkout awaits the reservation), and the reservation round trip alone.
+Prints p50/p99/max for each at each concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import msgspec
+import psycopg
+import redis
+
+from services.catalogue import models as catalogue_models
+from services.catalogue.schemas import BookCreate
+from services.catalogue.service import BookService
+from services.checkout import handlers as checkout_handlers
+from services.checkout.models import outbox as checkout_outbox
+from shared.contracts import BookChanged, ReservationReply, ReserveStock, StockLine
+from shared.db import Database
+from shared.messaging.celery_app import make_celery
+from shared.messaging.message import Command
+from shared.messaging.publisher import CeleryPublisher
+from shared.messaging.unit_of_work import UnitOfWorkFactory
+from shared.migrations import upgrade
+
+REPO = Path(__file__).resolve().parent.parent
+ISBN = "9780745334530"
+WARM_UP = 20
+PING_TASK = "bench.ping.v1"
+
+
+class Ping(Command, frozen=True, kw_only=True):
+    """Benchmark only: a command whose handler does nothing but answer."""
+
+    task: ClassVar[str] = PING_TASK
+    replies: ClassVar[bool] = True
+
+
+class Pong(msgspec.Struct, frozen=True):
+    ok: bool
+
+
+def run_ping_worker(redis_url: str) -> None:
+    app = make_celery("bench", redis_url)
+
+    @app.task(name=PING_TASK, ignore_result=False)
+    def ping(payload: dict[str, Any]) -> dict[str, bool]:
+        return {"ok": True}
+
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            "bench",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str, name: str) -> Iterator[str]:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def process(
+    args: list[str], env: dict[str, str], ready: Callable[[], bool], log: Path
+) -> Iterator[None]:
+    proc = subprocess.Popen(
+        args, cwd=REPO, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{args[:4]} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def answers(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def logged(log: Path, text: str) -> Callable[[], bool]:
+    return lambda: log.exists() and text in log.read_text(errors="replace")
+
+
+async def timed(
+    work: Callable[[], Awaitable[None]], *, requests: int, concurrency: int
+) -> list[float]:
+    """Latencies (ms) of `requests` calls made by `concurrency` concurrent callers."""
+    latencies: list[float] = []
+    remaining = iter(range(requests))
+
+    async def caller() -> None:
+        for _ in remaining:
+            started = time.perf_counter()
+            await work()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    return latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def report(name: str, concurrency: int, latencies: list[float], wall: float) -> None:
+    print(
+        f"{name:<28} c={concurrency:<3} n={len(latencies):<5} "
+        f"p50={statistics.median(latencies):7.1f} ms  p99={percentile(latencies, 99):7.1f} ms  "
+        f"max={max(latencies):7.1f} ms  {len(latencies) / wall:6.1f}/s"
+    )
+
+
+async def seed(checkout_url: str, catalogue_url: str) -> None:
+    catalogue_db = Database(catalogue_url)
+    await BookService(
+        uow=UnitOfWorkFactory(catalogue_db, catalogue_models.outbox), db=catalogue_db
+    ).upsert_books(
+        books=[
+            BookCreate(
+                isbn13=ISBN,
+                title="Imperialism and Global Political Economy",
+                price_pence=1999,
+                stock=100_000,
+            )
+        ],
+        actor="benchmark",
+    )
+    await catalogue_db.dispose()
+    checkout_db = Database(checkout_url)
+    async with UnitOfWorkFactory(checkout_db, checkout_outbox)() as uow:
+        await checkout_handlers.on_book_changed(
+            BookChanged(
+                isbn13=ISBN,
+                version=1,
+                title="Imperialism and Global Political Economy",
+                price_pence=1999,
+                available=100_000,
+            ),
+            uow=uow,
+        )
+    await checkout_db.dispose()
+
+
+async def measure(args: argparse.Namespace, checkout_base: str, redis_url: str) -> None:
+    publisher = CeleryPublisher(make_celery("checkout", redis_url))
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+
+        async def buy() -> None:
+            response = await http.post(
+                f"{checkout_base}/checkout/buy", data={"isbn13": ISBN, "quantity": "1"}
+            )
+            if response.status_code != 303 or "/pay/cs_" not in response.headers["location"]:
+                raise RuntimeError(f"Buy failed: {response.status_code} {response.text[:300]}")
+
+        async def ping() -> None:
+            await publisher.request(Ping(), Pong, timeout=10)
+
+        async def reserve() -> None:
+            reply = await publisher.request(
+                ReserveStock(
+                    order_id=uuid.uuid4(),
+                    lines=(StockLine(isbn13=ISBN, quantity=1),),
+                    expires_at=datetime.now(UTC) + timedelta(minutes=35),
+                ),
+                ReservationReply,
+                timeout=10,
+            )
+            if not reply.ok:
+                raise RuntimeError("reservation refused")
+
+        # The ping worker may still be starting: its first answer can take a while.
+        await publisher.request(Ping(), Pong, timeout=60)
+        for name, work in (
+            ("bare Celery round trip", ping),
+            ("reservation round trip", reserve),
+            ("Buy -> Stripe redirect", buy),
+        ):
+            await timed(work, requests=WARM_UP, concurrency=1)
+            for concurrency in args.concurrency:
+                started = time.perf_counter()
+                latencies = await timed(work, requests=args.requests, concurrency=concurrency)
+                report(name, concurrency, latencies, time.perf_counter() - started)
+    await publisher.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 20])
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "BOOKSHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--catalogue-concurrency", type=int, default=2)
+    args = parser.parse_args()
+
+    logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"checkout-bench-{os.getpid()}"
+    logs.mkdir(parents=True, exist_ok=True)
+    redis.Redis.from_url(args.redis).flushdb()
+    suffix = uuid.uuid4().hex[:8]
+    with (
+        postgres_database(args.postgres, f"bench_checkout_{suffix}") as checkout_url,
+        postgres_database(args.postgres, f"bench_catalogue_{suffix}") as catalogue_url,
+    ):
+        upgrade("services.checkout:migrations", checkout_url)
+        upgrade("services.catalogue:migrations", catalogue_url)
+        asyncio.run(seed(checkout_url, catalogue_url))
+        standin_port, checkout_port = free_port(), free_port()
+        standin = f"http://127.0.0.1:{standin_port}"
+        checkout = f"http://127.0.0.1:{checkout_port}"
+        env = {
+            "REDIS_URL": args.redis,
+            "CATALOGUE_DATABASE_URL": catalogue_url,
+            "CHECKOUT_DATABASE_URL": checkout_url,
+            "CHECKOUT_STRIPE_API_KEY": "sk_test_benchmark",
+            "CHECKOUT_STRIPE_API_BASE": standin,
+            "CHECKOUT_PUBLIC_URL": checkout,
+            "STRIPE_STANDIN_WEBHOOK_URLS": "[]",
+        }
+        serve_checkout = (
+            "import uvicorn; from services.checkout.app import create_app; "
+            "from services.checkout.settings import CheckoutSettings; "
+            f"uvicorn.run(create_app(CheckoutSettings()), host='127.0.0.1', port={checkout_port}, "
+            "log_level='warning')"
+        )
+        ping_worker = multiprocessing.get_context("spawn").Process(
+            target=run_ping_worker, args=(args.redis,), daemon=True
+        )
+        ping_worker.start()
+        with (
+            process(
+                [sys.executable, "-m", "services.stripe_standin", "--port", str(standin_port)],
+                env,
+                answers(f"{standin}/_standin/faults"),
+                logs / "standin.log",
+            ),
+            process(
+                [
+                    sys.executable,
+                    "-m",
+                    "services.cli",
+                    "worker",
+                    "catalogue",
+                    "--concurrency",
+                    str(args.catalogue_concurrency),
+                    "--loglevel",
+                    "INFO",
+                ],
+                env,
+                logged(logs / "catalogue.log", "ready"),
+                logs / "catalogue.log",
+            ),
+            process(
+                [sys.executable, "-c", serve_checkout],
+                env,
+                answers(f"{checkout}/health/checkout"),
+                logs / "checkout.log",
+            ),
+        ):
+            print(
+                f"{os.cpu_count()} cores; Postgres, Redis, checkout web (1 process), catalogue "
+                f"worker (prefork x{args.catalogue_concurrency}), stand-in, all on this machine"
+            )
+            asyncio.run(measure(args, checkout, args.redis))
+        ping_worker.terminate()
+    redis.Redis.from_url(args.redis).flushdb()
+
+
+if __name__ == "__main__":
+    main()
