@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,18 +18,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from services.recommendation.books import read_books
-from services.recommendation.evaluation import (
-    Article,
-    Report,
-    batch_lines,
-    bm25_baseline,
-    embedding_baseline,
-    evaluate,
-    pipeline_ranker,
-    read_articles,
-)
+from services.recommendation.evaluation import Report, batch_lines, read_articles, run_evaluation
 from services.recommendation.ranking import Ranker
-from services.recommendation.semantic import minilm_embedder, wordllama_embedder
 
 _T = TypeVar("_T")
 _err = Console(stderr=True)
@@ -68,28 +58,11 @@ def eval_command(books_path: Path, articles_path: Path, as_json: bool) -> None:
     """nDCG@5, recall@10, MRR and grade-3-first share: baselines and the full pipeline."""
     books = read_books(books_path)
     articles = read_articles(articles_path)
-    reports = run_evaluation(books_path, articles, books_count=len(books))
+    reports = run_evaluation(books, articles, progress=_progress)
     if as_json:
         click.echo(json.dumps({r.name: {**r.summary(), "misses": r.misses} for r in reports}))
         return
     print_reports(reports, Console())
-
-
-def run_evaluation(books_path: Path, articles: list[Article], *, books_count: int) -> list[Report]:
-    """Each method's report on `articles`: plain BM25, plain embeddings, the pipeline."""
-    books = read_books(books_path)
-    methods: list[tuple[str, Callable[[], Callable[[Article], list[str]]]]] = [
-        ("plain BM25", lambda: bm25_baseline(books)),
-        ("plain WordLlama", lambda: embedding_baseline(books, wordllama_embedder())),
-        ("plain MiniLM", lambda: embedding_baseline(books, minilm_embedder())),
-        ("full pipeline", lambda: pipeline_ranker(books)[1]),
-    ]
-    reports = []
-    for name, make in methods:
-        with _err.status(f"{name}: indexing {books_count} books"):
-            rank = make()
-        reports.append(evaluate(name, rank, _progress(articles, name)))
-    return reports
 
 
 def print_reports(reports: list[Report], console: Console) -> None:
@@ -113,7 +86,7 @@ def print_reports(reports: list[Report], console: Console) -> None:
         console.print(f"  {article_id}: {', '.join(missing)}")
 
 
-def _progress(items: list[_T], label: str) -> Iterator[_T]:
+def _progress(items: Sequence[_T], label: str) -> Iterator[_T]:
     with Progress(console=_err, transient=True) as progress:
         task = progress.add_task(label, total=len(items))
         for item in items:

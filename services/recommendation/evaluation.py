@@ -19,7 +19,7 @@ from services.recommendation.books import IndexedBook
 from services.recommendation.cleaning import CleanArticle, clean_parts
 from services.recommendation.lexical import LexicalIndex, book_document
 from services.recommendation.ranking import Ranker, RankerConfig
-from services.recommendation.semantic import Embedder
+from services.recommendation.semantic import Embedder, minilm_embedder, wordllama_embedder
 
 NDCG_DEPTH = 5
 RECALL_DEPTH = 10
@@ -174,6 +174,28 @@ def evaluate(name: str, rank: Rank, articles: Iterable[Article]) -> Report:
     for article in articles:
         report.add(article.id, rank(article), article.grades())
     return report
+
+
+Progress = Callable[[Sequence[Article], str], Iterable[Article]]
+
+
+def run_evaluation(
+    books: Sequence[IndexedBook],
+    articles: Sequence[Article],
+    *,
+    progress: Progress = lambda articles, _label: articles,
+) -> list[Report]:
+    """Each method's report on `articles`: the plain baselines, then the full pipeline.
+
+    The baselines show what each stage adds: BM25 alone, each embedding model alone.
+    """
+    methods: list[tuple[str, Callable[[], Rank]]] = [
+        ("plain BM25", lambda: bm25_baseline(books)),
+        ("plain WordLlama", lambda: embedding_baseline(books, wordllama_embedder())),
+        ("plain MiniLM", lambda: embedding_baseline(books, minilm_embedder())),
+        ("full pipeline", lambda: pipeline_ranker(books)[1]),
+    ]
+    return [evaluate(name, make(), progress(articles, name)) for name, make in methods]
 
 
 def batch_lines(ranker: Ranker, articles: Iterable[Article], *, k: int) -> Iterator[str]:

@@ -80,6 +80,9 @@ _FUNCTION_WORDS = frozenset(
 # (or misspell) one of them, or two when it has four or more
 _FUZZY_MIN_WORDS = 3
 _MAX_MISSING_WORDS = 2
+# bounds on the fuzzy search's work per article, whatever the catalogue
+_MAX_FUZZY_KEYED = 1000
+_MAX_FUZZY_CHECKS = 200
 # rapidfuzz partial_ratio a title must reach: distinctive titles may be a little wrong
 _MIN_RATIO_LONG = 86.0
 _MIN_RATIO_SHORT = 90.0
@@ -345,22 +348,32 @@ class MentionIndex:
                         yield variant, range(start, stop)
 
     def _fuzzy_matches(self, article: _Text) -> Iterator[tuple[_Variant, range]]:
-        """Titles a little wrong ("Econmy", "The days that shook..."): long ones only."""
-        seen: set[int] = set()
+        """Titles a little wrong ("Econmy", "The days that shook..."): long ones only.
+
+        A word that keys thousands of titles is too common to find a title by, so titles
+        whose rarest words are all that common are only matched exactly.
+        """
+        close: dict[int, int] = {}
         for word in article.word_set:
-            for variant_id in self._fuzzy_keys.get(word, ()):
-                if variant_id in seen:
+            keyed = self._fuzzy_keys.get(word, ())
+            if len(keyed) > _MAX_FUZZY_KEYED:
+                continue
+            for variant_id in keyed:
+                if variant_id in close:
                     continue
-                seen.add(variant_id)
                 variant = self._variants[variant_id]
                 if variant is None:
                     continue
                 missing = sum(w not in article.word_set for w in variant.content)
                 allowed = 1 if len(variant.content) < _LONG_TITLE_WORDS else _MAX_MISSING_WORDS
-                if 1 <= missing <= allowed:
-                    span = _fuzzy_span(variant, article)
-                    if span is not None:
-                        yield variant, span
+                close[variant_id] = missing if 1 <= missing <= allowed else -1
+        nearest = sorted((m, i) for i, m in close.items() if m > 0)[:_MAX_FUZZY_CHECKS]
+        for _, variant_id in nearest:
+            variant = self._variants[variant_id]
+            assert variant is not None
+            span = _fuzzy_span(variant, article)
+            if span is not None:
+                yield variant, span
 
 
 def _fuzzy_span(variant: _Variant, article: _Text) -> range | None:

@@ -32,6 +32,8 @@ from services.recommendation.mentions import Mention, MentionIndex, MentionKind
 from services.recommendation.semantic import Embedder, minilm_embedder, wordllama_embedder
 
 _NAMED = (MentionKind.TITLE, MentionKind.ISBN)
+# about 128 word pieces, MiniLM's window
+_CHUNK_WORDS = 90
 _REASON_TERMS = 4
 _REASON_SUBJECTS = 2
 
@@ -115,6 +117,8 @@ class Ranker:
             for subject in book.subjects:
                 self._subject_members[subject].add(position)
         self._centroids: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        # computed now so the first article does not pay for them
+        self._subject_centroids()
 
     def upsert(self, book: IndexedBook) -> None:
         """Add or change one book. Price or stock changes re-index nothing."""
@@ -209,10 +213,7 @@ class Ranker:
         named = np.array(
             [int(p) in mentions and mentions[int(p)].kind in _NAMED for p in candidates]
         )
-        for i, position in enumerate(candidates):
-            mention = mentions.get(int(position))
-            if mention is not None and mention.kind == MentionKind.AUTHOR:
-                fused[i] += self.config.author_bonus
+        fused += self._author_bonuses(candidates, fused, mentions)
         fused += self.config.neighbour_weight * self._neighbour_scores(candidates, fused, named)
         fused += self.config.in_stock_bonus * (self._available[candidates] > 0)
         order = sorted(range(len(candidates)), key=lambda i: (not named[i], -fused[i]))
@@ -246,6 +247,25 @@ class Ranker:
         merged = np.unique(np.concatenate(picked))
         return merged[usable[merged]]
 
+    def _author_bonuses(
+        self, candidates: np.ndarray, fused: np.ndarray, mentions: dict[int, Mention]
+    ) -> np.ndarray:
+        """The bonus for books whose author the article names: in full for the author's
+        book that fits the article best (most likely the one meant), half for the others."""
+        bonus = np.zeros(len(candidates), dtype=np.float64)
+        best: dict[str, int] = {}
+        for i, position in enumerate(candidates):
+            mention = mentions.get(int(position))
+            if mention is None or mention.kind != MentionKind.AUTHOR:
+                continue
+            bonus[i] = self.config.author_bonus / 2
+            leader = best.get(mention.evidence)
+            if leader is None or fused[i] > fused[leader]:
+                best[mention.evidence] = i
+        for i in best.values():
+            bonus[i] = self.config.author_bonus
+        return bonus
+
     def _shortlist(
         self,
         candidates: np.ndarray,
@@ -276,7 +296,7 @@ class Ranker:
             article_vector = self._word_model.embed([clean.full_text])[0]
             closeness = word_centroids @ article_vector if subjects else np.zeros(0)
             return dict(zip(subjects, closeness.tolist(), strict=True))
-        article_vector = self._rerank_model.embed([clean.full_text])[0]
+        article_vector = _unit(self._rerank_model.embed(_chunks(clean)).mean(axis=0))
         features["rerank"] = self._candidate_vectors(candidates) @ article_vector
         closeness = rerank_centroids @ article_vector if subjects else np.zeros(0)
         return dict(zip(subjects, closeness.tolist(), strict=True))
@@ -444,6 +464,23 @@ class Ranker:
 def _embedding_text(book: IndexedBook) -> str:
     """Books are embedded as BM25 reads them: authors' names help articles that name them."""
     return book_document(book)
+
+
+def _chunks(clean: CleanArticle) -> list[str]:
+    """The article in paragraph-aligned pieces that fit MiniLM's window, headline first.
+
+    Its vector is the mean of theirs, so a long article is read to its end.
+    """
+    chunks: list[str] = []
+    current = [clean.headline] if clean.headline else []
+    for paragraph in clean.paragraphs:
+        if current and sum(len(p.split()) for p in [*current, paragraph]) > _CHUNK_WORDS:
+            chunks.append("\n".join(current))
+            current = []
+        current.append(paragraph)
+    if current:
+        chunks.append("\n".join(current))
+    return chunks or [clean.full_text]
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
