@@ -17,6 +17,7 @@ from services.catalogue.controllers.books import BookController, SearchControlle
 from services.catalogue.controllers.health import health
 from services.catalogue.controllers.pages import PublicPages
 from services.catalogue.controllers.stock import StockController
+from services.catalogue.page_cache import PageCache, Shopfront
 from services.catalogue.service import BookService, StockService
 from services.catalogue.settings import CatalogueSettings
 from shared.money import format_pence
@@ -34,6 +35,7 @@ def create_app(settings: CatalogueSettings) -> Litestar:
     runtime = build_runtime(settings, outbox=models.outbox, inbox=models.inbox)
     books = BookService(uow=runtime.uow, db=runtime.db)
     stock = StockService(uow=runtime.uow, db=runtime.db)
+    shopfront = Shopfront(books=books, pages=PageCache(ttl_seconds=settings.page_cache_seconds))
 
     @contextlib.asynccontextmanager
     async def background(_: Litestar) -> AsyncIterator[None]:
@@ -51,6 +53,7 @@ def create_app(settings: CatalogueSettings) -> Litestar:
         dependencies={
             "books": provide(books),
             "stock": provide(stock),
+            "shopfront": provide(shopfront),
             "runtime": provide(runtime),
             "settings": provide(settings),
         },

@@ -12,6 +12,11 @@ class CatalogueSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOGUE_", extra="ignore", frozen=True)
 
     service_name: str = "catalogue"
+    page_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="how long a web process reuses a book it read for the public pages (0: never)",
+    )
     staff_api_token: str = Field(
         default="",
         description="bearer token of the staff JSON API (books, stock); empty keeps it closed",

@@ -6,15 +6,16 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, MediaType, Response, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY
 
 from services.catalogue.domain import availability_label
+from services.catalogue.page_cache import Shopfront
 from services.catalogue.service import BookService
 from shared.errors import NotFound
-from shared.isbn import InvalidISBN, hyphenless
+from shared.isbn import InvalidISBN, hyphenless, to_isbn13
 
 MAX_BUY_QUANTITY = 10
 # Attribution from an article's link is copied into the Buy form only if it looks like an id.
@@ -37,18 +38,41 @@ def _sorry(status_code: int, heading: str, message: str, query: str = "") -> Tem
 class PublicPages(Controller):
     include_in_schema = False
 
-    @get("/books/{isbn:str}", media_type=MediaType.HTML, cache_control=None)
+    @get("/books/{isbn:str}", media_type=MediaType.HTML)
     async def book(
         self,
-        books: BookService,
+        request: Request[Any, Any, Any],
+        shopfront: Shopfront,
         isbn: str,
         article: str | None = None,
         link: str | None = None,
     ) -> Response[Any] | Template:
         try:
-            book = await books.get(isbn13=isbn)
+            isbn13 = to_isbn13(isbn)
         except InvalidISBN as error:
             return _sorry(400, "That is not an ISBN", f"{error}. Check the link, or search:", isbn)
+        article, link = _attribution(article), _attribution(link)
+        if isbn13 != isbn:
+            # ISBN-10 or hyphenated in the link: one address per book.
+            query = urlencode({k: v for k, v in (("article", article), ("link", link)) if v})
+            return Redirect(
+                f"/books/{isbn13}" + (f"?{query}" if query else ""),
+                status_code=HTTP_301_MOVED_PERMANENTLY,
+            )
+
+        async def render() -> str:
+            book = await shopfront.books.get(isbn13=isbn13)
+            template = request.app.template_engine.get_template("book.html")  # type: ignore[union-attr]
+            return template.render(
+                book=book,
+                availability=availability_label(book.available),
+                max_quantity=min(book.available, MAX_BUY_QUANTITY),
+                article=article,
+                link=link,
+            )
+
+        try:
+            page = await shopfront.pages.get(("book", isbn13, article, link), render)
         except NotFound:
             return _sorry(
                 404,
@@ -56,31 +80,13 @@ class PublicPages(Controller):
                 f"There is no book with ISBN {hyphenless(isbn)} in our catalogue. Try a search:",
                 hyphenless(isbn),
             )
-        article, link = _attribution(article), _attribution(link)
-        if book.isbn13 != isbn:
-            # ISBN-10 or hyphenated in the link: one address per book.
-            query = urlencode({k: v for k, v in (("article", article), ("link", link)) if v})
-            return Redirect(
-                f"/books/{book.isbn13}" + (f"?{query}" if query else ""),
-                status_code=HTTP_301_MOVED_PERMANENTLY,
-            )
-        return Template(
-            template_name="book.html",
-            context={
-                "book": book,
-                "availability": availability_label(book.available),
-                "max_quantity": min(book.available, MAX_BUY_QUANTITY),
-                "article": article,
-                "link": link,
-            },
-            media_type=MediaType.HTML,
-        )
+        return Response(page, media_type=MediaType.HTML)
 
     @get("/search", media_type=MediaType.HTML)
     async def search(
         self,
         books: BookService,
-        q: Annotated[str, Parameter(default="", max_length=200)] = "",
+        q: Annotated[str, Parameter(max_length=200)] = "",
     ) -> Template:
         results = await books.search(q=q, limit=30) if q.strip() else None
         return Template(
