@@ -53,6 +53,7 @@ from services.recommendation.models import (
     CachedBook,
     Click,
     EditorRule,
+    outbox,
 )
 from services.recommendation.ranking import Recommendation
 from services.recommendation.settings import RecommendationSettings
@@ -542,3 +543,26 @@ def build_service(
         ),
         settings=settings,
     )
+
+
+async def reindex_shop(
+    settings: RecommendationSettings, *, make_ranker: RankerFactory | None = None
+) -> tuple[int, float]:
+    """`bookshop recommend reindex`: every process rebuilds, cached books go; this process
+    rebuilds once too, so a broken book or model shows here. Returns (books, seconds)."""
+    db = Database(settings.resolved_database_url())
+    try:
+        service = RecommendationService(
+            uow=UnitOfWorkFactory(db, outbox),
+            db=db,
+            index=LiveIndex(db, make_ranker or ranker_factory(rerank=settings.rerank)),
+            fetcher=HttpFetcher(
+                timeout_seconds=settings.fetch_timeout_seconds, max_bytes=settings.fetch_max_bytes
+            ),
+            settings=settings,
+        )
+        books = await service.reindex()
+        await service.index.refresh()
+        return books, service.index.last_build_seconds or 0.0
+    finally:
+        await db.dispose()

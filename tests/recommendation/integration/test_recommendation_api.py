@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.recommendation.fetching import HttpFetcher
-from services.recommendation.index import LiveIndex
 from services.recommendation.models import Article, CachedBook, Click
-from services.recommendation.service import RecommendationService
+from services.recommendation.service import reindex_shop
 
 CALLINICOS = "9798463348616"
 
@@ -223,22 +221,16 @@ async def test_reindex_clears_the_cache_and_the_next_ranking_rebuilds(
         "/recommendations", json={"text": seed_article, "article_id": "a1"}, headers=staff
     )
     assert builds.count == 1
-    # The shop's command runs in a process of its own, as this service over its own engine does.
-    command = RecommendationService(
-        uow=feed.uows,
-        db=feed.db,
-        index=LiveIndex(feed.db, builds),
-        fetcher=HttpFetcher(timeout_seconds=1, max_bytes=1024),
-        settings=settings,
-    )
+    # `bookshop recommend reindex` runs in a process of its own, and rebuilds there too
+    on_sale, seconds = await reindex_shop(settings, make_ranker=builds)
 
-    on_sale = await command.reindex()
+    assert builds.count == 2 and seconds > 0
     assert on_sale == len(feed.records)
     assert await feed.count(CachedBook) == 0
     body = (await client.get("/articles/a1/books")).json()
 
     assert body["books"][0]["isbn13"] == CALLINICOS
-    assert builds.count == 2
+    assert builds.count == 3
     assert await feed.count(CachedBook) > 0
 
 
