@@ -16,7 +16,7 @@ from shared.errors import InvalidInput, Unprocessable
 MIN_K, MAX_K, DEFAULT_K = 1, 50, 5
 # The same shape the catalogue accepts for attribution on its Buy form.
 ARTICLE_ID = re.compile(r"[\w.\-:]{1,120}")
-_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?\s*>")
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
 # Beyond this share of control or undecodable characters, input is a binary file, not words.
 _BINARY_SHARE = 0.01
 _ALLOWED_SCHEMES = ("http", "https")
