@@ -81,7 +81,7 @@ _FUNCTION_WORDS = frozenset(
 _FUZZY_MIN_WORDS = 3
 _MAX_MISSING_WORDS = 2
 # bounds on the fuzzy search's work per article, whatever the catalogue
-_MAX_FUZZY_KEYED = 1000
+_MAX_FUZZY_KEYED = 200
 _MAX_FUZZY_CHECKS = 200
 # rapidfuzz partial_ratio a title must reach: distinctive titles may be a little wrong
 _MIN_RATIO_LONG = 86.0

@@ -102,6 +102,7 @@ class Ranker:
         unique = list({book.isbn13: book for book in books}.values())
         self._books: list[IndexedBook | None] = list(unique)
         self._positions = {book.isbn13: i for i, book in enumerate(unique)}
+        # row storage grows by doubling, so adding a book copies nothing most of the time
         self._available = np.array([b.available for b in unique], dtype=np.int64)
         self._alive = np.ones(len(unique), dtype=bool)
         self._word_vectors = self._word_model.embed([_embedding_text(b) for b in unique])
@@ -112,13 +113,9 @@ class Ranker:
         self._rerank_vectors: dict[int, np.ndarray] = {}
         if self._rerank_model is not None and len(unique) <= self.config.eager_rerank_limit:
             self._ensure_rerank_vectors(range(len(unique)))
-        self._subject_members: dict[str, set[int]] = defaultdict(set)
-        for position, book in enumerate(unique):
-            for subject in book.subjects:
-                self._subject_members[subject].add(position)
-        self._centroids: tuple[list[str], np.ndarray, np.ndarray] | None = None
-        # computed now so the first article does not pay for them
-        self._subject_centroids()
+        # Subject centroids are a coarse, shelf-level signal: one changed book hardly moves
+        # them, so they are made here and at each compaction, never on the ranking path.
+        self._centroids = self._subject_centroids(unique)
 
     def upsert(self, book: IndexedBook) -> None:
         """Add or change one book. Price or stock changes re-index nothing."""
@@ -135,17 +132,14 @@ class Ranker:
             self.build([*self.books(), book])
             return
         position = len(self._books)
+        self._grow(position + 1)
         self._books.append(book)
         self._positions[book.isbn13] = position
-        self._available = np.append(self._available, book.available)
-        self._alive = np.append(self._alive, True)
-        vector = self._word_model.embed([_embedding_text(book)])
-        self._word_vectors = np.vstack([self._word_vectors, vector])
+        self._available[position] = book.available
+        self._alive[position] = True
+        self._word_vectors[position] = self._word_model.embed([_embedding_text(book)])[0]
         self._lexical.set_overlay(position, book_document(book))
         self._mentions.add(position, book)
-        for subject in book.subjects:
-            self._subject_members[subject].add(position)
-        self._centroids = None
 
     def remove(self, isbn13: str) -> None:
         """Forget a book (withdrawn from sale); unknown ISBNs are ignored."""
@@ -158,9 +152,6 @@ class Ranker:
         self._alive[position] = False
         self._mentions.remove(position)
         self._rerank_vectors.pop(position, None)
-        for subject in book.subjects:
-            self._subject_members[subject].discard(position)
-        self._centroids = None
 
     def books(self) -> list[IndexedBook]:
         return [book for book in self._books if book is not None]
@@ -196,10 +187,11 @@ class Ranker:
 
         mentions = self._mentions.find(query)
         n = len(self._books)
-        usable = self._alive.copy()
+        usable = self._alive[:n].copy()
         usable[list(banned)] = False
         lexical = self._lexical.scores(query, n)
-        word = self._word_vectors @ self._word_model.embed([query])[0]
+        word_query = self._word_model.embed([query])[0]
+        word = self._word_vectors[:n] @ word_query
         candidates = self._candidates(lexical, word, usable, mentions)
         if self._rerank_model is not None:
             candidates = self._shortlist(candidates, lexical, word, mentions)
@@ -207,7 +199,7 @@ class Ranker:
             "lexical": lexical[candidates],
             "word": word[candidates],
         }
-        affinity = self._subject_affinity(clean, features, candidates)
+        affinity = self._subject_affinity(clean, word_query, features, candidates)
         features["subject"] = self._book_subject_scores(candidates, affinity)
         fused = self._fuse(features)
         named = np.array(
@@ -288,13 +280,16 @@ class Ranker:
         return candidates[np.unique(np.concatenate([best, np.array(named, dtype=np.int64)]))]
 
     def _subject_affinity(
-        self, clean: CleanArticle, features: dict[str, np.ndarray], candidates: np.ndarray
+        self,
+        clean: CleanArticle,
+        word_query: np.ndarray,
+        features: dict[str, np.ndarray],
+        candidates: np.ndarray,
     ) -> dict[str, float]:
         """Fills the MiniLM features and returns the article's closeness to each subject."""
-        subjects, word_centroids, rerank_centroids = self._subject_centroids()
+        subjects, word_centroids, rerank_centroids = self._centroids
         if self._rerank_model is None:
-            article_vector = self._word_model.embed([clean.full_text])[0]
-            closeness = word_centroids @ article_vector if subjects else np.zeros(0)
+            closeness = word_centroids @ word_query if subjects else np.zeros(0)
             return dict(zip(subjects, closeness.tolist(), strict=True))
         article_vector = _unit(self._rerank_model.embed(_chunks(clean)).mean(axis=0))
         features["rerank"] = self._candidate_vectors(candidates) @ article_vector
@@ -430,24 +425,32 @@ class Ranker:
         for position, vector in zip(missing, vectors, strict=True):
             self._rerank_vectors[position] = vector
 
-    def _subject_centroids(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Each subject's mean book vector, in both models' spaces (cached until a change)."""
-        if self._centroids is not None:
-            return self._centroids
+    def _grow(self, rows: int) -> None:
+        capacity = len(self._alive)
+        if rows <= capacity:
+            return
+        capacity = max(rows, 2 * capacity, 16)
+        self._available = _resized(self._available, capacity)
+        self._alive = _resized(self._alive, capacity)
+        self._word_vectors = _resized(self._word_vectors, capacity)
+
+    def _subject_centroids(
+        self, books: Sequence[IndexedBook]
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Each subject's mean book vector, in both models' spaces."""
+        members: dict[str, list[int]] = defaultdict(list)
+        for position, book in enumerate(books):
+            for subject in book.subjects:
+                members[subject].append(position)
         # a subject of one or two books would only repeat those books' own similarity
-        subjects = sorted(
-            s
-            for s, members in self._subject_members.items()
-            if len(members) >= self.config.subject_min_books
-        )
+        subjects = sorted(s for s, m in members.items() if len(m) >= self.config.subject_min_books)
         word_rows, rerank_rows = [], []
         for subject in subjects:
-            members = sorted(self._subject_members[subject])
-            word_rows.append(_unit(self._word_vectors[members].mean(axis=0)))
+            word_rows.append(_unit(self._word_vectors[members[subject]].mean(axis=0)))
             if self._rerank_model is not None:
-                sample = members[: self.config.subject_sample]
-                if len(self._rerank_vectors) >= len(self._positions):
-                    sample = members
+                sample = members[subject][: self.config.subject_sample]
+                if len(self._rerank_vectors) >= len(books):
+                    sample = members[subject]
                 self._ensure_rerank_vectors(sample)
                 rerank_rows.append(_unit(np.mean([self._rerank_vectors[p] for p in sample], 0)))
         rerank_dimensions = self._rerank_model.dimensions if self._rerank_model else 0
@@ -457,8 +460,7 @@ class Ranker:
         rerank_centroids = np.array(rerank_rows, dtype=np.float32).reshape(
             len(subjects), rerank_dimensions
         )
-        self._centroids = (subjects, word_centroids, rerank_centroids)
-        return self._centroids
+        return subjects, word_centroids, rerank_centroids
 
 
 def _embedding_text(book: IndexedBook) -> str:
@@ -495,6 +497,12 @@ def _zscores(values: np.ndarray) -> np.ndarray:
     values = values.astype(np.float64)
     spread = values.std()
     return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def _resized(array: np.ndarray, rows: int) -> np.ndarray:
+    grown = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
