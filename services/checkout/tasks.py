@@ -8,7 +8,13 @@ from celery import Celery
 
 from services.checkout import handlers
 from shared.contracts import BookChanged
-from shared.messaging.consumers import ConsumerResources, WorkerRuntime, register_consumers
+from shared.messaging.consumers import (
+    ConsumerResources,
+    Handler,
+    WorkerRuntime,
+    register_consumers,
+)
+from shared.messaging.message import Message
 from shared.runtime import ServiceRuntime
 
 SERVICE = "checkout"
@@ -17,7 +23,7 @@ SEND_PENDING_EMAILS = "checkout.send_pending_emails"
 EXPIRY_EVERY_SECONDS = 60.0
 EMAILS_EVERY_SECONDS = 30.0
 
-HANDLERS = {BookChanged: handlers.on_book_changed}
+HANDLERS: dict[type[Message], Handler] = {BookChanged: handlers.on_book_changed}
 
 SCHEDULE: dict[str, dict[str, Any]] = {
     EXPIRE_LAPSED_ORDERS: {

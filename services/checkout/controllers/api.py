@@ -20,7 +20,9 @@ class NotAllowed(ShopError):
     status_code = 403
 
 
-def staff_token_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def staff_token_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
     settings: CheckoutSettings = connection.app.state["settings"]
     token = settings.staff_api_token
     if not token:
