@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.recommendation.books import IndexedBook
@@ -69,7 +69,7 @@ async def request_rebuild(session: AsyncSession) -> None:
     await session.execute(
         update(IndexState).where(IndexState.id == 1).values(generation=IndexState.generation + 1)
     )
-    await session.execute(CachedBook.__table__.delete())
+    await session.execute(delete(CachedBook))
     await session.execute(
         update(Article).values(cached_version=None, cached_generation=None, cached_k=None)
     )

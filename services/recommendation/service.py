@@ -337,9 +337,9 @@ class RecommendationService:
         async with self._db.reading() as session:
             article = await _article(session, article_id)
             clicks = {
-                row.isbn13: int(row.count)
+                row.isbn13: int(row.clicks)
                 for row in await session.execute(
-                    select(Click.isbn13, func.count().label("count"))
+                    select(Click.isbn13, func.count().label("clicks"))
                     .where(Click.article_id == article_id)
                     .group_by(Click.isbn13)
                 )
@@ -421,7 +421,9 @@ async def apply_book_change(session: AsyncSession, change: BookChanged) -> bool:
 
 async def record_paid_order(session: AsyncSession, paid: OrderPaid) -> bool:
     """Remember an order that came from an article's link; False if it came from none."""
-    if paid.attribution is None or await session.get(AttributedOrder, paid.order_id):
+    if paid.attribution is None:
+        return False
+    if await session.get(AttributedOrder, paid.order_id) is not None:
         return False
     session.add(
         AttributedOrder(

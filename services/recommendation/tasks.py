@@ -8,12 +8,18 @@ from celery import Celery
 
 from services.recommendation import handlers
 from shared.contracts import ArticlePublished, BookChanged, OrderPaid, OrderRefunded
-from shared.messaging.consumers import ConsumerResources, WorkerRuntime, register_consumers
+from shared.messaging.consumers import (
+    ConsumerResources,
+    Handler,
+    WorkerRuntime,
+    register_consumers,
+)
+from shared.messaging.message import Message
 from shared.runtime import ServiceRuntime
 
 SERVICE = "recommendation"
 
-HANDLERS = {
+HANDLERS: dict[type[Message], Handler] = {
     BookChanged: handlers.on_book_changed,
     ArticlePublished: handlers.on_article_published,
     OrderPaid: handlers.on_order_paid,
