@@ -41,7 +41,12 @@ class ServiceRuntime:
             outbox=self.outbox,
             relay=self.relay,
             dependencies=dict(dependencies),
+            background_relay=self.new_relay,
         )
+
+    def new_relay(self) -> OutboxRelay:
+        """A relay with its own database pool, for a thread with its own event loop."""
+        return OutboxRelay(Database(self.db.url), self.outbox, self.publisher.send_raw)
 
     @contextlib.asynccontextmanager
     async def relaying(self) -> AsyncIterator[None]:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from shared.db import Database
 from shared.messaging import inbox
 from shared.messaging.message import Command, Event, Message, delivery_task, queue_of
-from shared.messaging.outbox import OutboxRelay
+from shared.messaging.outbox import BackgroundRelay, OutboxRelay
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.observability import request_id
 from shared.observability.metrics import install_task_metrics
@@ -43,6 +43,8 @@ class ConsumerResources:
     outbox: Table
     relay: OutboxRelay
     dependencies: dict[str, Any] = field(default_factory=dict)
+    background_relay: Callable[[], OutboxRelay] | None = None
+    """Builds a relay for a thread of its own; without it, handlers drain the outbox inline."""
 
 
 class WorkerRuntime:
@@ -65,7 +67,12 @@ class WorkerRuntime:
 
     async def resources(self) -> ConsumerResources:
         if self._resources is None:
-            self._resources = await self._setup()
+            resources = await self._setup()
+            if resources.background_relay is not None:
+                relay = BackgroundRelay(resources.background_relay)
+                relay.start()
+                resources.db.on_commit(relay.kick)
+            self._resources = resources
         return self._resources
 
 
@@ -120,7 +127,8 @@ async def _consume(
                     session, resources.inbox, message.message_id, handler_name
                 )
         raise
-    await resources.relay.drain()
+    if resources.background_relay is None:
+        await resources.relay.drain()
     return encoded
 
 

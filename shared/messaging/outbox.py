@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -131,3 +132,34 @@ class OutboxRelay:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+
+
+class BackgroundRelay:
+    """An outbox relay on its own thread and event loop, woken after each commit.
+
+    Workers use it so that publishing a handler's outgoing messages never delays the
+    handler's reply nor the next task. `make_relay` runs on the relay's own loop, so the
+    relay gets a database pool of its own (async pools belong to one loop).
+    """
+
+    def __init__(self, make_relay: Callable[[], OutboxRelay]) -> None:
+        self._make_relay = make_relay
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._relay: OutboxRelay | None = None
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="outbox-relay", daemon=True).start()
+        self._started.wait(timeout=10)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._relay = self._make_relay()
+        self._loop = loop
+        self._started.set()
+        loop.run_until_complete(self._relay.run())
+
+    def kick(self) -> None:
+        if self._loop is not None and self._relay is not None:
+            self._loop.call_soon_threadsafe(self._relay.kick)

@@ -1,0 +1,106 @@
+"""Route guards: `guards=[requires(Role.STOCK)]` on a controller or a route.
+
+No session: the JSON API (`/api/...`) answers 401; a page redirects (303) to the sign-in
+page, which brings the person back afterwards; an htmx request gets 401 with HX-Redirect so
+the whole page goes to the sign-in page rather than a fragment. A signed-in person without
+the role gets 403 saying which role is needed. Admin may do everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar.connection import ASGIConnection, Request
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from shared.auth.roles import Role, describe
+from shared.auth.sessions import StaffIdentity, current_staff
+
+SIGN_IN_PATH = "/staff/login"
+STAFF_HOME = "/staff"
+
+
+class SignInRequired(HTTPException):
+    """Raised for a page: a 303 to the sign-in page (the shop's error handler keeps the headers)."""
+
+    status_code = HTTP_303_SEE_OTHER
+
+
+class RoleRequired(PermissionDeniedException):
+    pass
+
+
+def sign_in_url(next_path: str) -> str:
+    return f"{SIGN_IN_PATH}?{urlencode({'next': next_path})}"
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a path on this site only, never another site."""
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith(("//", "/\\"))
+        or any(ch in value for ch in "\r\n\\")
+    ):
+        return STAFF_HOME
+    return value
+
+
+def _is_api(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return connection.url.path.startswith("/api/")
+
+
+def signed_in_staff(
+    connection: ASGIConnection[Any, Any, Any, Any], needed: frozenset[Role]
+) -> StaffIdentity:
+    """The signed-in staff member if they may use something open to `needed`; else the refusal."""
+    staff = current_staff(connection)
+    if staff is None:
+        if _is_api(connection):
+            raise NotAuthorizedException("Sign in first: the staff API needs a staff session.")
+        path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+        if connection.headers.get("hx-request") == "true":
+            raise NotAuthorizedException(
+                "Your sign-in has ended: sign in again.",
+                headers={"HX-Redirect": sign_in_url(path)},
+            )
+        raise SignInRequired("Sign in to continue.", headers={"Location": sign_in_url(path)})
+    if not staff.may(*needed):
+        held = describe(staff.roles)
+        raise RoleRequired(
+            f"This needs the {describe(needed)} role (or admin); you are signed in as "
+            f"{staff.username}, with the {held} role. Ask an admin to give you the role."
+        )
+    return staff
+
+
+@dataclass(frozen=True)
+class RoleGuard:
+    """A Litestar guard; `roles` is empty for "any signed-in staff member"."""
+
+    roles: frozenset[Role]
+
+    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        signed_in_staff(connection, self.roles)
+
+
+def requires(*roles: Role) -> RoleGuard:
+    """Open to anyone holding one of `roles` (and to admin)."""
+    if not roles:
+        raise ValueError("requires() needs a role; use SIGNED_IN for any staff member")
+    return RoleGuard(frozenset(roles))
+
+
+SIGNED_IN = RoleGuard(frozenset())
+
+
+def staff_actor(request: Request[Any, Any, Any]) -> str:
+    """Who is making a change, for ledgers: the signed-in username.
+
+    A DI provider: `dependencies={"actor": Provide(staff_actor, sync_to_thread=False)}`.
+    """
+    return signed_in_staff(request, frozenset()).username
