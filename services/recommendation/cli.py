@@ -94,5 +94,22 @@ def _progress(items: Sequence[_T], label: str) -> Iterator[_T]:
             progress.advance(task)
 
 
+@recommend.command("reindex")
+def reindex() -> None:
+    """Rebuild the shop's index from the service's books and clear articles' cached books.
+
+    Unlike batch and eval, this works on the shop's own data: every process that ranks
+    rebuilds its index at its next ranking.
+    """
+    import asyncio
+
+    from services.recommendation.service import reindex_shop
+    from services.recommendation.settings import RecommendationSettings
+
+    with _err.status("Rebuilding the index"):
+        books, seconds = asyncio.run(reindex_shop(RecommendationSettings()))
+    click.echo(f"Index rebuilt: {books} books in {seconds:.1f} s; cached results cleared.")
+
+
 if __name__ == "__main__":
     recommend()
