@@ -14,6 +14,7 @@ SERVICE_COMMANDS = {
     "catalogue": "services.catalogue.cli:catalogue",
     "recommend": "services.recommendation.cli:recommend",
     "checkout": "services.checkout.cli:checkout",
+    "staff": "services.catalogue.staff_cli:staff",
 }
 
 

@@ -26,6 +26,10 @@ SERVICE_PREFIXES: Mapping[str, tuple[str, ...]] = {
         "/search",
         "/api/catalogue",
         "/staff/stock",
+        # Signing in and the staff landing page; the catalogue owns the staff accounts.
+        "/staff/login",
+        "/staff/logout",
+        "/staff",
         "/health/catalogue",
         "/static/catalogue",
     ),

@@ -6,17 +6,27 @@ where BOOKSHOP_REQUIRE_SERVICES=1 is set: a missing service must never pass sile
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 import redis
+from litestar.middleware.csrf import generate_csrf_token
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis as AsyncRedis
+
+from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
+from shared.auth.roles import Role
+from shared.auth.sessions import SESSION_COOKIE, SESSION_NAMESPACE, StaffIdentity
+from shared.auth.settings import StaffAuthSettings
 
 REQUIRE_SERVICES = os.environ.get("BOOKSHOP_REQUIRE_SERVICES") == "1"
 TEST_REDIS_URL = os.environ.get("BOOKSHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -115,3 +125,53 @@ def run_worker(tmp_path: Path) -> Iterator[WorkerFactory]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# Staff sign-in (shared.auth): every app under test gets the same secret key and the test's Redis,
+# so a session or CSRF token made here is honoured by all three services, as in the shop.
+STAFF_SECRET_KEY = "test-only-secret-key-for-csrf-tokens-0123456789"
+
+
+@pytest.fixture
+def staff_auth() -> StaffAuthSettings:
+    """Pass as `staff_auth=` to a service's settings."""
+    return StaffAuthSettings(secret_key=STAFF_SECRET_KEY)
+
+
+def with_csrf_token(client: httpx.AsyncClient) -> str:
+    """Give an anonymous client a valid CSRF cookie and header, as a page's GET would."""
+    token = generate_csrf_token(STAFF_SECRET_KEY)
+    client.cookies.set(CSRF_COOKIE, token)
+    client.headers[CSRF_HEADER] = token
+    return token
+
+
+StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
+
+
+@pytest.fixture
+async def staff_session(redis_url: str) -> AsyncIterator[StaffSignIn]:
+    """`await staff_session(client, Role.STOCK, username="sam")` signs the client in as a staff
+    member with those roles (a session in the shared Redis, as the catalogue's sign-in makes)
+    and sends a CSRF token with every request."""
+    redis_client = AsyncRedis.from_url(redis_url)
+    store = RedisStore(redis_client, namespace=SESSION_NAMESPACE)
+
+    async def sign_in(
+        client: httpx.AsyncClient, *roles: Role, username: str = "sam"
+    ) -> StaffIdentity:
+        identity = StaffIdentity(
+            staff_id=str(uuid.uuid4()),
+            username=username,
+            name=username.title(),
+            roles=frozenset(roles),
+        )
+        session_id = uuid.uuid4().hex
+        session = identity.to_session()
+        await store.set(session_id, json.dumps(session).encode(), expires_in=3600)
+        client.cookies.set(SESSION_COOKIE, session_id)
+        with_csrf_token(client)
+        return identity
+
+    yield sign_in
+    await redis_client.aclose()

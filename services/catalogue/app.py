@@ -8,7 +8,6 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.template.config import TemplateConfig
 
@@ -16,10 +15,16 @@ from services.catalogue import models
 from services.catalogue.controllers.books import BookController, SearchController
 from services.catalogue.controllers.health import health
 from services.catalogue.controllers.pages import PublicPages
+from services.catalogue.controllers.staff import StaffSignInController
 from services.catalogue.controllers.stock import StockController
 from services.catalogue.page_cache import PageCache, Shopfront
 from services.catalogue.service import BookService, StockService
 from services.catalogue.settings import CatalogueSettings
+from services.catalogue.staff import StaffService
+from shared.auth.csrf import staff_csrf_config
+from shared.auth.guards import staff_actor
+from shared.auth.sessions import staff_session_config
+from shared.auth.templates import register_staff_helpers
 from shared.money import format_pence
 from shared.runtime import build_runtime
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
@@ -29,6 +34,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 def _template_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["pence"] = format_pence
+    register_staff_helpers(engine)
 
 
 def create_app(settings: CatalogueSettings) -> Litestar:
@@ -36,6 +42,8 @@ def create_app(settings: CatalogueSettings) -> Litestar:
     books = BookService(uow=runtime.uow, db=runtime.db)
     stock = StockService(uow=runtime.uow, db=runtime.db)
     shopfront = Shopfront(books=books, pages=PageCache(ttl_seconds=settings.page_cache_seconds))
+    staff = StaffService(db=runtime.db, lockout=settings.staff_auth.lockout)
+    sessions = staff_session_config(settings)
 
     @contextlib.asynccontextmanager
     async def background(_: Litestar) -> AsyncIterator[None]:
@@ -49,15 +57,26 @@ def create_app(settings: CatalogueSettings) -> Litestar:
         return Provide(lambda: value, sync_to_thread=False, use_cache=True)
 
     return Litestar(
-        route_handlers=[BookController, SearchController, StockController, PublicPages, health],
+        route_handlers=[
+            BookController,
+            SearchController,
+            StockController,
+            PublicPages,
+            StaffSignInController,
+            health,
+        ],
         dependencies={
             "books": provide(books),
             "stock": provide(stock),
+            "staff": provide(staff),
+            "actor": Provide(staff_actor, sync_to_thread=False),
             "shopfront": provide(shopfront),
             "runtime": provide(runtime),
             "settings": provide(settings),
         },
-        state=State({"staff_api_token": settings.staff_api_token}),
+        middleware=[sessions.middleware],
+        csrf_config=staff_csrf_config(settings),
+        on_shutdown=[sessions.close],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(

@@ -10,6 +10,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -160,6 +161,28 @@ class SearchTerm(Base):
             postgresql_include=["isbn13"],
         ),
         {"sqlite_with_rowid": False},
+    )
+
+
+class StaffAccount(Base):
+    """Who may sign in to the staff pages, with which roles (see shared.auth)."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[UUID] = mapped_column(GUID, primary_key=True)
+    # Kept lower-case, so the unique constraint makes usernames unique regardless of case.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        CheckConstraint("username = lower(username)", name="username_lower_case"),
+        CheckConstraint("failed_attempts >= 0", name="failed_attempts_not_negative"),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.auth.settings import StaffAuthSettings
 from shared.settings import ServiceSettings
 
 
@@ -17,7 +18,7 @@ class CatalogueSettings(ServiceSettings):
         ge=0,
         description="how long a web process reuses a book it read for the public pages (0: never)",
     )
-    staff_api_token: str = Field(
-        default="",
-        description="bearer token of the staff JSON API (books, stock); empty keeps it closed",
+    staff_auth: StaffAuthSettings = Field(
+        default_factory=StaffAuthSettings,
+        description="staff sign-in, the same in every service (BOOKSHOP_* variables)",
     )

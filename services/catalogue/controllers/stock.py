@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import Parameter
 
-from services.catalogue.controllers.guards import Actor, staff_token_guard
+from services.catalogue.controllers.guards import STOCK
 from services.catalogue.schemas import (
     Adjustment,
     Delivery,
@@ -22,36 +22,34 @@ from services.catalogue.service import StockService
 class StockController(Controller):
     path = "/api/catalogue/stock"
     tags = ["stock"]
-    guards = [staff_token_guard]
+    guards = [STOCK]
 
     @post("/deliveries", status_code=201)
-    async def receive(self, stock: StockService, data: Delivery, actor: Actor) -> StockBatch:
+    async def receive(self, stock: StockService, data: Delivery, actor: str) -> StockBatch:
         """A delivery from a supplier: every line is received in one ledger batch, or none."""
         return await stock.receive(delivery=data, actor=actor)
 
     @post("/returns", status_code=201)
     async def return_to_supplier(
-        self, stock: StockService, data: Delivery, actor: Actor
+        self, stock: StockService, data: Delivery, actor: str
     ) -> StockBatch:
         """Copies sent back to the supplier (copies held for orders cannot go)."""
         return await stock.return_to_supplier(delivery=data, actor=actor)
 
     @post("/adjustments", status_code=201)
-    async def adjust(self, stock: StockService, data: Adjustment, actor: Actor) -> StockBatch:
+    async def adjust(self, stock: StockService, data: Adjustment, actor: str) -> StockBatch:
         """Add or remove copies for a reason (damaged, found, lost...): the reason is required."""
         return await stock.adjust(adjustment=data, actor=actor)
 
     @post("/stocktake/preview", status_code=200)
     async def preview_stock_take(
-        self, stock: StockService, data: StockTake, actor: Actor
+        self, stock: StockService, data: StockTake, actor: str
     ) -> StockTakeResult:
         """The differences between the counts and the books' on-hand figures; writes nothing."""
         return await stock.stock_take(take=data, actor=actor, apply=False)
 
     @post("/stocktake", status_code=201)
-    async def stock_take(
-        self, stock: StockService, data: StockTake, actor: Actor
-    ) -> StockTakeResult:
+    async def stock_take(self, stock: StockService, data: StockTake, actor: str) -> StockTakeResult:
         """Apply a count: a stocktake correction for every difference, in one batch."""
         return await stock.stock_take(take=data, actor=actor, apply=True)
 

@@ -3,7 +3,7 @@ clear 4xx and changes nothing; the public pages; health and the OpenAPI schema."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,9 +13,11 @@ from lxml import html
 from services.catalogue import models
 from services.catalogue.app import create_app
 from services.catalogue.settings import CatalogueSettings
+from shared.auth.roles import Role
+from shared.auth.sessions import SESSION_COOKIE, StaffIdentity
+from shared.auth.settings import StaffAuthSettings
 
-TOKEN = "test-staff-token"
-STAFF = {"authorization": f"Bearer {TOKEN}", "x-actor": "sam"}
+StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
 HTML = {"accept": "text/html"}
 ISBN = "9798463348616"
 BOOK = {
@@ -30,12 +32,16 @@ BOOK = {
 
 
 @pytest.fixture
-async def client(catalogue_url: str, redis_url: str) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(
+    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings, staff_session: StaffSignIn
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    """Signed in as sam, of the stock staff."""
     settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_api_token=TOKEN
+        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
     )
     async with AsyncTestClient(app=create_app(settings)) as test_client:
-        response = await test_client.post("/api/catalogue/books", json=BOOK, headers=STAFF)
+        await staff_session(test_client, Role.STOCK, username="sam")
+        response = await test_client.post("/api/catalogue/books", json=BOOK)
         assert response.status_code == 201, response.text
         yield test_client
 
@@ -119,7 +125,7 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
     client: AsyncTestClient[Any], catalogue, path: str, body: dict, status: int, says: str
 ) -> None:
     before = await state(catalogue)
-    response = await client.post(path, json=body, headers=STAFF)
+    response = await client.post(path, json=body)
     assert response.status_code == status, response.text
     assert says in response.text
     assert await state(catalogue) == before
@@ -132,25 +138,32 @@ async def test_a_body_that_is_not_json_or_too_big_is_refused(
     not_json = await client.post(
         "/api/catalogue/books",
         content=b"isbn13=9780140449136&title=x",
-        headers={**STAFF, "content-type": "application/json"},
+        headers={"content-type": "application/json"},
     )
     too_big = await client.post(
         "/api/catalogue/books",
         json={**BOOK, "isbn13": "9780140449136", "description": "x" * 300_000},
-        headers=STAFF,
     )
     assert not_json.status_code == 400
     assert too_big.status_code == 413
     assert await state(catalogue) == before
 
 
-async def test_the_staff_api_needs_the_staff_token(client: AsyncTestClient[Any], catalogue) -> None:
+async def test_the_staff_api_needs_a_staff_session_with_the_stock_role(
+    client: AsyncTestClient[Any], catalogue, staff_session: StaffSignIn
+) -> None:
     before = await state(catalogue)
-    response = await client.post(
-        "/api/catalogue/stock/deliveries", json={"lines": [{"isbn13": ISBN, "quantity": 1}]}
-    )
-    assert response.status_code == 403
-    assert "Bearer" in response.json()["detail"]
+    delivery = {"lines": [{"isbn13": ISBN, "quantity": 1}]}
+    client.cookies.delete(SESSION_COOKIE)
+    signed_out = await client.post("/api/catalogue/stock/deliveries", json=delivery)
+    await staff_session(client, Role.EDITOR, username="eve")
+    editor = await client.post("/api/catalogue/stock/deliveries", json=delivery)
+    editor_looks_up = await client.get(f"/api/catalogue/books/{ISBN}")
+    assert signed_out.status_code == 401
+    assert "Sign in" in signed_out.json()["detail"]
+    assert editor.status_code == 403
+    assert "stock role" in editor.json()["detail"]
+    assert editor_looks_up.status_code == 200
     assert await state(catalogue) == before
 
 
@@ -158,9 +171,8 @@ async def test_staff_receive_and_read_the_ledger(client: AsyncTestClient[Any]) -
     received = await client.post(
         "/api/catalogue/stock/deliveries",
         json={"lines": [{"isbn13": "979-8-4633-4861-6", "quantity": 5}], "reference": "INV-1"},
-        headers=STAFF,
     )
-    ledger = await client.get(f"/api/catalogue/books/{ISBN}/ledger", headers=STAFF)
+    ledger = await client.get(f"/api/catalogue/books/{ISBN}/ledger")
     book = await client.get(f"/api/catalogue/books/{ISBN}")
     assert received.status_code == 201
     assert [(e["kind"], e["actor"]) for e in ledger.json()] == [
@@ -213,7 +225,6 @@ async def test_sold_out_books_have_no_buy_form(client: AsyncTestClient[Any]) -> 
     await client.post(
         "/api/catalogue/stock/adjustments",
         json={"isbn13": ISBN, "change": -2, "reason": "display copies damaged"},
-        headers=STAFF,
     )
     page = html.fromstring((await client.get(f"/books/{ISBN}")).text)
     assert page.find_class("availability")[0].text_content() == "Out of stock"
