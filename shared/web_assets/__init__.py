@@ -6,7 +6,7 @@ A service serves them and finds the layout with:
     template_config=staff_template_config("checkout", TEMPLATES)   # its own folder first
 
 and a page extends the layout: `{% extends "staff_base.html" %}` with blocks `title` and
-`main` (and `head`, `scripts`). The layout shows the nav of the pages the signed-in person
+`main` (and `subnav`, `scripts`). The layout shows the nav of the pages the signed-in person
 may use, their name and a sign-out button; `body` sends the CSRF token with htmx requests.
 """
 
@@ -63,12 +63,12 @@ def staff_template_config(
     engine_callback: Callable[[JinjaTemplateEngine], None] | None = None,
 ) -> TemplateConfig[JinjaTemplateEngine]:
     """Jinja over the service's own templates, then the shared layout; `pence` filter, staff
-    helpers (`current_staff()`), `staff_pages` and `static` (this service's asset prefix)."""
+    helpers (`current_staff()`), `staff_pages` and `staff_static` (this service's asset prefix)."""
 
     def setup(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters["pence"] = format_pence
         engine.engine.globals["staff_pages"] = STAFF_PAGES
-        engine.engine.globals["static"] = static_prefix(service)
+        engine.engine.globals["staff_static"] = static_prefix(service)
         register_staff_helpers(engine)
         if engine_callback is not None:
             engine_callback(engine)
