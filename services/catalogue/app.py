@@ -17,6 +17,7 @@ from services.catalogue.controllers.health import health
 from services.catalogue.controllers.pages import PublicPages
 from services.catalogue.controllers.staff import StaffSignInController
 from services.catalogue.controllers.stock import StockController
+from services.catalogue.metrics import live_reservations_refresher
 from services.catalogue.page_cache import PageCache, Shopfront
 from services.catalogue.service import BookService, StockService
 from services.catalogue.settings import CatalogueSettings
@@ -26,6 +27,7 @@ from shared.auth.guards import staff_actor
 from shared.auth.sessions import staff_session_config
 from shared.auth.templates import register_staff_helpers
 from shared.money import format_pence
+from shared.observability.layer import ObservabilityLayer
 from shared.runtime import build_runtime
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 
@@ -39,6 +41,11 @@ def _template_filters(engine: JinjaTemplateEngine) -> None:
 
 def create_app(settings: CatalogueSettings) -> Litestar:
     runtime = build_runtime(settings, outbox=models.outbox, inbox=models.inbox)
+    observability = ObservabilityLayer(
+        settings.service_name,
+        settings.redis_url,
+        refreshers=[live_reservations_refresher(runtime.db)],
+    )
     books = BookService(uow=runtime.uow, db=runtime.db)
     stock = StockService(uow=runtime.uow, db=runtime.db)
     shopfront = Shopfront(books=books, pages=PageCache(ttl_seconds=settings.page_cache_seconds))
@@ -58,6 +65,7 @@ def create_app(settings: CatalogueSettings) -> Litestar:
 
     return Litestar(
         route_handlers=[
+            *observability.route_handlers,
             BookController,
             SearchController,
             StockController,
@@ -74,7 +82,7 @@ def create_app(settings: CatalogueSettings) -> Litestar:
             "runtime": provide(runtime),
             "settings": provide(settings),
         },
-        middleware=[sessions.middleware],
+        middleware=[*observability.middleware, sessions.middleware],
         csrf_config=staff_csrf_config(settings),
         on_shutdown=[sessions.close],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -25,6 +25,7 @@ from services.recommendation.index import RankerFactory
 from services.recommendation.service import build_service
 from services.recommendation.settings import RecommendationSettings
 from shared.money import format_pence
+from shared.observability.layer import ObservabilityLayer
 from shared.runtime import build_runtime
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 
@@ -43,6 +44,7 @@ def create_app(
 ) -> Litestar:
     """`make_ranker` and `fetcher` replace the shop's Ranker and page fetcher (tests)."""
     runtime = build_runtime(settings, outbox=models.outbox, inbox=models.inbox)
+    observability = ObservabilityLayer(settings.service_name, settings.redis_url)
     recommendations = build_service(runtime, settings, make_ranker=make_ranker, fetcher=fetcher)
 
     @contextlib.asynccontextmanager
@@ -58,6 +60,7 @@ def create_app(
 
     return Litestar(
         route_handlers=[
+            *observability.route_handlers,
             RecommendationsController,
             ArticleBooksController,
             LinkController,
@@ -70,6 +73,7 @@ def create_app(
             "settings": provide(settings),
         },
         state=State({"staff_api_token": settings.staff_api_token}),
+        middleware=observability.middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(
