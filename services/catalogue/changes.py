@@ -3,8 +3,9 @@ stock, and a BookChanged goes into the outbox in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -13,7 +14,8 @@ from shared.contracts import BookChanged
 from shared.messaging.unit_of_work import UnitOfWork
 
 
-def book_changed(book: Book, *, available: int) -> BookChanged:
+def book_changed(book: Any, *, available: int) -> BookChanged:
+    """`book`: a Book or a row of the books table."""
     return BookChanged(
         isbn13=book.isbn13,
         version=book.version,
@@ -31,29 +33,44 @@ def book_changed(book: Book, *, available: int) -> BookChanged:
     )
 
 
-async def announce(uow: UnitOfWork, isbns: Iterable[str], *, now: datetime) -> None:
+async def announce(
+    uow: UnitOfWork,
+    isbns: Iterable[str],
+    *,
+    now: datetime,
+    availability: Mapping[str, tuple[int, int]] | None = None,
+) -> None:
+    """Announce each book. `availability`, when the caller just moved the stock, gives each
+    book's available copies (before, after), which spares reading the stock row and touching
+    the search entries unless the book went in or out of stock."""
     session = uow.session
     for isbn13 in sorted(set(isbns)):
-        await session.execute(
-            update(Book)
-            .where(Book.isbn13 == isbn13)
-            .values(version=Book.version + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        book, on_hand, reserved = (
+        book = (
             await session.execute(
-                select(Book, Stock.on_hand, Stock.reserved)
-                .join(Stock, Stock.isbn13 == Book.isbn13)
+                update(Book)
                 .where(Book.isbn13 == isbn13)
-                .execution_options(populate_existing=True)
+                .values(version=Book.version + 1, updated_at=now)
+                .returning(*Book.__table__.c)
+                .execution_options(synchronize_session=False)
             )
         ).one()
-        available = on_hand - reserved
-        out_of_stock = 0 if available > 0 else 1
-        await session.execute(
-            update(SearchTerm)
-            .where(SearchTerm.isbn13 == isbn13, SearchTerm.out_of_stock != out_of_stock)
-            .values(out_of_stock=out_of_stock)
-            .execution_options(synchronize_session=False)
-        )
+        known = availability.get(isbn13) if availability else None
+        if known is None:
+            on_hand, reserved = (
+                await session.execute(
+                    select(Stock.on_hand, Stock.reserved).where(Stock.isbn13 == isbn13)
+                )
+            ).one()
+            available, flipped = on_hand - reserved, True
+        else:
+            before, available = known
+            flipped = (before > 0) != (available > 0)
+        if flipped:
+            out_of_stock = 0 if available > 0 else 1
+            await session.execute(
+                update(SearchTerm)
+                .where(SearchTerm.isbn13 == isbn13, SearchTerm.out_of_stock != out_of_stock)
+                .values(out_of_stock=out_of_stock)
+                .execution_options(synchronize_session=False)
+            )
         await uow.publish(book_changed(book, available=available))

@@ -6,6 +6,7 @@ to repeat: the reservation's status only moves forward through conditional UPDAT
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -93,53 +94,21 @@ async def reserve(
     wanted = merge_quantities(lines)
     who = Who(actor=ACTOR, batch_id=uuid4(), now=now, reference=f"order {order_id}")
     short: list[str] = []
-    async with session.begin_nested() as attempt:
-        if known is None:
-            # The primary key makes a concurrent reserve of the same order fail here and retry.
-            await session.execute(
-                insert(Reservation).values(
-                    order_id=order_id,
-                    status=Status.HELD.value,
-                    expires_at=expires_at,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        else:
-            if not await _move_status(
-                session,
-                order_id,
-                before=Status.EXPIRED,
-                after=Status.HELD,
-                now=now,
-                expires_at=expires_at,
-            ):
-                raise RuntimeError(f"reservation {order_id} changed while being renewed; retry")
-            await session.execute(
-                delete(ReservationLine).where(ReservationLine.order_id == order_id)
-            )
+    availability: dict[str, tuple[int, int]] = {}
+    # All or none: with several lines, a savepoint undoes the lines already held when a later one
+    # is short; one line needs none, since a refused conditional UPDATE changed nothing.
+    attempt = session.begin_nested() if len(wanted) > 1 else contextlib.nullcontext()
+    async with attempt:
         for isbn13, quantity in wanted.items():
-            if (
-                await move(
-                    session,
-                    isbn13=isbn13,
-                    kind=Movement.RESERVED,
-                    reserved_change=quantity,
-                    who=who,
-                )
-                is None
-            ):
-                short.append(isbn13)
-        if short:
-            await attempt.rollback()
-        else:
-            await session.execute(
-                insert(ReservationLine),
-                [
-                    {"order_id": order_id, "isbn13": isbn13, "quantity": quantity}
-                    for isbn13, quantity in wanted.items()
-                ],
+            held = await move(
+                session, isbn13=isbn13, kind=Movement.RESERVED, reserved_change=quantity, who=who
             )
+            if held is None:
+                short.append(isbn13)
+            else:
+                availability[isbn13] = (held.available + quantity, held.available)
+        if short and len(wanted) > 1:
+            await attempt.rollback()  # type: ignore[union-attr]
     if short:
         rows = await session.execute(
             select(Stock.isbn13, Stock.on_hand - Stock.reserved).where(Stock.isbn13.in_(short))
@@ -157,7 +126,37 @@ async def reserve(
                 for isbn13 in short
             ),
         )
-    await announce(uow, wanted, now=now)
+    if known is None:
+        # The primary key makes a concurrent reserve of the same order fail here, rolling back
+        # its holds; the retry then finds this order held and gives the same answer.
+        await session.execute(
+            insert(Reservation).values(
+                order_id=order_id,
+                status=Status.HELD.value,
+                expires_at=expires_at,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    else:
+        if not await _move_status(
+            session,
+            order_id,
+            before=Status.EXPIRED,
+            after=Status.HELD,
+            now=now,
+            expires_at=expires_at,
+        ):
+            raise RuntimeError(f"reservation {order_id} changed while being renewed; retry")
+        await session.execute(delete(ReservationLine).where(ReservationLine.order_id == order_id))
+    await session.execute(
+        insert(ReservationLine),
+        [
+            {"order_id": order_id, "isbn13": isbn13, "quantity": quantity}
+            for isbn13, quantity in wanted.items()
+        ],
+    )
+    await announce(uow, wanted, now=now, availability=availability)
     return ReservationReply(order_id=order_id, ok=True, expires_at=expires_at)
 
 
@@ -268,3 +267,4 @@ async def expire_due(uows: UnitOfWorkFactory, *, now: datetime, batch: int = SWE
                 await _give_back(uow, order_id, now=now, reason="reservation expired")
                 expired += 1
     return expired
+
