@@ -81,10 +81,15 @@ def migrate_all() -> None:
 
 def seed_demo_data() -> None:
     from services.catalogue.seed import seed_demo_catalogue
+    from services.recommendation.seed import SEED_ARTICLE_ID, seed_demo_article
 
     created = asyncio.run(seed_demo_catalogue(SERVICES["catalogue"].load_settings(), DEMO_BOOKS))
     if created:
         click.echo(f"Seeded the demo catalogue: {created} books.")
+    if asyncio.run(seed_demo_article(SERVICES["recommendation"].load_settings())):
+        click.echo(
+            f"Seeded the demo article {SEED_ARTICLE_ID} (its links: /go/{SEED_ARTICLE_ID}/<isbn>)."
+        )
 
 
 def start_background_processes(log_folder: Path) -> list[subprocess.Popen[bytes]]:

@@ -119,6 +119,14 @@ class RecommendationService:
             await _store_article(uow.session, article_id, draft, prepared)
         return await self.article_books(article_id, k=k)
 
+    async def save_article(self, article_id: str, draft: ArticleDraft) -> ArticleSummary:
+        """Store (or replace) an article without ranking it: its books are ranked when first
+        asked for (the demo seed runs before any book has reached the index)."""
+        check_article_id(article_id)
+        prepared = await self.prepare(draft)
+        async with self._uow() as uow:
+            return _summary(await _store_article(uow.session, article_id, draft, prepared))
+
     async def publish(self, uow: UnitOfWork, message: ArticlePublished) -> None:
         """Store a published article and compute its books, in the handler's transaction."""
         check_article_id(message.article_id)

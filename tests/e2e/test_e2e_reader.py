@@ -1,0 +1,37 @@
+"""A reader follows a book link in the seed article, buys the book through the Stripe
+stand-in and sees the order confirmed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+ISBN = "9798463348616"
+TITLE = "Imperialism and Global Political Economy"
+
+
+@pytest.mark.e2e
+def test_a_reader_buys_from_an_article_link_through_the_stripe_stand_in(page: Page) -> None:
+    page.goto(f"/go/a000/{ISBN}")
+
+    # The link lands on the book's page, carrying the article along to the Buy form.
+    expect(page).to_have_url(re.compile(rf"/books/{ISBN}\?article=a000"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
+    expect(page.locator("form.buy input[name=article]")).to_have_value("a000")
+
+    page.get_by_role("button", name="Buy").click()
+
+    # The stand-in's hosted checkout page: the book and the total, then pay by card.
+    expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
+    expect(page.get_by_role("table")).to_contain_text(TITLE)
+    page.get_by_role("button", name=re.compile(r"^Pay .* by card$")).click()
+
+    # The success page refreshes itself until the webhook has marked the order paid.
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Thank you: your order is paid", timeout=30_000
+    )
+    reference = page.get_by_test_id("reference")
+    expect(reference).to_have_text(re.compile(r"^[A-Z0-9]{8}$"))
+    expect(page.locator("table")).to_contain_text(TITLE)
