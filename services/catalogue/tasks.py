@@ -38,7 +38,8 @@ async def _sweep(worker: WorkerRuntime) -> int:
     expired = await reservations.expire_due(
         UnitOfWorkFactory(resources.db, resources.outbox), now=utcnow()
     )
-    await resources.relay.drain()
+    if resources.background_relay is None:
+        await resources.relay.drain()
     return expired
 
 
