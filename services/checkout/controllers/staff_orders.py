@@ -1,0 +1,210 @@
+"""The orders pages: the fulfilment queue, search, an order's detail with its history, the
+packing steps, refunds (in full or by line, with a reason) and emails sent again."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from litestar import Controller, MediaType, Request, get, post
+from litestar.datastructures import CacheControlHeader, FormMultiDict
+from litestar.response import Redirect, Template
+
+from services.checkout.domain import Delivery, normalise_reference
+from services.checkout.service import (
+    FulfilmentStage,
+    OrderService,
+    OrderView,
+    fulfilment_stage,
+)
+from shared.auth.guards import requires, staff_actor
+from shared.auth.roles import Role
+from shared.errors import InvalidInput, ShopError
+
+MAX_REASON = 500
+
+TABS = (
+    (OrderView.TO_PICK, "To pick"),
+    (OrderView.PICKING, "Picking"),
+    (OrderView.PACKED, "Packed"),
+    (OrderView.DONE, "Dispatched or collected"),
+    (OrderView.AWAITING_PAYMENT, "Awaiting payment"),
+    (OrderView.NEEDS_ATTENTION, "Needs attention"),
+    (OrderView.ALL, "All"),
+)
+STAGE_NAMES = {
+    FulfilmentStage.TO_PICK: "to pick",
+    FulfilmentStage.PICKING: "picking",
+    FulfilmentStage.PACKED: "packed",
+    FulfilmentStage.DONE: "done",
+}
+NOTICES = {
+    "picking": "Picking started.",
+    "packed": "Marked packed.",
+    "dispatched": "Marked dispatched; the customer has been emailed.",
+    "collected": "Marked collected.",
+    "refund": "Refund made; the customer has been emailed.",
+    "resent": "The email will be sent again in a moment.",
+}
+
+
+def _html(name: str, context: dict[str, Any], status_code: int = 200) -> Template:
+    return Template(
+        template_name=name, context=context, media_type=MediaType.HTML, status_code=status_code
+    )
+
+
+def _view(raw: str, search: str) -> OrderView:
+    try:
+        return OrderView(raw)
+    except ValueError:
+        # A search looks everywhere unless a tab was chosen.
+        return OrderView.ALL if search.strip() else OrderView.TO_PICK
+
+
+def refund_request(form: FormMultiDict, lines: list[tuple[str, int]]) -> dict[str, Any]:
+    """The refund form as the use case takes it: a reason, and everything or some copies."""
+    reason = str(form.get("reason") or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason for the refund; the customer is told it.")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.")
+    if form.get("what") == "all":
+        return {"reason": reason, "lines": None, "full": True}
+    chosen: list[tuple[str, int]] = []
+    for isbn13, ordered in lines:
+        raw = str(form.get(f"refund_{isbn13}") or "0").strip() or "0"
+        if not raw.isdigit() or int(raw) > ordered:
+            raise InvalidInput(f"Refund from 0 to {ordered} copies of ISBN {isbn13}, not {raw!r}.")
+        if int(raw):
+            chosen.append((isbn13, int(raw)))
+    if not chosen:
+        raise InvalidInput("Choose the copies to refund, or refund the whole order.")
+    return {"reason": reason, "lines": chosen, "full": False}
+
+
+class StaffOrdersController(Controller):
+    path = "/staff/orders"
+    guards = [requires(Role.PHONE_ORDERS)]
+    include_in_schema = False
+    cache_control = CacheControlHeader(no_store=True)
+
+    @get("/")
+    async def queue(self, orders: OrderService, view: str = "", q: str = "") -> Template:
+        chosen = _view(view, q)
+        search = q.strip()[:200]
+        found = await orders.fulfilment_queue(view=chosen, search=search)
+        counts = await orders.queue_counts()
+        return _html(
+            "staff/orders.html",
+            {
+                "orders": found,
+                "view": chosen.value,
+                "q": search,
+                "tabs": TABS,
+                "counts": counts,
+                "stage_of": fulfilment_stage,
+                "stage_names": STAGE_NAMES,
+            },
+        )
+
+    @get("/{reference:str}")
+    async def detail(self, orders: OrderService, reference: str, done: str = "") -> Template:
+        return await self._detail_page(orders, reference, notice=NOTICES.get(done))
+
+    async def _detail_page(
+        self,
+        orders: OrderService,
+        reference: str,
+        *,
+        notice: str | None = None,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        detail = await orders.detail(reference)
+        order = detail.order
+        return _html(
+            "staff/order_detail.html",
+            {
+                "detail": detail,
+                "order": order,
+                "stage": detail.stage,
+                "stage_names": STAGE_NAMES,
+                "finish": "collected" if order.delivery == Delivery.COLLECTION else "dispatched",
+                "refundable": order.status == "paid" and bool(order.stripe_payment_intent),
+                "left_pence": order.total_pence - order.refunded_pence,
+                "notice": notice,
+                "error": error,
+            },
+            status_code=status_code,
+        )
+
+    async def _after(
+        self, orders: OrderService, reference: str, done: str, action: Awaitable[object]
+    ) -> Redirect | Template:
+        """Run a change; back to the detail page with a notice, or the page with what went wrong."""
+        try:
+            await action
+        except ShopError as error:
+            return await self._detail_page(
+                orders, reference, error=error.message, status_code=error.status_code
+            )
+        return Redirect(
+            f"/staff/orders/{normalise_reference(reference)}?done={done}", status_code=303
+        )
+
+    @post("/{reference:str}/fulfilment", status_code=303)
+    async def fulfilment(
+        self, request: Request[Any, Any, Any], orders: OrderService, reference: str
+    ) -> Redirect | Template:
+        """The next step on the packing table: picking, packed, then dispatched or collected."""
+        step = str((await request.form()).get("step") or "")
+        actor = staff_actor(request)
+        if step in ("dispatched", "collected"):
+            return await self._after(
+                orders, reference, step, orders.fulfil(reference, how=step, by=actor)
+            )
+        if step not in ("picking", "packed"):
+            return await self._detail_page(
+                orders,
+                reference,
+                error="Choose a step: picking, packed, dispatched or collected.",
+                status_code=400,
+            )
+        return await self._after(
+            orders,
+            reference,
+            step,
+            orders.record_fulfilment_step(reference, step=FulfilmentStage(step), by=actor),
+        )
+
+    @post("/{reference:str}/refund", status_code=303)
+    async def refund(
+        self, request: Request[Any, Any, Any], orders: OrderService, reference: str
+    ) -> Redirect | Template:
+        """In full or by line; Stripe gives the money back and the customer is told why."""
+        order = await orders.get(reference)
+        try:
+            wanted = refund_request(
+                await request.form(), [(line.isbn13, line.quantity) for line in order.lines]
+            )
+        except InvalidInput as error:
+            return await self._detail_page(orders, reference, error=error.message, status_code=400)
+        action = (
+            orders.refund(
+                reference,
+                reason=wanted["reason"],
+                amount_pence=order.total_pence - order.refunded_pence,
+            )
+            if wanted["full"]
+            else orders.refund(reference, reason=wanted["reason"], lines=wanted["lines"])
+        )
+        return await self._after(orders, reference, "refund", action)
+
+    @post("/{reference:str}/emails/{email_id:int}/resend", status_code=303)
+    async def resend(
+        self, orders: OrderService, reference: str, email_id: int
+    ) -> Redirect | Template:
+        return await self._after(
+            orders, reference, "resent", orders.resend_email(reference, email_id=email_id)
+        )
