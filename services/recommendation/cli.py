@@ -7,6 +7,7 @@ never read or written. Progress goes to stderr, results to stdout.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -29,6 +30,8 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.group("recommend")
 def recommend() -> None:
     """Recommend the shop's books for newspaper articles."""
+    # bm25s logs every index build; stderr is for this command's own progress
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @recommend.command("batch")
