@@ -177,7 +177,11 @@ def main() -> None:
         finally:
             for worker in workers:
                 worker.terminate()
-                worker.wait(timeout=15)
+            for worker in workers:
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
             broker.flushdb()
     print(summary("bare no-op task", noop))
     print(summary("catalogue.reserve_stock.v1", reserving))
