@@ -39,8 +39,55 @@ from shared.migrations import sync_url, upgrade
 SEED = 20240611
 QUERIES = 2000
 WARM_UP = 300
-SYLLABLES = ["ba", "be", "bi", "bo", "bu", "ca", "co", "cu", "da", "de", "di", "do", "ka", "ke", "ki", "ko", "la", "le", "li", "lo", "lu", "ma", "me", "mi", "mo", "mu", "na", "ne", "ni", "no", "nu", "pa", "pe", "pi", "po", "ra", "re", "ri", "ro", "ru", "sa", "se", "si", "so", "ta", "te", "ti", "to", "va", "ve", "vi", "vo", "za", "ze"]
-COMMON = ["the", "of", "and", "a", "in", "to", "on", "for", "history", "revolution", "war", "state", "people", "capital", "world", "politics", "life", "new", "story", "art", "power", "work", "women", "class", "red", "theory", "freedom", "left", "labour", "america", "britain", "empire", "struggle", "social", "marx", "socialism", "guide", "book", "love", "city", "music", "our", "time", "age", "movement", "economy"]
+SYLLABLES = [consonant + vowel for consonant in "bcdklmnprstvz" for vowel in "aeiou"]
+COMMON = [
+    "the",
+    "of",
+    "and",
+    "a",
+    "in",
+    "to",
+    "on",
+    "for",
+    "history",
+    "revolution",
+    "war",
+    "state",
+    "people",
+    "capital",
+    "world",
+    "politics",
+    "life",
+    "new",
+    "story",
+    "art",
+    "power",
+    "work",
+    "women",
+    "class",
+    "red",
+    "theory",
+    "freedom",
+    "left",
+    "labour",
+    "america",
+    "britain",
+    "empire",
+    "struggle",
+    "social",
+    "marx",
+    "socialism",
+    "guide",
+    "book",
+    "love",
+    "city",
+    "music",
+    "our",
+    "time",
+    "age",
+    "movement",
+    "economy",
+]
 FIRST_NAMES = ["".join(random.Random(i).choices(SYLLABLES, k=2)).capitalize() for i in range(400)]
 
 

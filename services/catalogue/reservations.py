@@ -267,4 +267,3 @@ async def expire_due(uows: UnitOfWorkFactory, *, now: datetime, batch: int = SWE
                 await _give_back(uow, order_id, now=now, reason="reservation expired")
                 expired += 1
     return expired
-
