@@ -55,8 +55,8 @@ class RankerConfig:
     """How many candidates (beside named books) MiniLM re-ranks."""
     lexical_weight: float = 1.0
     word_weight: float = 0.5
-    rerank_weight: float = 1.5
-    subject_weight: float = 1.0
+    rerank_weight: float = 3.0
+    subject_weight: float = 0.5
     neighbour_weight: float = 1.5
     """Weight of closeness to the article's leading books (those it names, else the top few)."""
     neighbour_seeds: int = 2
@@ -102,10 +102,11 @@ class Ranker:
         unique = list({book.isbn13: book for book in books}.values())
         self._books: list[IndexedBook | None] = list(unique)
         self._positions = {book.isbn13: i for i, book in enumerate(unique)}
-        # row storage grows by doubling, so adding a book copies nothing most of the time
         self._available = np.array([b.available for b in unique], dtype=np.int64)
         self._alive = np.ones(len(unique), dtype=bool)
         self._word_vectors = self._word_model.embed([_embedding_text(b) for b in unique])
+        # room for the books added before the next compaction, so adding one copies nothing
+        self._grow(len(unique) + self.config.compact_after)
         self._lexical = LexicalIndex([book_document(b) for b in unique])
         self._mentions = MentionIndex()
         for position, book in enumerate(unique):
@@ -429,7 +430,7 @@ class Ranker:
         capacity = len(self._alive)
         if rows <= capacity:
             return
-        capacity = max(rows, 2 * capacity, 16)
+        capacity = max(rows, len(self._books) + self.config.compact_after, 16)
         self._available = _resized(self._available, capacity)
         self._alive = _resized(self._alive, capacity)
         self._word_vectors = _resized(self._word_vectors, capacity)
