@@ -84,7 +84,9 @@ def measure(name: str, books: list[IndexedBook], config: RankerConfig, rounds: i
     ranker = Ranker(books, config=config)
     build = time.perf_counter() - started
     print(f"\n== {name}: {len(books):,} books")
-    print(f"index build: {build:.1f} s; peak RSS {peak_rss_mib():.0f} MiB (before {rss_before:.0f})")
+    print(
+        f"index build: {build:.1f} s; peak RSS {peak_rss_mib():.0f} MiB (before {rss_before:.0f})"
+    )
 
     cold, warm = [], []
     report = Report(name)
