@@ -7,9 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
-from litestar.template.config import TemplateConfig
 
 from services.catalogue import models
 from services.catalogue.controllers.books import BookController, SearchController
@@ -22,21 +20,16 @@ from services.catalogue.page_cache import PageCache, Shopfront
 from services.catalogue.service import BookService, StockService
 from services.catalogue.settings import CatalogueSettings
 from services.catalogue.staff import StaffService
+from services.catalogue.staff_pages import StockPages
 from shared.auth.csrf import staff_csrf_config
 from shared.auth.guards import staff_actor
 from shared.auth.sessions import staff_session_config
-from shared.auth.templates import register_staff_helpers
-from shared.money import format_pence
 from shared.observability.layer import ObservabilityLayer
 from shared.runtime import build_runtime
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
+from shared.web_assets import staff_static_files, staff_template_config
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _template_filters(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters["pence"] = format_pence
-    register_staff_helpers(engine)
 
 
 def create_app(settings: CatalogueSettings) -> Litestar:
@@ -51,6 +44,7 @@ def create_app(settings: CatalogueSettings) -> Litestar:
     shopfront = Shopfront(books=books, pages=PageCache(ttl_seconds=settings.page_cache_seconds))
     staff = StaffService(db=runtime.db, lockout=settings.staff_auth.lockout)
     sessions = staff_session_config(settings)
+    stock_pages = StockPages.build(settings, books=books, stock=stock, db=runtime.db)
 
     @contextlib.asynccontextmanager
     async def background(_: Litestar) -> AsyncIterator[None]:
@@ -71,6 +65,8 @@ def create_app(settings: CatalogueSettings) -> Litestar:
             StockController,
             PublicPages,
             StaffSignInController,
+            *stock_pages.route_handlers,
+            staff_static_files("catalogue"),
             health,
         ],
         dependencies={
@@ -81,10 +77,11 @@ def create_app(settings: CatalogueSettings) -> Litestar:
             "shopfront": provide(shopfront),
             "runtime": provide(runtime),
             "settings": provide(settings),
+            **stock_pages.dependencies,
         },
         middleware=[*observability.middleware, sessions.middleware],
         csrf_config=staff_csrf_config(settings),
-        on_shutdown=[sessions.close],
+        on_shutdown=[stock_pages.close, sessions.close],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(
@@ -92,9 +89,7 @@ def create_app(settings: CatalogueSettings) -> Litestar:
             "Catalogue",
             "Books, stock and its ledger, and search as you type, for the bookshop's staff.",
         ),
-        template_config=TemplateConfig(
-            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_filters
-        ),
+        template_config=staff_template_config("catalogue", TEMPLATES),
         lifespan=[background],
         debug=settings.debug,
     )

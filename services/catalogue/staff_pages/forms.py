@@ -1,0 +1,51 @@
+"""Reading the stock pages' form fields: what people type, checked, with messages they can act on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shared.errors import InvalidInput
+
+MAX_PRICE_PENCE = 100_000_000
+_POUNDS = re.compile(r"£?\s*(\d{1,7}(?:\.\d{1,2})?)")
+
+
+def text(form: Mapping[str, Any], name: str, *, limit: int = 500) -> str:
+    value = form.get(name)
+    return str(value).strip()[:limit] if value is not None else ""
+
+
+def whole_number(raw: str, *, what: str, low: int, high: int) -> int:
+    try:
+        number = int(raw.strip())
+    except ValueError:
+        raise InvalidInput(f"{what} must be a whole number, like 3 or -2") from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{what} must be from {low} to {high}")
+    return number
+
+
+def pounds_to_pence(raw: str) -> int:
+    """'12.99', '£12.99' or '12' as pence; never through a float."""
+    match = _POUNDS.fullmatch(raw.strip())
+    if match is None:
+        raise InvalidInput(f"'{raw}' is not a price: type pounds and pence, like 12.99")
+    try:
+        pence = int(Decimal(match.group(1)) * 100)
+    except InvalidOperation:
+        raise InvalidInput(f"'{raw}' is not a price: type pounds and pence, like 12.99") from None
+    if pence > MAX_PRICE_PENCE:
+        raise InvalidInput("that price is too high: check the decimal point")
+    return pence
+
+
+def prefixed(form: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """Fields named `<prefix><isbn>` (one per book on a form), by ISBN."""
+    return {
+        name[len(prefix) :]: str(value)
+        for name, value in form.items()
+        if name.startswith(prefix) and len(name) - len(prefix) == 13
+    }
