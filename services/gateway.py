@@ -48,6 +48,7 @@ SERVICE_PREFIXES: Mapping[str, tuple[str, ...]] = {
         "/api/recommendation",
         "/staff/editor",
         "/health/recommendation",
+        "/static/recommendation",
     ),
 }
 

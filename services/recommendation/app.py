@@ -7,33 +7,39 @@ the first ranking, in a thread.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.template.config import TemplateConfig
 
 from services.recommendation import models
 from services.recommendation.controllers.api import EditorController, RecommendationsController
 from services.recommendation.controllers.health import health
 from services.recommendation.controllers.public import ArticleBooksController, LinkController
+from services.recommendation.controllers.staff_editor import EditorDeskController
 from services.recommendation.fetching import PageFetcher
 from services.recommendation.index import RankerFactory
 from services.recommendation.service import build_service
 from services.recommendation.settings import RecommendationSettings
-from shared.money import format_pence
+from shared.auth.csrf import staff_csrf_config
+from shared.auth.sessions import staff_session_config
 from shared.observability.layer import ObservabilityLayer
 from shared.runtime import build_runtime
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
+from shared.web_assets import staff_static_files, staff_template_config
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _template_filters(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters["pence"] = format_pence
+def _csrf_config(settings: RecommendationSettings) -> CSRFConfig:
+    """The staff pages' CSRF check; the editors' JSON API is exempt while it is opened by a
+    bearer token (a header no other site can make a browser send)."""
+    config = staff_csrf_config(settings)
+    return dataclasses.replace(config, exclude=[*(config.exclude or ()), r"^/api/recommendation/"])
 
 
 def create_app(
@@ -46,6 +52,7 @@ def create_app(
     runtime = build_runtime(settings, outbox=models.outbox, inbox=models.inbox)
     observability = ObservabilityLayer(settings.service_name, settings.redis_url)
     recommendations = build_service(runtime, settings, make_ranker=make_ranker, fetcher=fetcher)
+    sessions = staff_session_config(settings)
 
     @contextlib.asynccontextmanager
     async def background(_: Litestar) -> AsyncIterator[None]:
@@ -65,6 +72,8 @@ def create_app(
             ArticleBooksController,
             LinkController,
             EditorController,
+            EditorDeskController,
+            staff_static_files("recommendation"),
             health,
         ],
         dependencies={
@@ -73,7 +82,9 @@ def create_app(
             "settings": provide(settings),
         },
         state=State({"staff_api_token": settings.staff_api_token}),
-        middleware=observability.middleware,
+        middleware=[*observability.middleware, sessions.middleware],
+        csrf_config=_csrf_config(settings),
+        on_shutdown=[sessions.close],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(
@@ -82,9 +93,7 @@ def create_app(
             "Books for newspaper articles, with a reason each; the links articles carry, "
             "editors' pins and bans, and what each article's links brought in.",
         ),
-        template_config=TemplateConfig(
-            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_filters
-        ),
+        template_config=staff_template_config("recommendation", TEMPLATES),
         lifespan=[background],
         debug=settings.debug,
     )

@@ -267,6 +267,16 @@ class RecommendationService:
             await _article(session, article_id)
             return await _rules(session, article_id)
 
+    async def titles(self, isbns: Sequence[str]) -> dict[str, str]:
+        """The titles of books this service has heard of (withdrawn ones too), by ISBN."""
+        if not isbns:
+            return {}
+        async with self._db.reading() as session:
+            rows = await session.execute(
+                select(Book.isbn13, Book.title).where(Book.isbn13.in_(list(isbns)))
+            )
+            return {row.isbn13: row.title for row in rows}
+
     async def set_rule(self, article_id: str, isbn: str, kind: RuleKind) -> EditorRules:
         """Pin (first, in the order pinned) or ban (never shown) a book for an article."""
         isbn13 = to_isbn13(isbn)

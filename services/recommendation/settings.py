@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.auth.settings import StaffAuthSettings
 from shared.settings import ServiceSettings
 
 
@@ -27,4 +28,8 @@ class RecommendationSettings(ServiceSettings):
     )
     rerank: bool = Field(
         default=True, description="re-rank candidates with MiniLM (better, a little slower)"
+    )
+    staff_auth: StaffAuthSettings = Field(
+        default_factory=StaffAuthSettings,
+        description="staff sign-in, the same in every service (BOOKSHOP_* variables)",
     )
