@@ -31,6 +31,13 @@ class BrokerSettings(BaseSettings):
         validation_alias="BOOKSHOP_DATA_DIR",
         description="folder of the embedded default's SQLite files",
     )
+    visibility_timeout_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        validation_alias="BOOKSHOP_VISIBILITY_TIMEOUT_SECONDS",
+        description="how long a task taken by a worker that died waits before another worker "
+        "gets it; longer than the longest task (tests shorten it)",
+    )
 
 
 class ServiceSettings(BaseSettings):

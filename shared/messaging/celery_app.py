@@ -7,10 +7,8 @@ from typing import Any
 from celery import Celery
 
 from shared.messaging.message import queue_of
+from shared.settings import BrokerSettings
 
-# Longer than the longest task, so Redis does not hand an unacknowledged task to a second
-# worker while the first is still running it (acks_late).
-VISIBILITY_TIMEOUT_SECONDS = 3600
 SERVICE_QUEUES = ("catalogue", "recommendation", "checkout")
 
 
@@ -24,7 +22,18 @@ def make_celery(service: str, redis_url: str, **overrides: Any) -> Celery:
     """The Celery app of `service`: consumes its own queue, sends to others by task name.
 
     Results are off by default; the one command that replies turns them on for itself.
+    A task taken by a worker that died (acks_late) goes back on its queue once the visibility
+    timeout (BOOKSHOP_VISIBILITY_TIMEOUT_SECONDS) has passed: longer than the longest task, so
+    Redis never hands a running task to a second worker.
     """
+    visibility_timeout = BrokerSettings().visibility_timeout_seconds
+    broker_options = {
+        "visibility_timeout": visibility_timeout,
+        # Workers look for abandoned tasks this often (kombu's default: every 100 s), so a short
+        # timeout is also a short recovery.
+        "unacked_restore_interval": min(10.0, max(1.0, visibility_timeout / 4)),
+        "unacked_restore_throttle": 1,
+    }
     app = Celery(f"bookshop.{service}", broker=redis_url, backend=redis_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,
@@ -37,8 +46,8 @@ def make_celery(service: str, redis_url: str, **overrides: Any) -> Celery:
         task_default_queue=service,
         task_routes=(route_by_prefix,),
         result_expires=3600,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
-        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        broker_transport_options=broker_options,
+        result_backend_transport_options={"visibility_timeout": visibility_timeout},
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_hijack_root_logger=False,

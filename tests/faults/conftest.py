@@ -1,0 +1,401 @@
+"""The fault suite's fixtures: a Redis of its own to restart, a cuttable line to Postgres, fresh
+databases for two services, the shop's apps on loopback ports and helpers to look inside."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+import redis
+import uvicorn
+from sqlalchemy import func, select
+
+from services.catalogue import models as cat
+from shared.db import Database
+
+REDIS_SERVER = shutil.which("redis-server")
+ADMIN_POSTGRES_URL = os.environ.get(
+    "BOOKSHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def free_port() -> int:
+    with bound_socket() as sock:
+        return int(sock.getsockname()[1])
+
+
+class ServerThread:
+    """An ASGI app under uvicorn in a thread of its own, on an already bound socket."""
+
+    def __init__(self, app: Any, sock: socket.socket) -> None:
+        self._sock = sock
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start within 15 s")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self._sock.close()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = "it"
+) -> float:
+    """Wait until `check()` holds; returns the seconds it took."""
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+# --- a Redis of the test's own -------------------------------------------------------------
+
+
+class RedisServer:
+    """A redis-server subprocess on its own port, to crash and restart.
+
+    It keeps an append-only file synced on every write, as the deployed broker does (the
+    compose file runs Redis with --appendonly yes): a broker that forgets its queues when it
+    restarts loses the messages in them by definition, and no outbox can bring those back.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.restarts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert REDIS_SERVER is not None
+        self._process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.folder),
+                "--logfile",
+                str(self.folder / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.RedisError:
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                time.sleep(0.05)
+        client.close()
+
+    def crash(self) -> None:
+        """SIGKILL: no goodbye to clients, nothing flushed beyond what was synced."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGKILL)
+        self._process.wait(timeout=10)
+
+    def restart(self, *, down_for: float) -> None:
+        self.crash()
+        time.sleep(down_for)
+        self.start()
+        self.restarts += 1
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    if REDIS_SERVER is None:
+        pytest.fail("redis-server is not installed; the broker restart tests need it")
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    yield server
+    server.stop()
+
+
+# --- a line to Postgres that can be cut ------------------------------------------------------
+
+
+class TcpProxy:
+    """Forwards a loopback port to Postgres on a thread of its own; `cut()` and `restore()`.
+
+    Cut, it drops every open connection and refuses new ones (accepts and closes them at
+    once): what a restarting database server or a lost route looks like to a client.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self._target = (target_host, target_port)
+        self._loop = asyncio.new_event_loop()
+        self._open = True
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.AbstractServer | None = None
+        self.port = 0
+        self.refused = 0
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._accept, "127.0.0.1", 0), self._loop
+        ).result(timeout=5)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._open:
+            self.refused += 1
+            writer.transport.abort()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+        self._writers -= {writer, up_writer}
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.transport.abort()
+
+    def _set(self, is_open: bool) -> None:
+        self._open = is_open
+        if not is_open:
+            for writer in list(self._writers):
+                writer.transport.abort()
+
+    def cut(self) -> None:
+        self._loop.call_soon_threadsafe(self._set, False)
+
+    def restore(self) -> None:
+        self._loop.call_soon_threadsafe(self._set, True)
+
+    def stop(self) -> None:
+        async def close() -> None:
+            assert self._server is not None
+            self._set(False)
+            self._server.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def postgres_proxy() -> Iterator[TcpProxy]:
+    target = psycopg.conninfo.conninfo_to_dict(ADMIN_POSTGRES_URL)
+    proxy = TcpProxy(str(target.get("host") or "127.0.0.1"), int(target.get("port") or 5432))
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+# --- fresh Postgres databases ----------------------------------------------------------------
+
+NewDatabase = Callable[[str], str]
+
+
+@pytest.fixture
+def new_postgres_database() -> Iterator[NewDatabase]:
+    """`new_postgres_database("catalogue")`: a fresh database (asyncpg URL), dropped after the
+    test; one per service, since each service owns its database."""
+    names: list[str] = []
+    try:
+        admin = psycopg.connect(ADMIN_POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.Error as error:
+        pytest.fail(f"Postgres is not reachable ({error}); the fault suite needs it")
+
+    def create(service: str) -> str:
+        name = f"bookshop_faults_{service}_{uuid.uuid4().hex[:10]}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        base = ADMIN_POSTGRES_URL.rsplit("/", 1)[0]
+        return f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+
+    yield create
+    for name in names:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def libpq_url(asyncpg_url: str) -> str:
+    return asyncpg_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def through_proxy(asyncpg_url: str, proxy: TcpProxy) -> str:
+    """The same database, reached through the proxy's port."""
+    prefix, rest = asyncpg_url.split("@", 1)
+    database = rest.split("/", 1)[1]
+    return f"{prefix}@127.0.0.1:{proxy.port}/{database}"
+
+
+@pytest.fixture
+async def row_lock() -> AsyncIterator[Callable[[str, str, str], Awaitable[None]]]:
+    """`await row_lock(db_url, "stock", isbn)`: hold that row FOR UPDATE until the test calls
+    `row_lock.release()` (the fixture's `release` attribute) or ends."""
+    connections: list[psycopg.AsyncConnection[Any]] = []
+
+    async def lock(url: str, table: str, isbn13: str) -> None:
+        connection = await psycopg.AsyncConnection.connect(libpq_url(url))
+        connections.append(connection)
+        await connection.execute(f"SELECT 1 FROM {table} WHERE isbn13 = %s FOR UPDATE", [isbn13])
+
+    async def release() -> None:
+        while connections:
+            connection = connections.pop()
+            await connection.rollback()
+            await connection.close()
+
+    lock.release = release  # type: ignore[attr-defined]
+    yield lock
+    await release()
+
+
+async def lock_waiters(url: str) -> int:
+    """Sessions of that database waiting for a row lock right now."""
+    name = url.rsplit("/", 1)[1]
+    async with await psycopg.AsyncConnection.connect(ADMIN_POSTGRES_URL, autocommit=True) as admin:
+        cursor = await admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            [name],
+        )
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def isbn13(n: int) -> str:
+    first12 = f"979{n:09d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return first12 + str((10 - total % 10) % 10)
+
+
+def report(title: str, **figures: object) -> None:
+    """What a fault test tried and checked, printed for the log (pytest -s shows it)."""
+    print(f"\n[{title}]")
+    for name, value in figures.items():
+        print(f"  {name.replace('_', ' ')}: {value}")
+
+
+# --- looking inside the catalogue ------------------------------------------------------------
+
+
+class CatalogueProbe:
+    """Reads the catalogue's counters, ledger, reservations, inbox and outbox."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def counters(self, isbn: str) -> tuple[int, int]:
+        """(on hand, reserved)"""
+        async with self.db.reading() as session:
+            row = (
+                await session.execute(
+                    select(cat.Stock.on_hand, cat.Stock.reserved).where(cat.Stock.isbn13 == isbn)
+                )
+            ).one()
+        return row.on_hand, row.reserved
+
+    async def ledger(self, isbn: str, kind: str) -> list[cat.LedgerEntry]:
+        async with self.db.reading() as session:
+            return list(
+                await session.scalars(
+                    select(cat.LedgerEntry)
+                    .where(cat.LedgerEntry.isbn13 == isbn, cat.LedgerEntry.kind == kind)
+                    .order_by(cat.LedgerEntry.id)
+                )
+            )
+
+    async def reservations(self) -> dict[UUID, str]:
+        async with self.db.reading() as session:
+            rows = await session.execute(select(cat.Reservation.order_id, cat.Reservation.status))
+            return {order_id: status for order_id, status in rows}
+
+    async def held_copies(self, isbn: str) -> int:
+        """Copies on the lines of reservations still held: what `reserved` must equal."""
+        async with self.db.reading() as session:
+            total = await session.scalar(
+                select(func.coalesce(func.sum(cat.ReservationLine.quantity), 0))
+                .join(cat.Reservation, cat.Reservation.order_id == cat.ReservationLine.order_id)
+                .where(cat.ReservationLine.isbn13 == isbn, cat.Reservation.status == "held")
+            )
+        return int(total or 0)
+
+    async def count(self, table: Any) -> int:
+        async with self.db.reading() as session:
+            return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def unpublished(db: Database, outbox: Any) -> int:
+    """Outbox rows no relay has published yet."""
+    async with db.reading() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+            or 0
+        )
