@@ -8,20 +8,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.template.config import TemplateConfig
 
 from services.checkout.controllers.api import PhoneOrdersController
 from services.checkout.controllers.health import health
 from services.checkout.controllers.pages import BuyPagesController, OrderStatusController
+from services.checkout.controllers.staff_orders import StaffOrdersController
+from services.checkout.controllers.staff_phone import StaffPhoneController
 from services.checkout.controllers.webhook import StripeWebhookController
 from services.checkout.payments import PaymentGateway
 from services.checkout.service import Requester
 from services.checkout.settings import CheckoutSettings
 from services.checkout.wiring import build_checkout
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
+from shared.web_assets import staff_static_files, staff_template_config
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -56,6 +57,9 @@ def create_app(
             OrderStatusController,
             StripeWebhookController,
             PhoneOrdersController,
+            StaffPhoneController,
+            StaffOrdersController,
+            staff_static_files("checkout"),
             health,
         ],
         dependencies={
@@ -72,7 +76,7 @@ def create_app(
             "Checkout",
             "Phone orders, payment links, refunds and fulfilment for the bookshop's staff.",
         ),
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=staff_template_config("checkout", TEMPLATES),
         lifespan=[background],
         debug=settings.debug,
     )

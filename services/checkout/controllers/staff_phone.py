@@ -140,7 +140,7 @@ async def _basket_context(
     }
 
 
-class PhoneOrderController(Controller):
+class StaffPhoneController(Controller):
     path = "/staff/phone"
     guards = [requires(Role.PHONE_ORDERS)]
     include_in_schema = False
