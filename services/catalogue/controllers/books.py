@@ -42,7 +42,7 @@ class BookController(Controller):
         stock: StockService,
         isbn: str,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        before_id: Annotated[int | None, Parameter(ge=1)] = None,
+        before_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
     ) -> list[LedgerEntryRead]:
         """The book's stock movements, newest first; page back with `before_id`."""
         return await stock.ledger(isbn13=isbn, limit=limit, before_id=before_id)

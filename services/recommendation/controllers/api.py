@@ -73,7 +73,7 @@ class EditorController(Controller):
         self,
         recommendations: RecommendationService,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
     ) -> list[ArticleSummary]:
         """Stored articles, most recently changed first."""
         return await recommendations.list_articles(limit=limit, offset=offset)
