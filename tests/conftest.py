@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -138,28 +139,54 @@ def staff_auth() -> StaffAuthSettings:
     return StaffAuthSettings(secret_key=STAFF_SECRET_KEY)
 
 
-def with_csrf_token(client: httpx.AsyncClient) -> str:
-    """Give an anonymous client a valid CSRF cookie and header, as a page's GET would."""
-    token = generate_csrf_token(STAFF_SECRET_KEY)
+@dataclass(frozen=True)
+class StaffCredentials:
+    """A signed-in staff member's session id and CSRF token, as a browser holds them."""
+
+    identity: StaffIdentity
+    session_id: str
+    csrf_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """For one request (replaces the client's own cookies on it)."""
+        return {
+            "Cookie": f"{SESSION_COOKIE}={self.session_id}; {CSRF_COOKIE}={self.csrf_token}",
+            CSRF_HEADER: self.csrf_token,
+        }
+
+    def apply(self, client: httpx.AsyncClient) -> None:
+        """For every request of `client`."""
+        client.cookies.set(SESSION_COOKIE, self.session_id)
+        give_csrf_token(client, self.csrf_token)
+
+
+def give_csrf_token(client: httpx.AsyncClient, token: str | None = None) -> str:
+    token = token or generate_csrf_token(STAFF_SECRET_KEY)
     client.cookies.set(CSRF_COOKIE, token)
     client.headers[CSRF_HEADER] = token
     return token
 
 
+@pytest.fixture
+def csrf_token_for() -> Callable[[httpx.AsyncClient], str]:
+    """`csrf_token_for(client)`: a valid CSRF cookie and header on every request of an
+    anonymous client, as a reader's browser has after the page with the form."""
+    return give_csrf_token
+
+
+StaffLogin = Callable[..., Awaitable[StaffCredentials]]
 StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
 
 
 @pytest.fixture
-async def staff_session(redis_url: str) -> AsyncIterator[StaffSignIn]:
-    """`await staff_session(client, Role.STOCK, username="sam")` signs the client in as a staff
-    member with those roles (a session in the shared Redis, as the catalogue's sign-in makes)
-    and sends a CSRF token with every request."""
+async def staff_credentials(redis_url: str) -> AsyncIterator[StaffLogin]:
+    """`await staff_credentials(Role.PHONE_ORDERS, username="pat")`: a session for a staff member
+    with those roles in the shared Redis, as the catalogue's sign-in makes it, and a CSRF token."""
     redis_client = AsyncRedis.from_url(redis_url)
     store = RedisStore(redis_client, namespace=SESSION_NAMESPACE)
 
-    async def sign_in(
-        client: httpx.AsyncClient, *roles: Role, username: str = "sam"
-    ) -> StaffIdentity:
+    async def sign_in(*roles: Role, username: str = "sam") -> StaffCredentials:
         identity = StaffIdentity(
             staff_id=str(uuid.uuid4()),
             username=username,
@@ -167,11 +194,23 @@ async def staff_session(redis_url: str) -> AsyncIterator[StaffSignIn]:
             roles=frozenset(roles),
         )
         session_id = uuid.uuid4().hex
-        session = identity.to_session()
-        await store.set(session_id, json.dumps(session).encode(), expires_in=3600)
-        client.cookies.set(SESSION_COOKIE, session_id)
-        with_csrf_token(client)
-        return identity
+        await store.set(session_id, json.dumps(identity.to_session()).encode(), expires_in=3600)
+        return StaffCredentials(identity, session_id, generate_csrf_token(STAFF_SECRET_KEY))
 
     yield sign_in
     await redis_client.aclose()
+
+
+@pytest.fixture
+def staff_session(staff_credentials: StaffLogin) -> StaffSignIn:
+    """`await staff_session(client, Role.STOCK, username="sam")` signs `client` in (every request
+    carries the session cookie and a CSRF token) and returns who it is."""
+
+    async def sign_in(
+        client: httpx.AsyncClient, *roles: Role, username: str = "sam"
+    ) -> StaffIdentity:
+        credentials = await staff_credentials(*roles, username=username)
+        credentials.apply(client)
+        return credentials.identity
+
+    return sign_in

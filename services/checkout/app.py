@@ -21,6 +21,9 @@ from services.checkout.payments import PaymentGateway
 from services.checkout.service import Requester
 from services.checkout.settings import CheckoutSettings
 from services.checkout.wiring import build_checkout
+from shared.auth.csrf import staff_csrf_config
+from shared.auth.sessions import staff_session_config
+from shared.observability.layer import ObservabilityLayer
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 from shared.web_assets import staff_static_files, staff_template_config
 
@@ -35,6 +38,8 @@ def create_app(
 ) -> Litestar:
     """`payments` and `requester` replace Stripe and the catalogue's replies (tests)."""
     checkout = build_checkout(settings, payments=payments, requester=requester)
+    sessions = staff_session_config(settings)
+    observability = ObservabilityLayer(settings.service_name, settings.redis_url)
 
     @contextlib.asynccontextmanager
     async def background(_: Litestar) -> AsyncIterator[None]:
@@ -53,6 +58,7 @@ def create_app(
 
     return Litestar(
         route_handlers=[
+            *observability.route_handlers,
             BuyPagesController,
             OrderStatusController,
             StripeWebhookController,
@@ -69,6 +75,9 @@ def create_app(
             "settings": provide(settings),
         },
         state=State({"settings": settings, "checkout": checkout}),
+        middleware=[*observability.middleware, sessions.middleware],
+        csrf_config=staff_csrf_config(settings),
+        on_shutdown=[sessions.close],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(

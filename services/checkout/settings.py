@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.auth.settings import StaffAuthSettings
 from shared.settings import ServiceSettings
 
 
@@ -46,5 +47,7 @@ class CheckoutSettings(ServiceSettings):
     mail_from: str = "Bookshop <orders@bookshop.invalid>"
     email_max_attempts: int = Field(default=20, ge=1)
 
-    # Bearer token of the staff JSON API until staff logins exist; empty keeps the API closed.
-    staff_api_token: str = ""
+    staff_auth: StaffAuthSettings = Field(
+        default_factory=StaffAuthSettings,
+        description="staff sign-in, the same in every service (BOOKSHOP_* variables)",
+    )

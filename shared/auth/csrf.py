@@ -1,4 +1,4 @@
-"""CSRF protection for every form and every staff API call, with one secret for all services.
+"""CSRF protection for every staff form, sign-in and staff API call, one secret for all services.
 
 Litestar's double-submit check: a GET sets the `bookshop_csrf` cookie, and a POST, PUT,
 PATCH or DELETE must send the same token back, in the form (`_csrf_token`) or the
@@ -27,6 +27,10 @@ CSRF_EXEMPT_PATHS = (
     # The public JSON endpoint articles' pages call from anywhere; storing an article
     # through it needs the editor's session and the token header (checked in its handler).
     r"^/recommendations/?$",
+    # Readers' forms: Buy and the order status look-up act for nobody signed in, so there is no
+    # authority to forge, and the book page with the Buy form is cached HTML shared by readers.
+    r"^/checkout/buy$",
+    r"^/orders/status$",
     # Public answers that must never carry a cookie: cached snippets, link redirects, health.
     r"^/articles/",
     r"^/go/",

@@ -1,40 +1,21 @@
-"""The staff JSON API for phone orders, refunds and fulfilment (staff pages come later)."""
+"""The staff JSON API for phone orders, refunds and fulfilment: the phone_orders role (or admin)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
 
 from services.checkout.domain import Delivery
 from services.checkout.schemas import FulfilIn, OrderRead, PhoneOrderCreate, RefundCreate
 from services.checkout.service import Customer, OrderService, WantedLine
-from services.checkout.settings import CheckoutSettings
-from shared.errors import ShopError
-
-
-class NotAllowed(ShopError):
-    status_code = 403
-
-
-def staff_token_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
-) -> None:
-    settings: CheckoutSettings = connection.app.state["settings"]
-    token = settings.staff_api_token
-    if not token:
-        raise NotAllowed("The staff API is closed: set CHECKOUT_STAFF_API_TOKEN to open it.")
-    scheme, _, given = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
-        raise NotAllowed("The staff API needs 'Authorization: Bearer <staff token>'.")
+from shared.auth.guards import requires
+from shared.auth.roles import Role
 
 
 class PhoneOrdersController(Controller):
     path = "/api/checkout/orders"
-    guards = [staff_token_guard]
+    guards = [requires(Role.PHONE_ORDERS)]
     tags = ["orders"]
 
     @post("/", status_code=201)

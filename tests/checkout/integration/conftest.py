@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage as MimeMessage
@@ -30,6 +30,8 @@ from services.checkout.models import Order, outbox
 from services.checkout.settings import CheckoutSettings
 from services.stripe_standin import StripeStandinSettings
 from services.stripe_standin import create_app as create_standin
+from shared.auth.roles import Role
+from shared.auth.settings import StaffAuthSettings
 from shared.contracts import BookChanged, ReservationReply, ReserveStock, ShortLine
 from shared.db import Database
 from shared.messaging.message import Command
@@ -38,7 +40,6 @@ from shared.migrations import upgrade
 
 R = TypeVar("R")
 WEBHOOK_SECRET = "whsec_checkout_integration"
-STAFF_TOKEN = "staff-token-for-tests"
 BOOKS = {
     "9780745334530": ("Imperialism and Global Political Economy", 1999),
     "9781788731799": ("The Ragged Trousered Philanthropists", 1299),
@@ -161,6 +162,7 @@ class Shop:
     mailbox: Mailbox
     db: Database
     http: httpx.AsyncClient
+    staff_headers: dict[str, str]
 
     async def add_book(
         self, isbn13: str, *, title: str, price_pence: int, version: int = 1, stock: int = 5
@@ -263,7 +265,8 @@ class Shop:
         )
 
     def staff(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {STAFF_TOKEN}"}
+        """Headers of a request from pat, signed in with the phone_orders role."""
+        return self.staff_headers
 
 
 def shop_settings(
@@ -286,7 +289,6 @@ def shop_settings(
         "stripe_max_network_retries": 0,
         "smtp_host": "127.0.0.1",
         "smtp_port": smtp_port,
-        "staff_api_token": STAFF_TOKEN,
         "reply_timeout_seconds": 1.0,
     }
     return CheckoutSettings(**(values | extra))
@@ -327,6 +329,8 @@ async def shop(
     mailbox: tuple[Mailbox, int],
     shop_overrides: dict[str, Any],
     use_real_catalogue_requests: bool,
+    staff_auth: StaffAuthSettings,
+    staff_credentials: Callable[..., Awaitable[Any]],
 ) -> AsyncIterator[Shop]:
     await asyncio.to_thread(upgrade, "services.checkout:migrations", database_url)
     checkout_sock, standin_sock = bound_socket(), bound_socket()
@@ -337,6 +341,7 @@ async def shop(
         public_url=checkout_url,
         standin_url=standin_url,
         smtp_port=mailbox[1],
+        staff_auth=staff_auth,
         **shop_overrides,
     )
     standin_app = create_standin(
@@ -353,6 +358,7 @@ async def shop(
     db = Database(database_url)
     with ServerThread(standin_app, standin_sock), ServerThread(shop_app, checkout_sock):
         async with httpx.AsyncClient(timeout=10) as http:
+            pat = await staff_credentials(Role.PHONE_ORDERS, username="pat")
             yield Shop(
                 url=checkout_url,
                 standin_url=standin_url,
@@ -361,5 +367,6 @@ async def shop(
                 mailbox=mailbox[0],
                 db=db,
                 http=http,
+                staff_headers=pat.headers,
             )
     await db.dispose()

@@ -19,6 +19,7 @@ from services.catalogue.schemas import BookCreate
 from services.catalogue.service import BookService
 from services.catalogue.settings import CatalogueSettings
 from services.checkout.models import Book
+from shared.auth.settings import StaffAuthSettings
 from shared.db import Database
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 from shared.migrations import upgrade
@@ -43,13 +44,15 @@ def use_real_catalogue_requests() -> bool:
 
 @pytest.fixture
 async def catalogue(
-    second_postgres_url: str, redis_url: str
+    second_postgres_url: str, redis_url: str, staff_auth: StaffAuthSettings
 ) -> AsyncIterator[tuple[str, Database]]:
     """The catalogue's web app (the book page) on a loopback port, on its own database."""
     await asyncio.to_thread(upgrade, "services.catalogue:migrations", second_postgres_url)
     sock = bound_socket()
     app = create_catalogue_app(
-        CatalogueSettings(database_url=second_postgres_url, redis_url=redis_url)
+        CatalogueSettings(
+            database_url=second_postgres_url, redis_url=redis_url, staff_auth=staff_auth
+        )
     )
     db = Database(second_postgres_url)
     with ServerThread(app, sock):

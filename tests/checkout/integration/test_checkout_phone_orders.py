@@ -4,10 +4,14 @@ collection, refunds (full and partial) and fulfilment with its email."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from conftest import BOOKS, Shop
+
+from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
+from shared.auth.roles import Role
 
 pytestmark = pytest.mark.integration
 
@@ -66,12 +70,25 @@ async def test_the_same_submit_twice_makes_one_order(shop: Shop) -> None:
     )
 
 
-async def test_the_staff_api_needs_the_token_and_the_key(shop: Shop) -> None:
+async def test_the_staff_api_needs_a_phone_orders_session_and_the_key(
+    shop: Shop, staff_credentials: Callable[..., Awaitable[Any]]
+) -> None:
     await stocked(shop)
-    no_token = await shop.http.post(
-        f"{shop.url}/api/checkout/orders", json=order_body(), headers={"Idempotency-Key": "k"}
+    stock_staff = await staff_credentials(Role.STOCK, username="sam")
+    token = stock_staff.csrf_token
+    signed_out = await shop.http.post(
+        f"{shop.url}/api/checkout/orders",
+        json=order_body(),
+        headers={"Idempotency-Key": "k", "Cookie": f"{CSRF_COOKIE}={token}", CSRF_HEADER: token},
     )
-    assert no_token.status_code == 403
+    assert signed_out.status_code == 401
+    not_phone_staff = await shop.http.post(
+        f"{shop.url}/api/checkout/orders",
+        json=order_body(),
+        headers=stock_staff.headers | {"Idempotency-Key": "k"},
+    )
+    assert not_phone_staff.status_code == 403
+    assert "phone_orders role" in not_phone_staff.json()["detail"]
     no_key = await shop.http.post(
         f"{shop.url}/api/checkout/orders", json=order_body(), headers=shop.staff()
     )
