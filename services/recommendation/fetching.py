@@ -2,19 +2,24 @@
 
 The deadline covers the whole fetch, not each read, so a server that drips a byte a
 second cannot hold a request open; the size cap is checked as bytes arrive, so a huge
-page is dropped after its first few megabytes rather than read to the end.
+page is dropped after its first few megabytes rather than read to the end. Unless told
+otherwise, only public addresses are fetched (see public_addresses).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
 from services.recommendation.domain import check_url
+from services.recommendation.public_addresses import public_only_transport
 from shared.errors import Unprocessable
+
+if TYPE_CHECKING:
+    from services.recommendation.settings import RecommendationSettings
 
 _READABLE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _MAX_REDIRECTS = 5
@@ -37,11 +42,23 @@ class HttpFetcher:
         *,
         timeout_seconds: float,
         max_bytes: int,
+        allow_private_addresses: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """`allow_private_addresses` lets it fetch from this machine and private networks
+        (tests with a loopback server); `transport` replaces the network (tests)."""
         self._timeout = timeout_seconds
         self._max_bytes = max_bytes
+        self._allow_private = allow_private_addresses
         self._transport = transport
+
+    @classmethod
+    def from_settings(cls, settings: RecommendationSettings) -> HttpFetcher:
+        return cls(
+            timeout_seconds=settings.fetch_timeout_seconds,
+            max_bytes=settings.fetch_max_bytes,
+            allow_private_addresses=settings.fetch_allow_private_addresses,
+        )
 
     async def fetch(self, url: str) -> FetchedPage:
         url = check_url(url)
@@ -61,7 +78,8 @@ class HttpFetcher:
                 timeout=self._timeout,
                 follow_redirects=True,
                 max_redirects=_MAX_REDIRECTS,
-                transport=self._transport,
+                transport=self._transport
+                or (None if self._allow_private else public_only_transport()),
                 headers={"User-Agent": "bookshop-recommendation/1.0"},
             ) as client,
             client.stream("GET", url) as response,

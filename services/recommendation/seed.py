@@ -33,9 +33,7 @@ async def seed_demo_article(settings: RecommendationSettings, path: Path = SEED_
             uow=UnitOfWorkFactory(db, outbox),
             db=db,
             index=LiveIndex(db, ranker_factory(rerank=settings.rerank)),
-            fetcher=HttpFetcher(
-                timeout_seconds=settings.fetch_timeout_seconds, max_bytes=settings.fetch_max_bytes
-            ),
+            fetcher=HttpFetcher.from_settings(settings),
             settings=settings,
         )
         try:

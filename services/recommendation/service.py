@@ -557,10 +557,7 @@ def build_service(
         uow=runtime.uow,
         db=runtime.db,
         index=index,
-        fetcher=fetcher
-        or HttpFetcher(
-            timeout_seconds=settings.fetch_timeout_seconds, max_bytes=settings.fetch_max_bytes
-        ),
+        fetcher=fetcher or HttpFetcher.from_settings(settings),
         settings=settings,
     )
 
@@ -576,9 +573,7 @@ async def reindex_shop(
             uow=UnitOfWorkFactory(db, outbox),
             db=db,
             index=LiveIndex(db, make_ranker or ranker_factory(rerank=settings.rerank)),
-            fetcher=HttpFetcher(
-                timeout_seconds=settings.fetch_timeout_seconds, max_bytes=settings.fetch_max_bytes
-            ),
+            fetcher=HttpFetcher.from_settings(settings),
             settings=settings,
         )
         books = await service.reindex()

@@ -23,6 +23,11 @@ class RecommendationSettings(ServiceSettings):
     fetch_max_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="the largest article page fetched"
     )
+    fetch_allow_private_addresses: bool = Field(
+        default=False,
+        description="fetch articles from this machine and private networks too (tests only: "
+        "otherwise an article's address could reach the shop's own services)",
+    )
     max_article_chars: int = Field(
         default=200_000, ge=1000, description="the longest article text accepted"
     )

@@ -89,6 +89,8 @@ def settings(recommendation_url: str, redis_url: str) -> RecommendationSettings:
         staff_api_token=STAFF_TOKEN,
         fetch_timeout_seconds=1.0,
         fetch_max_bytes=256 * 1024,
+        # The input tests serve articles from a loopback server.
+        fetch_allow_private_addresses=True,
     )
 
 
