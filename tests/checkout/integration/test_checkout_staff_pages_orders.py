@@ -1,0 +1,256 @@
+"""The orders pages: the fulfilment queue and its steps, search, an order's detail, refunds by
+line with a reason, and emails sent again; payments go through the Stripe stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from conftest import BOOKS, Shop
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from shared.auth.roles import Role
+
+pytestmark = pytest.mark.integration
+
+IMPERIALISM = "9780745334530"
+RAGGED = "9781788731799"
+
+
+@pytest.fixture
+async def clerk(shop: Shop, staff_session: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=shop.url, timeout=10) as client:
+        await staff_session(client, Role.PHONE_ORDERS, username="pat")
+        yield client
+
+
+def text_of(response: httpx.Response) -> str:
+    return " ".join(HTMLParser(response.text).body.text().split())  # type: ignore[union-attr]
+
+
+def references_in(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [a.text() for a in HTMLParser(response.text).css("#orders tbody td:first-child a")]
+
+
+async def phone_order(
+    shop: Shop,
+    clerk: httpx.AsyncClient,
+    lines: list[tuple[str, int]],
+    *,
+    delivery: str = "post",
+    **customer: str,
+) -> str:
+    page = HTMLParser((await clerk.get("/staff/phone")).text)
+    key = page.css_first("input[name=idempotency_key]").attributes["value"]
+    form = {
+        "idempotency_key": key,
+        "name": "Rosa Luxemburg",
+        "email": "rosa@example.org",
+        "phone": "020 7946 0000",
+        "address": "1 Red Lane\nLondon\nN1 1AA",
+        "delivery": delivery,
+        "isbn": [isbn for isbn, _ in lines],
+        "quantity": [str(q) for _, q in lines],
+    } | customer
+    placed = await clerk.post("/staff/phone/orders", data=form)
+    assert placed.status_code == 303, placed.text
+    return placed.headers["location"].rsplit("/", 1)[1]
+
+
+async def paid_order(
+    shop: Shop, clerk: httpx.AsyncClient, lines: list[tuple[str, int]], **customer: str
+) -> str:
+    """A phone order paid through its payment link, as the customer would pay it."""
+    ref = await phone_order(shop, clerk, lines, **customer)
+    assert (await clerk.post(f"/staff/phone/orders/{ref}/payment-link")).status_code == 303
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert order.stripe_session_url
+    await shop.pay(order.stripe_session_url)
+    await shop.wait_for_status(order.id, "paid")
+    return ref
+
+
+async def step(clerk: httpx.AsyncClient, ref: str, name: str) -> httpx.Response:
+    return await clerk.post(f"/staff/orders/{ref}/fulfilment", data={"step": name})
+
+
+@pytest.fixture
+async def stocked(shop: Shop) -> None:
+    for isbn, (title, price) in BOOKS.items():
+        await shop.add_book(isbn, title=title, price_pence=price, stock=20)
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_the_queue_moves_paid_orders_from_picking_to_dispatched(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    posted = await paid_order(shop, clerk, [(IMPERIALISM, 1)])
+    collecting = await phone_order(
+        shop, clerk, [(RAGGED, 1)], delivery="collection", name="Clara Zetkin", email=""
+    )
+    assert (await clerk.post(f"/staff/phone/orders/{collecting}/pay-on-collection")).is_redirect
+    unpaid = await phone_order(shop, clerk, [(RAGGED, 2)], name="Karl Liebknecht")
+    await clerk.post(f"/staff/phone/orders/{unpaid}/payment-link")
+
+    to_pick = await clerk.get("/staff/orders")
+    assert references_in(to_pick) == [posted, collecting]  # oldest first
+    assert "pay on collection" in text_of(to_pick)
+    assert references_in(await clerk.get("/staff/orders?view=awaiting_payment")) == [unpaid]
+
+    picking = await step(clerk, posted, "picking")
+    assert picking.status_code == 303
+    assert picking.headers["location"] == f"/staff/orders/{posted}?done=picking"
+    assert "Picking started." in text_of(await clerk.get(picking.headers["location"]))
+    assert references_in(await clerk.get("/staff/orders?view=to_pick")) == [collecting]
+    assert references_in(await clerk.get("/staff/orders?view=picking")) == [posted]
+    # A step again, or one already passed, changes nothing.
+    await step(clerk, posted, "picking")
+    assert (await step(clerk, posted, "packed")).status_code == 303
+    await step(clerk, posted, "picking")
+    assert references_in(await clerk.get("/staff/orders?view=packed")) == [posted]
+    counts = text_of(await clerk.get("/staff/orders"))
+    assert "To pick (1)" in counts and "Picking (0)" in counts and "Packed (1)" in counts
+
+    wrong = await step(clerk, posted, "collected")
+    assert wrong.status_code == 409 and "to be dispatched, not collected" in wrong.text
+    assert (await step(clerk, posted, "dispatched")).status_code == 303
+    assert references_in(await clerk.get("/staff/orders?view=done")) == [posted]
+    detail = text_of(await clerk.get(f"/staff/orders/{posted}"))
+    assert "picking" in detail and "packed" in detail and "dispatched by pat" in detail
+    order = next(o for o in await shop.orders() if o.reference == posted)
+    assert order.status == "fulfilled"
+    assert [c.status for c in order.history][-4:] == ["paid", "picking", "packed", "fulfilled"]
+    dispatch = [m for m in await shop.mailbox.wait_for(3) if "dispatched" in m["Subject"]]
+    assert len(dispatch) == 1
+
+    # Collected at the counter: paid there and then, and out of the queue.
+    assert (await step(clerk, collecting, "collected")).status_code == 303
+    assert references_in(await clerk.get("/staff/orders?view=to_pick")) == []
+    assert set(references_in(await clerk.get("/staff/orders?view=done"))) == {posted, collecting}
+    # An unpaid order is not picked.
+    refused = await step(clerk, unpaid, "picking")
+    assert refused.status_code == 409 and "only paid orders" in refused.text
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_orders_are_found_by_reference_customer_or_isbn(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    rosa = await phone_order(shop, clerk, [(IMPERIALISM, 1)])
+    clara = await phone_order(
+        shop,
+        clerk,
+        [(RAGGED, 1)],
+        name="Clara Zetkin",
+        email="clara@example.org",
+        phone="0161 496 0000",
+    )
+    found = {
+        query: set(references_in(await clerk.get("/staff/orders", params={"q": query})))
+        for query in (
+            rosa.lower(),
+            f"{clara[:4]}-{clara[4:]}",
+            "zetkin",
+            "rosa@EXAMPLE",
+            "0161 496",
+            "978-0-7453-3453-0",
+            "1788731794",  # the ISBN-10 of the second book
+            "nobody",
+        )
+    }
+    assert found == {
+        rosa.lower(): {rosa},
+        f"{clara[:4]}-{clara[4:]}": {clara},
+        "zetkin": {clara},
+        "rosa@EXAMPLE": {rosa},
+        "0161 496": {clara},
+        "978-0-7453-3453-0": {rosa},
+        "1788731794": {clara},
+        "nobody": set(),
+    }
+    # A search looks in every tab unless one is chosen.
+    assert references_in(await clerk.get("/staff/orders?view=done&q=zetkin")) == []
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_a_refund_by_line_with_its_reason(shop: Shop, clerk: httpx.AsyncClient) -> None:
+    ref = await paid_order(shop, clerk, [(IMPERIALISM, 1), (RAGGED, 2)])
+    detail = await clerk.get(f"/staff/orders/{ref}")
+    assert f"refund_{RAGGED}" in detail.text and "Refund" in detail.text
+
+    no_reason = await clerk.post(
+        f"/staff/orders/{ref}/refund", data={"what": "lines", f"refund_{RAGGED}": "1"}
+    )
+    assert no_reason.status_code == 400 and "Give a reason" in no_reason.text
+    too_many = await clerk.post(
+        f"/staff/orders/{ref}/refund",
+        data={"what": "lines", f"refund_{RAGGED}": "3", "reason": "damaged"},
+    )
+    assert too_many.status_code == 400 and "from 0 to 2 copies" in too_many.text
+
+    refunded = await clerk.post(
+        f"/staff/orders/{ref}/refund",
+        data={
+            "what": "lines",
+            f"refund_{IMPERIALISM}": "0",
+            f"refund_{RAGGED}": "1",
+            "reason": "damaged copy",
+        },
+    )
+    assert refunded.status_code == 303, refunded.text
+    shown = text_of(await clerk.get(refunded.headers["location"]))
+    assert "Refund made" in shown and "refund £12.99" in shown and "damaged copy" in shown
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert (order.status, order.refunded_pence) == ("paid", 1299)
+    assert order.stripe_payment_intent
+    intent = await shop.stripe(f"/payment_intents/{order.stripe_payment_intent}")
+    charge = await shop.stripe(f"/charges/{intent['latest_charge']}")
+    assert charge["amount_refunded"] == 1299
+    notice = [m for m in await shop.mailbox.wait_for(3) if "Refund" in m["Subject"]]
+    assert len(notice) == 1 and "damaged copy" in notice[0].get_content()
+
+    # The rest, postage and all.
+    rest = await clerk.post(
+        f"/staff/orders/{ref}/refund", data={"what": "all", "reason": "customer cancelled"}
+    )
+    assert rest.status_code == 303
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert (order.status, order.refunded_pence) == ("refunded", order.total_pence)
+    # Nothing is left to refund: the form is gone.
+    after = HTMLParser((await clerk.get(f"/staff/orders/{ref}")).text)
+    assert after.css_first("form[action$='/refund']") is None
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_an_email_is_sent_again(shop: Shop, clerk: httpx.AsyncClient) -> None:
+    ref = await phone_order(shop, clerk, [(IMPERIALISM, 1)])
+    await clerk.post(f"/staff/phone/orders/{ref}/payment-link")
+    [first] = await shop.mailbox.wait_for(1)
+    detail = HTMLParser((await clerk.get(f"/staff/orders/{ref}")).text)
+    [resend] = detail.css("form[action*='/emails/']")
+    again = await clerk.post(resend.attributes["action"] or "")
+    assert again.status_code == 303 and again.headers["location"].endswith("?done=resent")
+    second = (await shop.mailbox.wait_for(2))[1]
+    assert (second["To"], second["Subject"]) == (first["To"], first["Subject"])
+    assert second.get_content() == first.get_content()
+    listed = HTMLParser((await clerk.get(f"/staff/orders/{ref}")).text).css("ul.emails > li")
+    assert len(listed) == 2 and all("sent" in item.text() for item in listed)
+    missing = await clerk.post(f"/staff/orders/{ref}/emails/999999/resend")
+    assert missing.status_code == 404
+
+
+async def test_the_orders_pages_need_the_phone_orders_role(
+    shop: Shop, staff_session: Callable[..., Any]
+) -> None:
+    async with httpx.AsyncClient(base_url=shop.url) as editor:
+        await staff_session(editor, Role.EDITOR, username="eve")
+        assert (await editor.get("/staff/orders")).status_code == 403
+        refused = await editor.post("/staff/orders/ACDEFGHJ/refund", data={"reason": "x"})
+        assert refused.status_code == 403
+    async with httpx.AsyncClient(base_url=shop.url) as anonymous:
+        signing_in = await anonymous.get("/staff/orders?view=packed")
+        assert signing_in.status_code == 303
+        assert signing_in.headers["location"].startswith("/staff/login?next=")
