@@ -68,6 +68,7 @@ DEMO_BOOKS = REPO / "services" / "catalogue" / "demo" / "books.jsonl"
 # The first start migrates three databases, seeds 208 books and loads the ranking models.
 START_TIMEOUT = float(os.environ.get("BOOKSHOP_E2E_START_TIMEOUT", "240"))
 EMAIL_EVENT = "email (no SMTP host configured):"
+REDIS_CLAIM = "bookshop-e2e:claimed-by"
 
 
 def _unavailable(message: str) -> NoReturn:
@@ -161,10 +162,21 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _check_redis() -> redis.Redis:
+def _claim_redis() -> redis.Redis:
+    """The Redis database, emptied, for this run alone: two shops on one database would take
+    each other's tasks (and each flush would wipe the other's queues)."""
     client = redis.Redis.from_url(E2E_REDIS_URL, socket_connect_timeout=2)
     try:
+        holder = client.get(REDIS_CLAIM)
+        if holder is not None:
+            pytest.fail(
+                f"Another browser-test run ({holder.decode()}) is using {E2E_REDIS_URL}: wait for "
+                "it, or give this one its own database with BOOKSHOP_E2E_REDIS_URL (a run that "
+                f"was killed leaves its claim for an hour: delete the key {REDIS_CLAIM}).",
+                pytrace=False,
+            )
         client.flushdb()
+        client.set(REDIS_CLAIM, f"pid {os.getpid()}", ex=3600)
     except redis.RedisError as error:
         _unavailable(f"Redis is not reachable ({error}); browser tests need it")
     return client
@@ -254,7 +266,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     Redis database 14 and three fresh Postgres databases; stopped and dropped afterwards."""
     if not os.access(CHROMIUM, os.X_OK):
         _unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
-    redis_client = _check_redis()
+    redis_client = _claim_redis()
     urls = _create_databases()
     data_dir = tmp_path_factory.mktemp("shop")
     port = _free_port()
@@ -302,6 +314,14 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first browser test also waits for the shop to start: give it that time as well."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.timeout(START_TIMEOUT + 300))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -324,3 +324,15 @@ async def test_the_desk_lists_articles_newest_first_a_page_at_a_time(editor, fee
         tree.css_first(f"label[for={name}]") is not None
         for name in ("article_id", "published", "headline", "text", "url")
     )
+
+
+async def test_a_long_article_is_read_past_the_json_body_limit(editor, feed) -> None:
+    # 150,000 characters, form-encoded to about 300 KB: above the 256 KiB JSON limit.
+    words = ("Trade unions & the strike wave; " * 4700)[:150_000]
+
+    response = await editor.post(
+        "/staff/editor/articles", data={"article_id": "long", "text": words}
+    )
+
+    assert response.status_code == 200, response.text[:300]
+    assert await feed.count(Article) == 1
