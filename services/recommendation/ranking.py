@@ -2,9 +2,10 @@
 
 The ranking, per article:
 
-1. candidates: the top books by BM25 and by WordLlama cosine over the whole catalogue
-   (a matrix product over precomputed vectors), plus every book the article names; the
-   cheap features' best `rerank_depth` of them go on to MiniLM;
+1. candidates: the top books by BM25, by WordLlama cosine and by MiniLM cosine over the
+   whole catalogue (matrix products over precomputed vectors; MiniLM's over the books it
+   has read), plus every book the article names; the cheap features' best `rerank_depth`
+   of them, and MiniLM's own closest few, go on to MiniLM;
 2. features for each candidate, each z-scored over the candidates so no stage's scale
    dominates: BM25, WordLlama cosine, MiniLM cosine, and how close the article is to
    the book's subjects (the centroid of the books filed under each subject, which lifts
@@ -53,10 +54,12 @@ class RankerConfig:
     """Re-rank candidates with MiniLM (better, about 30-100 ms an article on two cores)."""
     rerank_depth: int = 60
     """How many candidates (beside named books) MiniLM re-ranks."""
+    semantic_shortlist: int = 20
+    """How many of MiniLM's own closest books (among those it has read) join the re-rank."""
     lexical_weight: float = 1.0
     word_weight: float = 0.5
     rerank_weight: float = 3.0
-    subject_weight: float = 0.5
+    subject_weight: float = 1.0
     neighbour_weight: float = 1.5
     """Weight of closeness to the article's leading books (those it names, else the top few)."""
     neighbour_seeds: int = 2
@@ -112,6 +115,8 @@ class Ranker:
         for position, book in enumerate(unique):
             self._mentions.add(position, book)
         self._rerank_vectors: dict[int, np.ndarray] = {}
+        # the kept vectors stacked for one matrix product; remade after any change
+        self._rerank_matrix: tuple[np.ndarray, np.ndarray] | None = None
         if self._rerank_model is not None and len(unique) <= self.config.eager_rerank_limit:
             self._ensure_rerank_vectors(range(len(unique)))
         # Subject centroids are a coarse, shelf-level signal: one changed book hardly moves
@@ -141,6 +146,9 @@ class Ranker:
         self._word_vectors[position] = self._word_model.embed([_embedding_text(book)])[0]
         self._lexical.set_overlay(position, book_document(book))
         self._mentions.add(position, book)
+        if len(self._positions) <= self.config.eager_rerank_limit:
+            # so MiniLM can put it forward for articles that never use its words
+            self._ensure_rerank_vectors([position])
 
     def remove(self, isbn13: str) -> None:
         """Forget a book (withdrawn from sale); unknown ISBNs are ignored."""
@@ -152,7 +160,8 @@ class Ranker:
         self._books[position] = None
         self._alive[position] = False
         self._mentions.remove(position)
-        self._rerank_vectors.pop(position, None)
+        if self._rerank_vectors.pop(position, None) is not None:
+            self._rerank_matrix = None
 
     def books(self) -> list[IndexedBook]:
         return [book for book in self._books if book is not None]
@@ -193,14 +202,16 @@ class Ranker:
         lexical = self._lexical.scores(query, n)
         word_query = self._word_model.embed([query])[0]
         word = self._word_vectors[:n] @ word_query
-        candidates = self._candidates(lexical, word, usable, mentions)
+        article_vector = self._article_vector(clean)
+        semantic = self._known_rerank_scores(article_vector, n)
+        candidates = self._candidates(lexical, word, semantic, usable, mentions)
         if self._rerank_model is not None:
-            candidates = self._shortlist(candidates, lexical, word, mentions)
+            candidates = self._shortlist(candidates, lexical, word, semantic, mentions)
         features = {
             "lexical": lexical[candidates],
             "word": word[candidates],
         }
-        affinity = self._subject_affinity(clean, word_query, features, candidates)
+        affinity = self._subject_affinity(article_vector, word_query, features, candidates)
         features["subject"] = self._book_subject_scores(candidates, affinity)
         fused = self._fuse(features)
         named = np.array(
@@ -228,6 +239,7 @@ class Ranker:
         self,
         lexical: np.ndarray,
         word: np.ndarray,
+        semantic: np.ndarray,
         usable: np.ndarray,
         mentions: dict[int, Mention],
     ) -> np.ndarray:
@@ -235,6 +247,7 @@ class Ranker:
         picked = [
             _top(np.where(usable, lexical, -np.inf), per_stage),
             _top(np.where(usable, word, -np.inf), per_stage),
+            _top(np.where(usable, semantic, -np.inf), per_stage),
             np.array([p for p in mentions if usable[p]], dtype=np.int64),
         ]
         merged = np.unique(np.concatenate(picked))
@@ -264,9 +277,11 @@ class Ranker:
         candidates: np.ndarray,
         lexical: np.ndarray,
         word: np.ndarray,
+        semantic: np.ndarray,
         mentions: dict[int, Mention],
     ) -> np.ndarray:
-        """The candidates worth MiniLM's time: the cheap features' best, and named books.
+        """The candidates worth MiniLM's time: the cheap features' best, MiniLM's own best
+        among books it has read already, and named books.
 
         MiniLM vectors of books are computed on first need and kept, so this bounds the
         cost of an article whose candidates were never seen before.
@@ -277,22 +292,47 @@ class Ranker:
         cheap = self.config.lexical_weight * _zscores(lexical[candidates])
         cheap += self.config.word_weight * _zscores(word[candidates])
         best = np.argsort(-cheap, kind="stable")[:depth]
+        known = semantic[candidates]
+        closest = np.argsort(-known, kind="stable")[: self.config.semantic_shortlist]
+        closest = closest[np.isfinite(known[closest])]
         named = [i for i, p in enumerate(candidates) if int(p) in mentions]
-        return candidates[np.unique(np.concatenate([best, np.array(named, dtype=np.int64)]))]
+        keep = np.concatenate([best, closest, np.array(named, dtype=np.int64)])
+        return candidates[np.unique(keep)]
+
+    def _article_vector(self, clean: CleanArticle) -> np.ndarray | None:
+        """The article's MiniLM vector (None without MiniLM): the mean of its pieces'."""
+        if self._rerank_model is None:
+            return None
+        return _unit(self._rerank_model.embed(_chunks(clean)).mean(axis=0))
+
+    def _known_rerank_scores(self, article_vector: np.ndarray | None, n: int) -> np.ndarray:
+        """MiniLM cosine for every book whose vector is already made (-inf for the rest).
+
+        A matrix product over kept vectors, no model run: it finds the books an article
+        is about in other words than theirs, which BM25 and WordLlama both miss.
+        """
+        out = np.full(n, -np.inf, dtype=np.float64)
+        if article_vector is None or not self._rerank_vectors:
+            return out
+        if self._rerank_matrix is None:
+            positions = np.fromiter(self._rerank_vectors, dtype=np.int64)
+            self._rerank_matrix = (positions, np.stack(list(self._rerank_vectors.values())))
+        positions, matrix = self._rerank_matrix
+        out[positions] = matrix @ article_vector
+        return out
 
     def _subject_affinity(
         self,
-        clean: CleanArticle,
+        article_vector: np.ndarray | None,
         word_query: np.ndarray,
         features: dict[str, np.ndarray],
         candidates: np.ndarray,
     ) -> dict[str, float]:
         """Fills the MiniLM features and returns the article's closeness to each subject."""
         subjects, word_centroids, rerank_centroids = self._centroids
-        if self._rerank_model is None:
+        if article_vector is None:
             closeness = word_centroids @ word_query if subjects else np.zeros(0)
             return dict(zip(subjects, closeness.tolist(), strict=True))
-        article_vector = _unit(self._rerank_model.embed(_chunks(clean)).mean(axis=0))
         features["rerank"] = self._candidate_vectors(candidates) @ article_vector
         closeness = rerank_centroids @ article_vector if subjects else np.zeros(0)
         return dict(zip(subjects, closeness.tolist(), strict=True))
@@ -305,7 +345,9 @@ class Ranker:
             book = self._books[int(position)]
             assert book is not None
             values = [affinity[s] for s in book.subjects if s in affinity]
-            scores[i] = float(np.mean(values)) if values else 0.0
+            # a book is as close as its closest shelf: a second subject it is also filed
+            # under (biography, history) should not pull it away from the article's
+            scores[i] = max(values) if values else 0.0
         return scores
 
     def _neighbour_scores(
@@ -425,6 +467,7 @@ class Ranker:
         vectors = self._rerank_model.embed([_embedding_text(b) for b in books if b is not None])
         for position, vector in zip(missing, vectors, strict=True):
             self._rerank_vectors[position] = vector
+        self._rerank_matrix = None
 
     def _grow(self, rows: int) -> None:
         capacity = len(self._alive)
