@@ -40,6 +40,7 @@ SERVICE_PREFIXES: Mapping[str, tuple[str, ...]] = {
         "/staff/orders",
         "/staff/phone",
         "/health/checkout",
+        "/static/checkout",
     ),
     "recommendation": (
         "/go",
