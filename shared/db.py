@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT_SECONDS = 5
+STATEMENT_TIMEOUT_SECONDS = 10
 
 
 def is_sqlite(url: str) -> bool:
@@ -58,6 +60,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_timeout", 5)
+    if make_url(url).get_driver_name() == "asyncpg":
+        # Without them a database that stops answering (a lost route rather than a refused
+        # connection) holds every request for minutes; with them the request fails in seconds
+        # and the web layer answers 503. Longer work passes its own connect_args.
+        kwargs.setdefault(
+            "connect_args",
+            {"timeout": CONNECT_TIMEOUT_SECONDS, "command_timeout": STATEMENT_TIMEOUT_SECONDS},
+        )
     return create_async_engine(url, **kwargs)
 
 

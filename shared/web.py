@@ -10,6 +10,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.errors import ShopError, TemporarilyUnavailable
 from shared.isbn import InvalidISBN
@@ -73,10 +75,38 @@ def internal_error_handler(request: Request[Any, Any, Any], error: Exception) ->
     )
 
 
+def unavailable_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The database (or another server) could not be reached or did not answer in time: a 503
+    the reader can act on, not a 500. Other database errors are bugs and stay 500s."""
+    if (
+        isinstance(error, DBAPIError)
+        and not error.connection_invalidated
+        and not isinstance(error, OperationalError)
+    ):
+        return internal_error_handler(request, error)
+    log.warning(
+        "%s %s: a server we need is unreachable: %s",
+        request.method,
+        request.url.path,
+        f"{type(error).__name__}: {error}".splitlines()[0],
+    )
+    return shop_error_handler(
+        request,
+        TemporarilyUnavailable(
+            "The shop cannot reach its database just now; please try again in a moment.",
+            retry_after_seconds=5,
+        ),
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ShopError: shop_error_handler,
     InvalidISBN: invalid_isbn_handler,
     HTTPException: http_error_handler,
+    DBAPIError: unavailable_handler,
+    PoolTimeout: unavailable_handler,
+    ConnectionError: unavailable_handler,
+    TimeoutError: unavailable_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
 }
 

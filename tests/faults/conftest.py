@@ -175,16 +175,17 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 class TcpProxy:
-    """Forwards a loopback port to Postgres on a thread of its own; `cut()` and `restore()`.
+    """Forwards a loopback port to Postgres on a thread of its own; `cut(how)` and `restore()`.
 
-    Cut, it drops every open connection and refuses new ones (accepts and closes them at
-    once): what a restarting database server or a lost route looks like to a client.
+    Cut "refuse": every open connection dropped, new ones accepted and closed at once (a
+    database restarting). Cut "blackhole": connections stay open but nothing gets through
+    either way, new ones included (a lost route, a frozen server): only timeouts notice.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
         self._loop = asyncio.new_event_loop()
-        self._open = True
+        self._state = "open"
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.AbstractServer | None = None
         self.port = 0
@@ -199,9 +200,12 @@ class TcpProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self._open:
+        if self._state != "open":
             self.refused += 1
-            writer.transport.abort()
+            if self._state == "refuse":
+                writer.transport.abort()
+            else:
+                self._writers.add(writer)
             return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
@@ -214,31 +218,34 @@ class TcpProxy:
         )
         self._writers -= {writer, up_writer}
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
+                if self._state == "open":
+                    writer.write(data)
+                    await writer.drain()
         finally:
             writer.transport.abort()
 
-    def _set(self, is_open: bool) -> None:
-        self._open = is_open
-        if not is_open:
+    def _set(self, state: str) -> None:
+        if state == "refuse" or self._state == "blackhole":
+            # Refused, or back from a blackhole that swallowed bytes: those connections are gone.
             for writer in list(self._writers):
                 writer.transport.abort()
+            self._writers.clear()
+        self._state = state
 
-    def cut(self) -> None:
-        self._loop.call_soon_threadsafe(self._set, False)
+    def cut(self, how: str = "refuse") -> None:
+        assert how in ("refuse", "blackhole")
+        self._loop.call_soon_threadsafe(self._set, how)
 
     def restore(self) -> None:
-        self._loop.call_soon_threadsafe(self._set, True)
+        self._loop.call_soon_threadsafe(self._set, "open")
 
     def stop(self) -> None:
         async def close() -> None:
             assert self._server is not None
-            self._set(False)
+            self._set("refuse")
             self._server.close()
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=5)
