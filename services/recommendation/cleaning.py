@@ -51,6 +51,9 @@ _FURNITURE_CLASS = re.compile(
     r"sidebar|byline|tags|menu|masthead|signup|paywall",
     re.IGNORECASE,
 )
+# The page and the article hold the text whatever their classes say ("comments-open",
+# "has-sidebar"); decomposing the root would fail, and the others would take the article.
+_CONTAINER_TAGS = frozenset({"html", "head", "body", "main", "article"})
 _BLOCK_TAGS = "h2, h3, h4, p, li, blockquote, pre"
 # A leading line this short and without a full stop is a heading, not body text.
 _HEADING_MAX_WORDS = 16
@@ -136,7 +139,7 @@ def _clean_html(raw: str) -> CleanArticle:
     for node in tree.css(_DROPPED_TAGS):
         node.decompose()
     for node in tree.css("[class], [id]"):
-        if _FURNITURE_CLASS.search(_class_and_id(node)):
+        if node.tag not in _CONTAINER_TAGS and _FURNITURE_CLASS.search(_class_and_id(node)):
             node.decompose()
     root = tree.css_first("article") or tree.css_first("main") or tree.body or tree.root
     if root is None:
