@@ -18,10 +18,14 @@ from redis.asyncio import Redis
 
 from services.catalogue.service import BookService, StockService
 from services.catalogue.settings import CatalogueSettings
-from services.catalogue.staff_pages.controller import StockPagesController
+from services.catalogue.staff_pages.book_pages import BookPages
 from services.catalogue.staff_pages.goods_in import GoodsInDesk
+from services.catalogue.staff_pages.goods_in_pages import GoodsInPages
 from services.catalogue.staff_pages.import_jobs import ImportJobs
+from services.catalogue.staff_pages.import_pages import ImportPages
+from services.catalogue.staff_pages.reorder_pages import ReorderPages
 from services.catalogue.staff_pages.shelves import Shelves
+from services.catalogue.staff_pages.stock_take_pages import StockTakePages
 from shared.db import Database
 
 
@@ -31,7 +35,9 @@ class StockPages:
     shelves: Shelves
     imports: ImportJobs
     redis: Redis
-    route_handlers: list[Any] = field(default_factory=lambda: [StockPagesController])
+    route_handlers: list[Any] = field(
+        default_factory=lambda: [BookPages, GoodsInPages, StockTakePages, ReorderPages, ImportPages]
+    )
 
     @classmethod
     def build(

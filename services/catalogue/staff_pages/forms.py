@@ -1,4 +1,4 @@
-"""Reading the stock pages' form fields: what people type, checked, with messages they can act on."""
+"""The stock pages' form fields: what people type, checked, with messages they can act on."""
 
 from __future__ import annotations
 

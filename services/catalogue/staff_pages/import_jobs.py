@@ -174,7 +174,10 @@ class ImportJobs:
             job.message = f"The file was refused, and nothing was written: {refused.message}."
         except asyncio.CancelledError:
             job.state = JobState.FAILED
-            job.message = "The shop was stopped during the import, so nothing was written: import the file again."
+            job.message = (
+                "The shop was stopped during the import, so nothing was written: import the "
+                "file again."
+            )
             await self._finish(job, saving)
             raise
         except Exception:

@@ -105,9 +105,9 @@ class Entry(NamedTuple):
 
 async def ledger(catalogue: Any, isbn13: str | None = None) -> list[Entry]:
     async with catalogue.db.reading() as session:
-        query = select(
-            *(getattr(LedgerEntry, name) for name in Entry._fields)
-        ).order_by(LedgerEntry.id)
+        query = select(*(getattr(LedgerEntry, name) for name in Entry._fields)).order_by(
+            LedgerEntry.id
+        )
         if isbn13 is not None:
             query = query.where(LedgerEntry.isbn13 == isbn13)
         return [Entry(*row) for row in await session.execute(query)]

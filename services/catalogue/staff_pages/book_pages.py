@@ -1,0 +1,169 @@
+"""Finding a book (search as you type; Enter on an ISBN opens it) and a book's page: its
+figures and ledger, adjustments with a reason, price and reorder point."""
+
+from __future__ import annotations
+
+from litestar import get, post
+from litestar.response import Redirect, Template
+
+from services.catalogue.schemas import Adjustment, BookUpdate
+from services.catalogue.service import BookService, StockService
+from services.catalogue.staff_pages import forms
+from services.catalogue.staff_pages.web import (
+    NOTICES,
+    Form,
+    Query,
+    StockArea,
+    book_path,
+    page,
+    see_other,
+)
+from shared.errors import InvalidInput, NotFound, ShopError
+from shared.isbn import is_isbn, to_isbn13
+
+LEDGER_PAGE = 50
+
+
+class BookPages(StockArea):
+    @get("/")
+    async def index(self, books: BookService, q: Query = "") -> Template | Redirect:
+        """Search as you type; Enter on an ISBN (a scanner's EAN-13) opens that book."""
+        if is_isbn(q):
+            isbn13 = to_isbn13(q)
+            try:
+                await books.get(isbn13=isbn13)
+            except NotFound:
+                return page(
+                    "index.html",
+                    {
+                        "q": q,
+                        "results": None,
+                        "error": f"No book with ISBN {isbn13} in the catalogue.",
+                    },
+                    status_code=404,
+                )
+            return see_other(book_path(isbn13))
+        results = await books.search(q=q, limit=30) if q.strip() else None
+        return page("index.html", {"q": q, "results": results, "error": None})
+
+    @get("/search")
+    async def search(self, books: BookService, q: Query = "") -> Template:
+        """The results table alone, for the search box's live updates."""
+        results = await books.search(q=q, limit=30) if q.strip() else None
+        return page("_results.html", {"q": q, "results": results})
+
+    @get("/books/{isbn:str}")
+    async def book(
+        self,
+        books: BookService,
+        stock: StockService,
+        isbn: str,
+        before: int | None = None,
+        done: str = "",
+    ) -> Template | Redirect:
+        isbn13 = to_isbn13(isbn)
+        if isbn13 != isbn:
+            return see_other(book_path(isbn13))
+        return await self._book_page(books, stock, isbn13, before=before, notice=NOTICES.get(done))
+
+    @post("/books/{isbn:str}/adjust")
+    async def adjust(
+        self,
+        books: BookService,
+        stock: StockService,
+        actor: str,
+        isbn: str,
+        data: Form,
+    ) -> Template | Redirect:
+        isbn13 = to_isbn13(isbn)
+        entered = {
+            "change": forms.text(data, "change", limit=20),
+            "reason": forms.text(data, "reason"),
+        }
+        try:
+            change = forms.whole_number(
+                entered["change"], what="The change", low=-1_000_000, high=1_000_000
+            )
+            if len(entered["reason"]) < 3:
+                raise InvalidInput(
+                    "Say why the stock changes (damaged, found, lost...): the reason is required."
+                )
+            await stock.adjust(
+                adjustment=Adjustment(isbn13=isbn13, change=change, reason=entered["reason"]),
+                actor=actor,
+            )
+        except ShopError as error:
+            return await self._book_page(
+                books,
+                stock,
+                isbn13,
+                adjust_error=error.message,
+                entered=entered,
+                status_code=error.status_code,
+            )
+        return see_other(book_path(isbn13), done="adjusted")
+
+    @post("/books/{isbn:str}/details")
+    async def details(
+        self,
+        books: BookService,
+        stock: StockService,
+        actor: str,
+        isbn: str,
+        data: Form,
+    ) -> Template | Redirect:
+        isbn13 = to_isbn13(isbn)
+        entered = {
+            "price": forms.text(data, "price", limit=20),
+            "reorder_point": forms.text(data, "reorder_point", limit=20),
+        }
+        try:
+            changes = BookUpdate(
+                price_pence=forms.pounds_to_pence(entered["price"]),
+                reorder_point=forms.whole_number(
+                    entered["reorder_point"], what="The reorder point", low=0, high=1_000_000
+                ),
+            )
+            await books.update(isbn13=isbn13, changes=changes, actor=actor)
+        except ShopError as error:
+            return await self._book_page(
+                books,
+                stock,
+                isbn13,
+                details_error=error.message,
+                entered=entered,
+                status_code=error.status_code,
+            )
+        return see_other(book_path(isbn13), done="saved")
+
+    async def _book_page(
+        self,
+        books: BookService,
+        stock: StockService,
+        isbn13: str,
+        *,
+        before: int | None = None,
+        notice: str | None = None,
+        adjust_error: str | None = None,
+        details_error: str | None = None,
+        entered: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        book = await books.get(isbn13=isbn13)
+        ledger = await stock.ledger(isbn13=isbn13, limit=LEDGER_PAGE + 1, before_id=before)
+        older = ledger[LEDGER_PAGE - 1].id if len(ledger) > LEDGER_PAGE else None
+        return page(
+            "book.html",
+            {
+                "book": book,
+                "ledger": ledger[:LEDGER_PAGE],
+                "older": older,
+                "paged": before is not None,
+                "notice": notice,
+                "adjust_error": adjust_error,
+                "details_error": details_error,
+                "entered": entered or {},
+                "price_pounds": f"{book.price_pence // 100}.{book.price_pence % 100:02d}",
+            },
+            status_code=status_code,
+        )

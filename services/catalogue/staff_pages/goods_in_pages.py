@@ -1,0 +1,141 @@
+"""Goods in: scan or type ISBNs onto the pending delivery, then confirm it as one delivery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+
+from services.catalogue.staff_pages import forms
+from services.catalogue.staff_pages.goods_in import GoodsInDesk, PendingDelivery
+from services.catalogue.staff_pages.web import (
+    NOTICES,
+    Form,
+    StockArea,
+    is_htmx,
+    page,
+    see_other,
+    staff_of,
+)
+from shared.errors import ShopError
+
+
+class GoodsInPages(StockArea):
+    @get("/goods-in")
+    async def goods_in(
+        self,
+        request: Request[Any, Any, Any],
+        goods_in: GoodsInDesk,
+        written: str = "",
+        done: str = "",
+    ) -> Template:
+        staff = staff_of(request)
+        delivery = await goods_in.pending(staff.staff_id)
+        result = await goods_in.written(written[:64]) if written else None
+        return page(
+            "goods_in.html",
+            {"delivery": delivery, "written": result, "notice": NOTICES.get(done), "error": None},
+        )
+
+    @post("/goods-in/scan")
+    async def scan(
+        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk, data: Form
+    ) -> Template | Redirect:
+        """One scan (or typed ISBN and Enter): one more copy on the list."""
+        staff = staff_of(request)
+        scanned = forms.text(data, "isbn", limit=40)
+        try:
+            delivery, line = await goods_in.scan(staff.staff_id, scanned)
+        except ShopError as error:
+            delivery = await goods_in.pending(staff.staff_id)
+            return self._delivery(
+                request, delivery, error=error.message, status_code=error.status_code
+            )
+        if not is_htmx(request):
+            return see_other("/staff/stock/goods-in")
+        notice = f"Added {line.title}: {line.quantity} on this delivery."
+        return self._delivery(request, delivery, notice=notice, last=line.isbn13)
+
+    @post("/goods-in/save")
+    async def save_delivery(
+        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk, data: Form
+    ) -> Template | Redirect:
+        """Quantities and the supplier note as typed (0 takes a book off the list)."""
+        staff = staff_of(request)
+        try:
+            delivery = await goods_in.save(
+                staff.staff_id,
+                quantities=forms.prefixed(data, "qty-"),
+                reference=forms.text(data, "reference", limit=1000),
+            )
+        except ShopError as error:
+            delivery = await goods_in.pending(staff.staff_id)
+            return self._delivery(
+                request, delivery, error=error.message, status_code=error.status_code
+            )
+        if not is_htmx(request):
+            return see_other("/staff/stock/goods-in")
+        return self._delivery(request, delivery, notice="Saved.")
+
+    @post("/goods-in/remove/{isbn:str}")
+    async def remove_line(
+        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk, isbn: str
+    ) -> Template | Redirect:
+        staff = staff_of(request)
+        delivery = await goods_in.remove(staff.staff_id, isbn)
+        if not is_htmx(request):
+            return see_other("/staff/stock/goods-in")
+        return self._delivery(request, delivery, notice=f"Took {isbn} off the list.")
+
+    @post("/goods-in/clear")
+    async def clear_delivery(
+        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk
+    ) -> Redirect:
+        await goods_in.clear(staff_of(request).staff_id)
+        return see_other("/staff/stock/goods-in", done="cleared")
+
+    @post("/goods-in/confirm")
+    async def confirm_delivery(
+        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk, actor: str, data: Form
+    ) -> Template | Redirect:
+        """Write the list as one delivery; a repeat of the same confirm writes nothing more."""
+        staff = staff_of(request)
+        token = forms.text(data, "token", limit=64)
+        try:
+            existing = await goods_in.written(token)
+            if existing is None:
+                await goods_in.save(
+                    staff.staff_id,
+                    quantities=forms.prefixed(data, "qty-"),
+                    reference=forms.text(data, "reference", limit=1000),
+                )
+            await goods_in.confirm(staff.staff_id, token=token, actor=actor)
+        except ShopError as error:
+            delivery = await goods_in.pending(staff.staff_id)
+            return self._delivery(
+                request,
+                delivery,
+                error=error.message,
+                status_code=error.status_code,
+                whole_page=True,
+            )
+        return see_other("/staff/stock/goods-in", written=token)
+
+    def _delivery(
+        self,
+        request: Request[Any, Any, Any],
+        delivery: PendingDelivery,
+        *,
+        notice: str | None = None,
+        error: str | None = None,
+        last: str | None = None,
+        status_code: int = 200,
+        whole_page: bool = False,
+    ) -> Template:
+        """htmx: the list (with its message) to swap in, as 200 so htmx swaps an error too;
+        otherwise the whole page."""
+        context = {"delivery": delivery, "notice": notice, "error": error, "last": last}
+        if is_htmx(request) and not whole_page:
+            return page("_delivery.html", context)
+        return page("goods_in.html", {**context, "written": None}, status_code=status_code)

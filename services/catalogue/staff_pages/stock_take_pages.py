@@ -1,0 +1,138 @@
+"""Stock take by shelf: count, preview the differences (nothing written), write corrections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import get, post
+from litestar.response import Template
+
+from services.catalogue.schemas import CountedLine, StockTake
+from services.catalogue.service import StockService
+from services.catalogue.staff_pages import forms
+from services.catalogue.staff_pages.shelves import Shelves
+from services.catalogue.staff_pages.web import Form, Query, StockArea, page
+from shared.errors import InvalidInput, ShopError
+
+
+class StockTakePages(StockArea):
+    @get("/stock-take")
+    async def stock_take(self, shelves: Shelves, subject: Query = "") -> Template:
+        """Choose a shelf (a subject), then count its books."""
+        if not subject:
+            return page("stock_take.html", {"shelves": await shelves.all(), "subject": ""})
+        return page(
+            "stock_take.html",
+            {"subject": subject, "books": await shelves.books(subject), "counts": {}},
+        )
+
+    @post("/stock-take/preview")
+    async def preview_stock_take(
+        self, shelves: Shelves, stock: StockService, actor: str, data: Form
+    ) -> Template:
+        """The differences between the counts and the books' figures; writes nothing."""
+        subject = forms.text(data, "subject", limit=60)
+        shelf = await shelves.books(subject)
+        try:
+            counts = self._counts(data, [book.isbn13 for book in shelf])
+            result = await stock.stock_take(
+                take=StockTake(
+                    counts=[CountedLine(isbn13=i, counted=c) for i, c in counts.items()]
+                ),
+                actor=actor,
+                apply=False,
+            )
+        except ShopError as error:
+            return page(
+                "stock_take.html",
+                {
+                    "subject": subject,
+                    "books": shelf,
+                    "counts": forms.prefixed(data, "count-"),
+                    "error": error.message,
+                },
+                status_code=error.status_code,
+            )
+        return page(
+            "stock_take_preview.html",
+            {
+                "subject": subject,
+                "result": result,
+                "counts": counts,
+                "uncounted": [book for book in shelf if book.isbn13 not in counts],
+            },
+        )
+
+    @post("/stock-take/recount")
+    async def recount(self, shelves: Shelves, data: Form) -> Template:
+        """Back from the preview to the counts as typed."""
+        subject = forms.text(data, "subject", limit=60)
+        return page(
+            "stock_take.html",
+            {
+                "subject": subject,
+                "books": await shelves.books(subject),
+                "counts": forms.prefixed(data, "count-"),
+            },
+        )
+
+    @post("/stock-take/write")
+    async def write_stock_take(
+        self, shelves: Shelves, stock: StockService, actor: str, data: Form
+    ) -> Template:
+        """Write the previewed corrections, unless the stock moved since the preview."""
+        subject = forms.text(data, "subject", limit=60)
+        shelf = await shelves.books(subject)
+        try:
+            counts = self._counts(data, [book.isbn13 for book in shelf])
+            take = StockTake(
+                counts=[CountedLine(isbn13=i, counted=c) for i, c in counts.items()],
+                reason=f"stock take: {subject}"[:200],
+            )
+            now = await stock.stock_take(take=take, actor=actor, apply=False)
+            previewed = forms.prefixed(data, "expected-")
+            moved = [d for d in now.differences if previewed.get(d.isbn13) != str(d.on_hand)]
+            if moved:
+                return page(
+                    "stock_take_preview.html",
+                    {
+                        "subject": subject,
+                        "result": now,
+                        "counts": counts,
+                        "uncounted": [book for book in shelf if book.isbn13 not in counts],
+                        "error": "The stock of some books moved since your preview (a sale or a "
+                        "delivery): check the differences again, then write them.",
+                    },
+                    status_code=409,
+                )
+            result = await stock.stock_take(take=take, actor=actor, apply=True)
+        except ShopError as error:
+            return page(
+                "stock_take.html",
+                {
+                    "subject": subject,
+                    "books": shelf,
+                    "counts": forms.prefixed(data, "count-"),
+                    "error": error.message,
+                },
+                status_code=error.status_code,
+            )
+        return page(
+            "stock_take_preview.html",
+            {"subject": subject, "result": result, "counts": counts, "uncounted": []},
+        )
+
+    @staticmethod
+    def _counts(data: dict[str, Any], shelf: list[str]) -> dict[str, int]:
+        """The counted books of the shelf; a blank count means not counted (left as it is)."""
+        typed = forms.prefixed(data, "count-")
+        counts = {
+            isbn: forms.whole_number(
+                typed[isbn], what=f"The count for {isbn}", low=0, high=1_000_000
+            )
+            for isbn in shelf
+            if typed.get(isbn, "").strip()
+        }
+        if not counts:
+            raise InvalidInput("Type a count for at least one book (blank means not counted).")
+        return counts

@@ -1,0 +1,72 @@
+"""What the stock pages share: their base controller (path, role, no caching), rendering,
+redirects and the form and query types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, MediaType, Request
+from litestar.datastructures import CacheControlHeader
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from shared.auth.guards import requires
+from shared.auth.roles import Role
+from shared.auth.sessions import StaffIdentity, current_staff
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Query = Annotated[str, Parameter(max_length=200)]
+SHOP_TIME = ZoneInfo("Europe/London")
+# What a redirect after a change may ask the next page to say (never free text in a URL).
+NOTICES = {
+    "adjusted": "Stock adjusted: the ledger below shows the change.",
+    "saved": "Price and reorder point saved.",
+    "cleared": "The delivery list was cleared.",
+}
+
+
+class StockArea(Controller):
+    """Every stock page: for the stock role (and admin); never cached, they change by the minute."""
+
+    path = "/staff/stock"
+    guards = [requires(Role.STOCK)]
+    include_in_schema = False
+    cache_control = CacheControlHeader(no_store=True)
+
+
+def shop_time(moment: datetime) -> str:
+    return moment.astimezone(SHOP_TIME).strftime("%d %b %Y, %H:%M")
+
+
+def page(name: str, context: dict[str, Any], status_code: int = 200) -> Template:
+    """A template of templates/staff/stock/, with `when` to show times in the shop's time."""
+    return Template(
+        template_name=f"staff/stock/{name}",
+        context={"when": shop_time, **context},
+        status_code=status_code,
+        media_type=MediaType.HTML,
+    )
+
+
+def see_other(path: str, **query: str) -> Redirect:
+    target = f"{path}?{urlencode(query)}" if query else path
+    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def staff_of(request: Request[Any, Any, Any]) -> StaffIdentity:
+    staff = current_staff(request)
+    assert staff is not None  # the area's guard let only the signed-in through
+    return staff
+
+
+def book_path(isbn13: str) -> str:
+    return f"/staff/stock/books/{isbn13}"
