@@ -11,8 +11,8 @@ The ranking, per article:
    the book's subjects (the centroid of the books filed under each subject, which lifts
    the right shelf for articles that never use the subject's own words);
 3. a weighted sum of those, a bonus for a book whose author the article names, and
-   closeness to the article's leading books (those it names, else the first-pass top
-   two): the books beside *the* book on its shelf are the next best readings;
+   closeness to the article's leading books (those it names, else the first pass's
+   best): the books beside *the* book on its shelf are the next best readings;
 4. books the article names by title or ISBN go first, pins before everything, bans never;
    one edition per work (in-stock first); an in-stock book gets a small lift over an
    equally good out-of-stock one.
@@ -60,9 +60,11 @@ class RankerConfig:
     word_weight: float = 0.5
     rerank_weight: float = 3.0
     subject_weight: float = 1.0
-    neighbour_weight: float = 1.5
-    """Weight of closeness to the article's leading books (those it names, else the top few)."""
-    neighbour_seeds: int = 2
+    neighbour_weight: float = 2.5
+    """Weight of closeness to the article's leading books (those it names, else the top one)."""
+    neighbour_seeds: int = 1
+    """The first pass's best book only: its runner-up is wrong often enough to pull the
+    shelf off course (chosen by leave-one-out over the judged articles)."""
     author_bonus: float = 1.5
     """Added for a book whose author the article names in full (in z units)."""
     in_stock_bonus: float = 0.2
