@@ -220,8 +220,9 @@ class Ranker:
             [int(p) in mentions and mentions[int(p)].kind in _NAMED for p in candidates]
         )
         fused += self._author_bonuses(candidates, fused, mentions)
-        fused += self.config.neighbour_weight * self._neighbour_scores(candidates, fused, named)
+        # before the neighbours: the leading book of two equally good ones is the in-stock one
         fused += self.config.in_stock_bonus * (self._available[candidates] > 0)
+        fused += self.config.neighbour_weight * self._neighbour_scores(candidates, fused, named)
         order = sorted(range(len(candidates)), key=lambda i: (not named[i], -fused[i]))
         chosen = self._one_edition_each([int(candidates[i]) for i in order], pinned, k)
         scores = {int(candidates[i]): float(fused[i]) for i in range(len(candidates))}
