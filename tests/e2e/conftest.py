@@ -355,7 +355,10 @@ def _open_page(
                 for when in ("setup", "call")
             )
             if failed:
-                (ARTIFACTS / f"{name}{suffix}.html").write_text(page.content(), encoding="utf-8")
+                # Where the page was, first: a failure's HTML alone rarely says.
+                (ARTIFACTS / f"{name}{suffix}.html").write_text(
+                    f"<!-- {page.url} -->\n{page.content()}", encoding="utf-8"
+                )
         finally:
             context.close()
 
