@@ -25,6 +25,7 @@ from shared.auth.csrf import staff_csrf_config
 from shared.auth.guards import staff_actor
 from shared.auth.sessions import staff_session_config
 from shared.observability.layer import ObservabilityLayer
+from shared.ratelimit import LOGIN, rate_limits
 from shared.runtime import build_runtime
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 from shared.web_assets import staff_static_files, staff_template_config
@@ -44,6 +45,7 @@ def create_app(settings: CatalogueSettings) -> Litestar:
     shopfront = Shopfront(books=books, pages=PageCache(ttl_seconds=settings.page_cache_seconds))
     staff = StaffService(db=runtime.db, lockout=settings.staff_auth.lockout)
     sessions = staff_session_config(settings)
+    limiter = rate_limits(settings, LOGIN)
     stock_pages = StockPages.build(settings, books=books, stock=stock, db=runtime.db)
 
     @contextlib.asynccontextmanager
@@ -79,9 +81,9 @@ def create_app(settings: CatalogueSettings) -> Litestar:
             "settings": provide(settings),
             **stock_pages.dependencies,
         },
-        middleware=[*observability.middleware, sessions.middleware],
+        middleware=[*observability.middleware, sessions.middleware, limiter],
         csrf_config=staff_csrf_config(settings),
-        on_shutdown=[stock_pages.close, sessions.close],
+        on_shutdown=[stock_pages.close, sessions.close, limiter.close],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(

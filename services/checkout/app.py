@@ -24,6 +24,7 @@ from services.checkout.wiring import build_checkout
 from shared.auth.csrf import staff_csrf_config
 from shared.auth.sessions import staff_session_config
 from shared.observability.layer import ObservabilityLayer
+from shared.ratelimit import ORDER_STATUS, rate_limits
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 from shared.web_assets import staff_static_files, staff_template_config
 
@@ -39,6 +40,7 @@ def create_app(
     """`payments` and `requester` replace Stripe and the catalogue's replies (tests)."""
     checkout = build_checkout(settings, payments=payments, requester=requester)
     sessions = staff_session_config(settings)
+    limiter = rate_limits(settings, ORDER_STATUS)
     observability = ObservabilityLayer(settings.service_name, settings.redis_url)
 
     @contextlib.asynccontextmanager
@@ -75,9 +77,9 @@ def create_app(
             "settings": provide(settings),
         },
         state=State({"settings": settings, "checkout": checkout}),
-        middleware=[*observability.middleware, sessions.middleware],
+        middleware=[*observability.middleware, sessions.middleware, limiter],
         csrf_config=staff_csrf_config(settings),
-        on_shutdown=[sessions.close],
+        on_shutdown=[sessions.close, limiter.close],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(

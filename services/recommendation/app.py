@@ -28,6 +28,7 @@ from services.recommendation.settings import RecommendationSettings
 from shared.auth.csrf import staff_csrf_config
 from shared.auth.sessions import staff_session_config
 from shared.observability.layer import ObservabilityLayer
+from shared.ratelimit import RECOMMENDATIONS, rate_limits
 from shared.runtime import build_runtime
 from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 from shared.web_assets import staff_static_files, staff_template_config
@@ -53,6 +54,7 @@ def create_app(
     observability = ObservabilityLayer(settings.service_name, settings.redis_url)
     recommendations = build_service(runtime, settings, make_ranker=make_ranker, fetcher=fetcher)
     sessions = staff_session_config(settings)
+    limiter = rate_limits(settings, RECOMMENDATIONS)
 
     @contextlib.asynccontextmanager
     async def background(_: Litestar) -> AsyncIterator[None]:
@@ -82,9 +84,9 @@ def create_app(
             "settings": provide(settings),
         },
         state=State({"staff_api_token": settings.staff_api_token}),
-        middleware=[*observability.middleware, sessions.middleware],
+        middleware=[*observability.middleware, sessions.middleware, limiter],
         csrf_config=_csrf_config(settings),
-        on_shutdown=[sessions.close],
+        on_shutdown=[sessions.close, limiter.close],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(

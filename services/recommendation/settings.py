@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.auth.settings import StaffAuthSettings
+from shared.ratelimit import RateLimitSettings
 from shared.settings import ServiceSettings
 
 
@@ -37,4 +38,9 @@ class RecommendationSettings(ServiceSettings):
     staff_auth: StaffAuthSettings = Field(
         default_factory=StaffAuthSettings,
         description="staff sign-in, the same in every service (BOOKSHOP_* variables)",
+    )
+    rate_limits: RateLimitSettings = Field(
+        default_factory=RateLimitSettings,
+        description="sign-in and public endpoints' limits, the same in every service "
+        "(BOOKSHOP_RATE_LIMIT_* variables)",
     )

@@ -55,6 +55,7 @@ from shared.db import Database
 from shared.messaging.message import Command
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 from shared.migrations import upgrade
+from shared.ratelimit import RateLimitSettings
 
 R = TypeVar("R")
 ATTACK_REDIS_URL = os.environ.get("BOOKSHOP_ATTACK_REDIS_URL", "redis://127.0.0.1:6379/10")
@@ -201,6 +202,16 @@ class AttackShop:
     def signed_in(self, *roles: Role, username: str = "sam") -> Credentials:
         return staff_session(self.redis_url, *roles, username=username)
 
+    staff_password = STAFF_PASSWORD
+    """The password of the accounts `<role>-person` (stock-person, editor-person...)."""
+
+    csrf = staticmethod(csrf_pair)
+
+    @staticmethod
+    def serve(app: Any) -> ServerThread:
+        """Another app on a loopback port: `with shop.serve(app) as server: server.url`."""
+        return ServerThread(app, _bound_socket())
+
     def client(self, service: str) -> httpx.Client:
         """A new client of one service with no cookies (close it, or use it in `with`)."""
         return httpx.Client(base_url=self.urls[service], timeout=30)
@@ -317,31 +328,45 @@ def shop(
     staff_auth = StaffAuthSettings(secret_key=SECRET_KEY)
     socks = {name: _bound_socket() for name in ("standin", *SERVICES)}
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in socks.items()}
-    common = {"redis_url": redis_url, "public_url": urls["checkout"], "staff_auth": staff_auth}
+    # Limits out of the way (the rate-limit tests set their own): fuzzing posts a lot.
+    roomy = RateLimitSettings(
+        login_per_minute=100_000,
+        order_status_per_minute=100_000,
+        recommendations_per_minute=100_000,
+    )
+    common = {
+        "redis_url": redis_url,
+        "public_url": urls["checkout"],
+        "staff_auth": staff_auth,
+        "rate_limits": roomy,
+    }
     catalogue_settings = CatalogueSettings(
-        **common,
-        database_url=databases.catalogue,
-        page_cache_seconds=0,
-        **settings_overrides.get("catalogue", {}),
+        **common
+        | {"database_url": databases.catalogue, "page_cache_seconds": 0}
+        | settings_overrides.get("catalogue", {})
     )
     checkout_settings = CheckoutSettings(
-        **common,
-        database_url=databases.checkout,
-        stripe_api_key=STRIPE_KEY,
-        stripe_api_base=urls["standin"],
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_timeout_seconds=2.0,
-        stripe_max_network_retries=0,
-        reply_timeout_seconds=2.0,
-        **settings_overrides.get("checkout", {}),
+        **common
+        | {
+            "database_url": databases.checkout,
+            "stripe_api_key": STRIPE_KEY,
+            "stripe_api_base": urls["standin"],
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_timeout_seconds": 2.0,
+            "stripe_max_network_retries": 0,
+            "reply_timeout_seconds": 2.0,
+        }
+        | settings_overrides.get("checkout", {})
     )
     recommendation_settings = RecommendationSettings(
-        **common,
-        database_url=databases.recommendation,
-        staff_api_token=EDITOR_TOKEN,
-        fetch_timeout_seconds=1.0,
-        rerank=False,
-        **settings_overrides.get("recommendation", {}),
+        **common
+        | {
+            "database_url": databases.recommendation,
+            "staff_api_token": EDITOR_TOKEN,
+            "fetch_timeout_seconds": 1.0,
+            "rerank": False,
+        }
+        | settings_overrides.get("recommendation", {})
     )
     standin = create_standin(
         StripeStandinSettings(
