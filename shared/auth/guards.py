@@ -1,9 +1,10 @@
 """Route guards: `guards=[requires(Role.STOCK)]` on a controller or a route.
 
-No session: the JSON API (`/api/...`) answers 401; a page redirects (303) to the sign-in
-page, which brings the person back afterwards; an htmx request gets 401 with HX-Redirect so
-the whole page goes to the sign-in page rather than a fragment. A signed-in person without
-the role gets 403 saying which role is needed. Admin may do everything.
+No session: the JSON API (`/api/...`, anything outside /staff) answers 401; a page under
+/staff redirects (303) to the sign-in page, which brings the person back afterwards; an
+htmx request gets 401 with HX-Redirect, so the whole page goes to the sign-in page rather
+than a fragment. A signed-in person without the role gets 403 saying which role is needed.
+Admin may do everything.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _is_api(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    return connection.url.path.startswith("/api/")
+def _is_page(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """The staff pages live under /staff; everything else guarded is JSON."""
+    return connection.url.path.startswith("/staff")
 
 
 def signed_in_staff(
@@ -60,7 +62,7 @@ def signed_in_staff(
     """The signed-in staff member if they may use something open to `needed`; else the refusal."""
     staff = current_staff(connection)
     if staff is None:
-        if _is_api(connection):
+        if not _is_page(connection):
             raise NotAuthorizedException("Sign in first: the staff API needs a staff session.")
         path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
         if connection.headers.get("hx-request") == "true":

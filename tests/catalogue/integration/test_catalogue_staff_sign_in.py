@@ -93,6 +93,14 @@ async def test_sign_in_takes_you_where_you_were_going_with_a_safe_cookie(
     assert links == ["/staff/stock"]
 
 
+async def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_sign_in(
+    client: AsyncTestClient[Any],
+) -> None:
+    response = await client.get("/staff", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert response.status_code == 401
+    assert response.headers["hx-redirect"] == "/staff/login?next=%2Fstaff"
+
+
 async def test_sign_in_never_leads_off_the_site(client: AsyncTestClient[Any]) -> None:
     response = await sign_in(client, "sam", PASSWORD, query="?next=//evil.example/")
     assert response.headers["location"] == "/staff"
