@@ -26,6 +26,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from litestar import Litestar
 from litestar.middleware.csrf import generate_csrf_token
 
 from services.catalogue import handlers as catalogue_handlers
@@ -189,6 +190,7 @@ class AttackShop:
     redis_url: str
     databases: Databases
     urls: dict[str, str]
+    apps: dict[str, Litestar]
     catalogue: httpx.Client
     checkout: httpx.Client
     recommendation: httpx.Client
@@ -378,14 +380,18 @@ def shop(
         )
     )
     records = catalogue_records()
+    apps = {
+        "catalogue": create_catalogue(catalogue_settings),
+        "checkout": create_checkout(
+            checkout_settings, requester=CatalogueReplies(databases.catalogue)
+        ),
+        "recommendation": create_recommendation(recommendation_settings),
+    }
     with (
         ServerThread(standin, socks["standin"]),
-        ServerThread(create_catalogue(catalogue_settings), socks["catalogue"]),
-        ServerThread(
-            create_checkout(checkout_settings, requester=CatalogueReplies(databases.catalogue)),
-            socks["checkout"],
-        ),
-        ServerThread(create_recommendation(recommendation_settings), socks["recommendation"]),
+        ServerThread(apps["catalogue"], socks["catalogue"]),
+        ServerThread(apps["checkout"], socks["checkout"]),
+        ServerThread(apps["recommendation"], socks["recommendation"]),
         httpx.Client(base_url=urls["catalogue"], timeout=30) as catalogue,
         httpx.Client(base_url=urls["checkout"], timeout=30) as checkout,
         httpx.Client(base_url=urls["recommendation"], timeout=30) as rec,
@@ -420,6 +426,7 @@ def shop(
             redis_url=redis_url,
             databases=databases,
             urls=urls,
+            apps=apps,
             catalogue=catalogue,
             checkout=checkout,
             recommendation=rec,
