@@ -827,7 +827,14 @@ class OrderService:
                 await session.scalars(
                     select(Book)
                     .where(condition, Book.withdrawn.is_(False))
-                    .order_by((Book.available > 0).desc(), Book.title, Book.isbn13)
+                    .order_by(
+                        # The words as typed, together, before titles that merely have them.
+                        func.lower(Book.title).like(f"%{_like(text)}%", escape="\\").desc(),
+                        (Book.available > 0).desc(),
+                        func.length(Book.title),
+                        Book.title,
+                        Book.isbn13,
+                    )
                     .limit(limit)
                 )
             )

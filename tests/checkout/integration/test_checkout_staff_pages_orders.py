@@ -10,10 +10,18 @@ import httpx
 import pytest
 from conftest import BOOKS, Shop
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode
 
 from shared.auth.roles import Role
 
 pytestmark = pytest.mark.integration
+
+
+def one(tree: HTMLParser, selector: str) -> LexborNode:
+    found = tree.css_first(selector)
+    assert found is not None, f"nothing on the page matches {selector}"
+    return found
+
 
 IMPERIALISM = "9780745334530"
 RAGGED = "9781788731799"
@@ -44,7 +52,7 @@ async def phone_order(
     **customer: str,
 ) -> str:
     page = HTMLParser((await clerk.get("/staff/phone")).text)
-    key = page.css_first("input[name=idempotency_key]").attributes["value"]
+    key = one(page, "input[name=idempotency_key]").attributes["value"]
     form = {
         "idempotency_key": key,
         "name": "Rosa Luxemburg",

@@ -11,10 +11,19 @@ import httpx
 import pytest
 from conftest import BOOKS, Shop
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode
 
+from services.checkout.controllers.staff_phone import SPOKEN
 from shared.auth.roles import Role
 
 pytestmark = pytest.mark.integration
+
+
+def one(tree: HTMLParser, selector: str) -> LexborNode:
+    found = tree.css_first(selector)
+    assert found is not None, f"nothing on the page matches {selector}"
+    return found
+
 
 IMPERIALISM = "9780745334530"
 RAGGED = "9781788731799"
@@ -46,7 +55,7 @@ async def order_form(clerk: httpx.AsyncClient) -> dict[str, Any]:
     """The fields of a fresh phone page, as the browser would send them back."""
     response = await clerk.get("/staff/phone")
     assert response.status_code == 200
-    key = page(response).css_first("input[name=idempotency_key]").attributes["value"]
+    key = one(page(response), "input[name=idempotency_key]").attributes["value"]
     assert key
     return {"idempotency_key": key, "delivery": "post"}
 
@@ -93,29 +102,30 @@ async def test_a_phone_order_from_search_to_the_reference_read_back(
     # Adding books: the basket comes back priced, with postage for the delivery chosen.
     basket = await clerk.post("/staff/phone/basket", data=form | {"add": IMPERIALISM}, headers=HTMX)
     assert "£19.99" in basket.text and "£2.95" in basket.text  # one book: 295p postage
-    assert "data-focus" in page(basket).css_first(f"#qty-{IMPERIALISM}").attributes
+    assert "data-focus" in one(page(basket), f"#qty-{IMPERIALISM}").attributes
     two = await clerk.post(
         "/staff/phone/basket",
         data=form | {"isbn": [IMPERIALISM], "quantity": ["1"], "add": RAGGED},
         headers=HTMX,
     )
-    assert page(two).css_first("#total").text() == "£36.93"  # 1999 + 1299 + 395
+    assert one(page(two), "#total").text() == "£36.93"  # 1999 + 1299 + 395
     collecting = await clerk.post(
         "/staff/phone/basket",
         data={"isbn": [IMPERIALISM, RAGGED], "quantity": ["1", "3"], "delivery": "collection"},
         headers=HTMX,
     )
-    assert page(collecting).css_first("#total").text() == "£58.96"  # 1999 + 3 * 1299, no postage
+    assert one(page(collecting), "#total").text() == "£58.96"  # 1999 + 3 * 1299, no postage
     assert "only 2 left" in collecting.text
 
     placed = await place(clerk, form | rosa(), [(IMPERIALISM, 1), (RAGGED, 2)])
     ref = reference_of(placed)
     result = await clerk.get(f"/staff/phone/orders/{ref}")
-    assert page(result).css_first("[data-testid=reference]").text() == ref
-    spelled = page(result).css_first("[data-testid=spelled]").text()
-    assert all(ch in spelled for ch in ref) and ("Kilo" in spelled or len(spelled) > 3 * len(ref))
+    assert one(page(result), "[data-testid=reference]").text() == ref
+    spelled = one(page(result), "[data-testid=spelled]").text()
+    # Each character with the word that says it: "K Kilo · 7 seven · ...".
+    assert spelled.split(" · ") == [f"{ch} {SPOKEN[ch]}" for ch in ref]
     assert "Send payment link" in result.text and "Pay on collection" not in result.text
-    assert page(result).css_first("[data-testid=total]").text() == "£49.92"
+    assert one(page(result), "[data-testid=total]").text() == "£49.92"
 
     [order] = await shop.orders()
     assert order.reference == ref and order.status == "reserved" and order.channel == "phone"
@@ -151,9 +161,9 @@ async def test_short_stock_says_how_many_are_left_and_places_nothing(
     assert "Only 1 left: reduce the quantity or remove the book." in said
     # What was typed is still there, and the next try is a new order.
     again = page(refused)
-    assert again.css_first("#name").attributes["value"] == "Rosa Luxemburg"
-    assert again.css_first(f"#qty-{RAGGED}").attributes["value"] == "2"
-    new_key = again.css_first("input[name=idempotency_key]").attributes["value"]
+    assert one(again, "#name").attributes["value"] == "Rosa Luxemburg"
+    assert one(again, f"#qty-{RAGGED}").attributes["value"] == "2"
+    new_key = one(again, "input[name=idempotency_key]").attributes["value"]
     assert new_key and new_key != form["idempotency_key"]
     assert [o.status for o in await shop.orders()] == ["rejected"]
     assert shop.catalogue.stock == {IMPERIALISM: 5, RAGGED: 1}
@@ -208,7 +218,7 @@ async def test_pay_on_collection(shop: Shop, clerk: httpx.AsyncClient) -> None:
     result = await clerk.get(f"/staff/phone/orders/{ref}")
     assert "Pay on collection" in result.text
     # No email address: no payment link to send.
-    assert "disabled" in page(result).css_first("form[action$=payment-link] button").attributes
+    assert "disabled" in one(page(result), "form[action$=payment-link] button").attributes
     chosen = await clerk.post(f"/staff/phone/orders/{ref}/pay-on-collection")
     assert chosen.status_code == 303
     shown = await clerk.get(chosen.headers["location"])
@@ -265,3 +275,26 @@ async def test_a_form_without_the_csrf_token_is_refused(
     refused = await place(clerk, form, [(IMPERIALISM, 1)])
     assert refused.status_code == 403
     assert await shop.orders() == []
+
+
+async def test_book_search_puts_the_typed_phrase_then_stock_first(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    titles = {
+        "9798943470868": ("A People's History of the Second World War", 5),
+        "9798319747327": ("A People's History of the World", 0),
+        "9798362399245": ("A People's History of the United States", 0),
+        "9798186064503": ("A People's History of Sports in the United States", 3),
+    }
+    for isbn, (title, stock) in titles.items():
+        await shop.add_book(isbn, title=title, price_pence=999, stock=stock)
+
+    def found(response: httpx.Response) -> list[str]:
+        return [str(o.attributes["data-isbn"]) for o in page(response).css("[data-isbn]")]
+
+    world = await clerk.get("/staff/phone/books", params={"q": "people's history of the world"})
+    assert found(world) == ["9798319747327", "9798943470868"]
+    united = await clerk.get("/staff/phone/books", params={"q": "peo hist united"})
+    assert found(united) == ["9798186064503", "9798362399245"]  # in stock first
+    percent = await clerk.get("/staff/phone/books", params={"q": "100%"})
+    assert found(percent) == []

@@ -65,9 +65,9 @@
     close(bookSearch);
   }
 
-  function take(input) {
-    const item = current(listOf(input));
-    if (input === customerSearch) { takeCustomer(item); } else { takeBook(item); }
+  function take(input, item) {
+    const chosen = item || current(listOf(input));
+    if (input === customerSearch) { takeCustomer(chosen); } else { takeBook(chosen); }
   }
 
   for (const input of [customerSearch, bookSearch]) {
@@ -85,9 +85,11 @@
         close(input);
       }
     });
-    listOf(input).addEventListener("click", (event) => {
+    // On the fieldset: htmx replaces the list itself with every answer.
+    input.closest("fieldset").addEventListener("click", (event) => {
+      const list = listOf(input);
       const item = event.target.closest("[role=option]:not([aria-disabled=true])");
-      if (item) { take(input); }
+      if (item && list.contains(item)) { take(input, item); }
     });
   }
 

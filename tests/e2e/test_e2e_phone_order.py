@@ -1,0 +1,96 @@
+"""A phone order from the first key to the read-back reference, with the keyboard only: no
+clicks, only typing and key presses, as a practised clerk takes it with a customer on the line."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+import pytest
+from conftest import ARTIFACTS, Shop
+from playwright.sync_api import Page, expect
+
+STATE_AND_REVOLUTION = "9798069814539"
+PEOPLES_HISTORY = "9798319747327"
+
+
+@pytest.mark.e2e
+def test_a_phone_order_from_the_first_key_to_the_read_back_reference(
+    shop: Shop, page: Page, signed_in: Callable[..., object]
+) -> None:
+    signed_in(page, "phone_orders")
+    page.goto("/staff/phone")
+    expect(page.locator("#customer-search")).to_be_focused()
+    email = f"clara-{uuid.uuid4().hex[:6]}@example.org"
+
+    # A new customer: the number finds nobody, Enter starts them with it filled in.
+    page.keyboard.type("0161 496 0" + str(uuid.uuid4().int % 1000).zfill(3))
+    expect(page.locator("#customer-results")).to_contain_text("No customer matches")
+    page.keyboard.press("Enter")
+    expect(page.locator("#name")).to_be_focused()
+    expect(page.locator("#phone")).to_have_value(re.compile(r"^0161 496 0\d{3}$"))
+    page.keyboard.type("Clara Zetkin")
+    page.keyboard.press("Enter")  # moves on like Tab
+    expect(page.locator("#phone")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type("10 Frauenstrasse")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Manchester")
+    page.keyboard.press("Enter")
+    page.keyboard.type("M1 1AA")
+    page.keyboard.press("Tab")
+    expect(page.locator("#book-search")).to_be_focused()
+
+    # Two books: Enter adds the first match and puts the cursor in its quantity.
+    page.keyboard.type("state and rev")
+    expect(page.locator("#book-results [role=option]").first).to_contain_text(
+        "The State and Revolution"
+    )
+    page.keyboard.press("Enter")
+    quantity = page.locator(f"#qty-{STATE_AND_REVOLUTION}")
+    expect(quantity).to_be_focused()
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    expect(page.locator("#book-search")).to_be_focused()
+    # Typed fast, before the results arrive: Enter waits for them.
+    page.keyboard.type("people's history of the world")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#qty-{PEOPLES_HISTORY}")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#book-search")).to_be_focused()
+
+    basket = page.locator("#basket")
+    expect(basket).to_contain_text("The State and Revolution")
+    expect(basket).to_contain_text("A People's History of the World")
+    expect(page.locator(f"#qty-{STATE_AND_REVOLUTION}")).to_have_value("2")
+    # Three books posted: the total includes the postage band for 2-3 books.
+    expect(basket).to_contain_text("Postage")
+    total = page.locator("#total").inner_text()
+    assert re.fullmatch(r"£\d+\.\d\d", total), total
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "phone_order_basket.png"), full_page=True)
+
+    # Ctrl+Enter places the order; the copies are held and the reference comes up.
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    expect(page).to_have_url(re.compile(r"/staff/phone/orders/[A-Z0-9]{8}$"))
+    reference = page.get_by_test_id("reference").inner_text()
+    assert re.fullmatch(r"[ACDEFGHJKMNPQRTUVWXY34679]{8}", reference)
+    spelled = page.get_by_test_id("spelled").inner_text()
+    assert all(ch in spelled for ch in reference)
+    expect(page.get_by_test_id("total")).to_have_text(total)
+
+    # A posted order: "Send payment link" has the focus, Enter sends it.
+    send = page.get_by_role("button", name="Send payment link")
+    expect(send).to_be_focused()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_test_id("payment")).to_have_text(f"Payment link sent to {email}.")
+    expect(page.get_by_test_id("reference")).to_have_text(reference)
+    sent = shop.wait_for_email(email)
+    assert reference in str(sent["Subject"])
+    assert "/stripe/pay/" in sent.get_content()
+    expect(page.get_by_role("link", name="Take another order")).to_be_focused()
