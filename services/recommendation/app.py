@@ -7,13 +7,10 @@ the first ranking, in a thread.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
 from litestar.di import Provide
 
 from services.recommendation import models
@@ -34,13 +31,6 @@ from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 from shared.web_assets import staff_static_files, staff_template_config
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _csrf_config(settings: RecommendationSettings) -> CSRFConfig:
-    """The staff pages' CSRF check; the editors' JSON API is exempt while it is opened by a
-    bearer token (a header no other site can make a browser send)."""
-    config = staff_csrf_config(settings)
-    return dataclasses.replace(config, exclude=[*(config.exclude or ()), r"^/api/recommendation/"])
 
 
 def create_app(
@@ -83,9 +73,8 @@ def create_app(
             "runtime": provide(runtime),
             "settings": provide(settings),
         },
-        state=State({"staff_api_token": settings.staff_api_token}),
         middleware=[*observability.middleware, sessions.middleware, limiter],
-        csrf_config=_csrf_config(settings),
+        csrf_config=staff_csrf_config(settings),
         on_shutdown=[sessions.close, limiter.close],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_JSON_BODY_BYTES,

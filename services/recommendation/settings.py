@@ -14,10 +14,6 @@ class RecommendationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RECOMMENDATION_", extra="ignore", frozen=True)
 
     service_name: str = "recommendation"
-    staff_api_token: str = Field(
-        default="",
-        description="bearer token of the editors' pins and bans; empty keeps them closed",
-    )
     fetch_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="how long fetching an article's URL may take in all"
     )

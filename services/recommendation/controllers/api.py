@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
 
-from services.recommendation.controllers.guards import require_staff, staff_token_guard
+from services.recommendation.controllers.guards import EDITOR, require_editor
 from services.recommendation.domain import (
     DEFAULT_K,
     MAX_K,
@@ -51,10 +51,11 @@ class RecommendationsController(Controller):
     ) -> ArticleBooks:
         """The best books for an article, each with its reason and its link.
 
-        Storing the article (`article_id` given) is for the editors: it needs the staff token.
+        Storing the article (`article_id` given) is for the editors: it needs an editor's
+        session and the CSRF header.
         """
         if data.article_id is not None:
-            require_staff(request)
+            require_editor(request)
         draft = ArticleDraft(
             source=article_source(text=data.text, html=data.html, url=data.url),
             headline=data.headline,
@@ -66,7 +67,7 @@ class RecommendationsController(Controller):
 class EditorController(Controller):
     path = "/api/recommendation/articles"
     tags = ["articles"]
-    guards = [staff_token_guard]
+    guards = [EDITOR]
 
     @get("/")
     async def list_articles(

@@ -5,7 +5,7 @@ test session (each Ranker built in a test shares them, and the vectors they comp
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,14 @@ from services.recommendation.models import outbox
 from services.recommendation.ranking import Ranker
 from services.recommendation.semantic import Embedder, minilm_embedder, wordllama_embedder
 from services.recommendation.settings import RecommendationSettings
+from shared.auth.roles import Role
+from shared.auth.settings import StaffAuthSettings
 from shared.contracts import BookChanged
 from shared.db import Database
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 from shared.migrations import upgrade
 
 DATA = Path(__file__).parents[2] / "data"
-STAFF_TOKEN = "editor-token-for-tests"
-STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 PUBLIC_URL = "http://shop.test"
 
 
@@ -81,12 +81,14 @@ def recommendation_url(database_url: str) -> str:
 
 
 @pytest.fixture
-def settings(recommendation_url: str, redis_url: str) -> RecommendationSettings:
+def settings(
+    recommendation_url: str, redis_url: str, staff_auth: StaffAuthSettings
+) -> RecommendationSettings:
     return RecommendationSettings(
         database_url=recommendation_url,
         redis_url=redis_url,
         public_url=PUBLIC_URL,
-        staff_api_token=STAFF_TOKEN,
+        staff_auth=staff_auth,
         fetch_timeout_seconds=1.0,
         fetch_max_bytes=256 * 1024,
         # The input tests serve articles from a loopback server.
@@ -159,9 +161,10 @@ def feed(db: Database) -> Feed:
 
 
 @pytest.fixture
-def staff() -> dict[str, str]:
-    """Headers of an editor holding the staff token."""
-    return dict(STAFF)
+async def staff(staff_credentials: Callable[..., Awaitable[Any]]) -> dict[str, str]:
+    """Headers of a request from erin, signed in as an editor."""
+    erin = await staff_credentials(Role.EDITOR, username="erin")
+    return dict(erin.headers)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from services.recommendation.models import Article, CachedBook, Click
 from services.recommendation.service import reindex_shop
+from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 
 CALLINICOS = "9798463348616"
 
@@ -61,14 +62,14 @@ async def test_with_an_article_id_the_article_is_stored_and_its_links_count_clic
     assert "socialism in one country" in article.text
 
 
-async def test_storing_an_article_needs_the_staff_token(client, feed, seed_article) -> None:
+async def test_storing_an_article_needs_an_editor(client, feed, seed_article) -> None:
     await feed.catalogue()
 
     response = await client.post(
         "/recommendations", json={"text": seed_article, "article_id": "sw-2308"}
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert await feed.count(Article) == 0
 
 
@@ -174,7 +175,7 @@ async def test_pins_come_first_in_order_and_bans_never_appear(
     assert [b["isbn13"] for b in books[:2]] == [cookery, CALLINICOS]
 
 
-async def test_pinning_needs_the_staff_token_a_known_article_and_a_book_on_sale(
+async def test_pinning_needs_an_editor_a_known_article_and_a_book_on_sale(
     client, feed, seed_article, staff
 ) -> None:
     await feed.catalogue()
@@ -182,7 +183,13 @@ async def test_pinning_needs_the_staff_token_a_known_article_and_a_book_on_sale(
         "/recommendations", json={"text": seed_article, "article_id": "a1"}, headers=staff
     )
 
-    without_token = await client.post(f"/api/recommendation/articles/a1/pins/{CALLINICOS}")
+    signed_out = await client.post(
+        f"/api/recommendation/articles/a1/pins/{CALLINICOS}",
+        headers={"Cookie": f"{CSRF_COOKIE}={staff[CSRF_HEADER]}", CSRF_HEADER: staff[CSRF_HEADER]},
+    )
+    without_csrf_token = await client.post(
+        f"/api/recommendation/articles/a1/pins/{CALLINICOS}", headers={"Cookie": staff["Cookie"]}
+    )
     unknown_article = await client.post(
         f"/api/recommendation/articles/nope/pins/{CALLINICOS}", headers=staff
     )
@@ -191,7 +198,8 @@ async def test_pinning_needs_the_staff_token_a_known_article_and_a_book_on_sale(
     )
     not_an_isbn = await client.post("/api/recommendation/articles/a1/pins/12345", headers=staff)
 
-    assert without_token.status_code == 403
+    assert signed_out.status_code == 401
+    assert without_csrf_token.status_code == 403
     assert unknown_article.status_code == 404
     assert unknown_book.status_code == 404
     assert not_an_isbn.status_code == 400
@@ -210,7 +218,7 @@ async def test_the_editors_list_of_articles_newest_first(client, feed, staff) ->
     listed = await client.get("/api/recommendation/articles", headers=staff)
 
     assert [a["id"] for a in listed.json()] == ["second", "first"]
-    assert (await client.get("/api/recommendation/articles")).status_code == 403
+    assert (await client.get("/api/recommendation/articles")).status_code == 401
 
 
 async def test_reindex_clears_the_cache_and_the_next_ranking_rebuilds(

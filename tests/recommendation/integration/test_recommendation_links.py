@@ -174,4 +174,4 @@ async def test_the_report_counts_clicks_per_book_and_the_orders_the_article_brou
     assert report["books"][1]["isbn13"] == second
     assert (report["books"][1]["clicks"], report["books"][1]["copies_sold"]) == (1, 1)
     unauthorised = await client.get("/api/recommendation/articles/sw-2308/report")
-    assert unauthorised.status_code == 403
+    assert unauthorised.status_code == 401
