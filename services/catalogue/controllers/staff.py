@@ -3,7 +3,6 @@ which owns the staff accounts; the session it starts is honoured by every servic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, get, post
@@ -15,27 +14,12 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from services.catalogue.staff import SignInRefused, StaffService
 from shared.auth.guards import SIGN_IN_PATH, SIGNED_IN, safe_next
-from shared.auth.roles import Role
 from shared.auth.sessions import current_staff, sign_in, sign_out
+from shared.web_assets import STAFF_PAGES
 
 # Longer input is not a username or password anybody types; refusing it early saves hashing it.
 _MAX_FIELD = 1024
 
-
-@dataclass(frozen=True)
-class StaffPage:
-    path: str
-    title: str
-    about: str
-    role: Role
-
-
-STAFF_PAGES = (
-    StaffPage("/staff/stock", "Stock", "books, deliveries, counts and reorders", Role.STOCK),
-    StaffPage("/staff/phone", "Phone orders", "take an order on the phone", Role.PHONE_ORDERS),
-    StaffPage("/staff/orders", "Orders", "payments, refunds and fulfilment", Role.PHONE_ORDERS),
-    StaffPage("/staff/editor", "Articles", "the books recommended for articles", Role.EDITOR),
-)
 
 _NO_STORE = CacheControlHeader(no_store=True)
 

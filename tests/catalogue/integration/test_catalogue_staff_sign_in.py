@@ -24,7 +24,7 @@ from shared.messaging.message import utcnow
 
 PASSWORD = "correct horse battery"
 WRONG = "incorrect horse battery"
-ALERT = re.compile(r'<p class="error" role="alert">(.*?)</p>')
+ALERT = re.compile(r'<p class="message error" role="alert">(.*?)</p>')
 
 
 @pytest.fixture
