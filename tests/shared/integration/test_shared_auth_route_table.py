@@ -169,7 +169,7 @@ class Caller:
             headers = {"Cookie": f"{CSRF_COOKIE}={self._token}", CSRF_HEADER: self._token}
         else:
             headers = self._credentials[role].headers
-        body = {} if method in ("POST", "PUT", "PATCH") else None
+        body: dict[str, Any] | None = {} if method in ("POST", "PUT", "PATCH") else None
         return await self._clients[service].request(
             method,
             concrete(path),
