@@ -18,6 +18,15 @@ def on_hand(page: Page, isbn13: str) -> int:
     return int(page.locator("#on-hand").inner_text())
 
 
+def on_hand_by_request(page: Page, isbn13: str) -> int:
+    """The book page's on-hand figure, fetched with the page's session without leaving it."""
+    found = re.search(
+        r'id="on-hand">(\d+)<', page.request.get(f"/staff/stock/books/{isbn13}").text()
+    )
+    assert found is not None
+    return int(found.group(1))
+
+
 @pytest.mark.e2e
 def test_goods_in_by_typed_isbns_then_the_stock_on_the_book_page(
     page: Page, signed_in: Callable[..., object]
@@ -69,3 +78,101 @@ def test_goods_in_by_typed_isbns_then_the_stock_on_the_book_page(
     expect(latest).to_contain_text("ref. Bookmarks delivery 1917")
     assert on_hand(page, BUKHARIN) == before[BUKHARIN] + 1
     page.goto(f"/staff/stock/books/{LENIN}")
+
+
+@pytest.mark.e2e
+def test_search_as_you_type_and_a_scanned_isbn_on_a_phone(
+    phone_page: Page, signed_in: Callable[..., object]
+) -> None:
+    page = phone_page
+    signed_in(page, "stock")
+    page.goto("/staff/stock")
+    expect(page.locator("#q")).to_be_focused()
+
+    page.keyboard.type("imperiali")
+    # The results come as the letters are typed, without pressing Enter.
+    expect(page.locator("#results tbody tr").first).to_contain_text("Imperialism")
+    assert page.url.endswith("/staff/stock")
+
+    page.locator("#q").fill("")
+    page.keyboard.type(LENIN)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"/staff/stock/books/{LENIN}$"))
+    expect(page.locator("h1")).to_contain_text("Imperialism")
+
+
+@pytest.mark.e2e
+def test_stock_take_of_a_shelf_shows_the_differences_before_writing(
+    page: Page, signed_in: Callable[..., object]
+) -> None:
+    signed_in(page, "stock")
+    page.goto("/staff/stock/stock-take")
+    expect(page.locator("#subject")).to_be_focused()
+    page.locator("#subject").select_option("gardening")
+    page.keyboard.press("Tab")  # to "Count this shelf"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    counts = page.locator("input[name^='count-']")
+    expect(counts).to_have_count(4)
+    isbns = [name.removeprefix("count-") for name in counts.evaluate_all("i => i.map(e => e.name)")]
+    held = {isbn: on_hand_by_request(page, isbn) for isbn in isbns}
+    short = next(isbn for isbn in isbns if held[isbn] > 0)
+
+    # Count the shelf with the keyboard: one copy missing of the first book, the rest right.
+    expect(counts.first).to_be_focused()
+    for index, isbn in enumerate(isbns):
+        page.keyboard.type(str(held[isbn] - 1 if isbn == short else held[isbn]))
+        if index < len(isbns) - 1:
+            page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    rows = page.locator("#differences tbody tr")
+    expect(rows).to_have_count(1)
+    cells = rows.first.locator("td")
+    expect(cells.nth(1)).to_have_text(str(held[short]))
+    expect(cells.nth(2)).to_have_text(str(held[short] - 1))
+    expect(cells.nth(3)).to_have_text("-1")
+    # Previewing wrote nothing.
+    assert on_hand_by_request(page, short) == held[short]
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Write corrections").click()
+    expect(page.locator("#written")).to_contain_text("Corrections written: 1 book changed")
+    page.goto(f"/staff/stock/books/{short}")
+    expect(page.locator("#on-hand")).to_have_text(str(held[short] - 1))
+    expect(page.locator("#ledger tbody tr").first).to_contain_text("stock take: gardening")
+
+
+@pytest.mark.e2e
+def test_an_import_shows_its_progress_then_its_report(
+    page: Page, signed_in: Callable[..., object]
+) -> None:
+    signed_in(page, "stock")
+    page.goto("/staff/stock/import")
+    rows = [f"97910000{n:04d}" for n in range(1, 301)]
+    lines = ["isbn13,title,authors,price_pence,stock"]
+    for n, first12 in enumerate(rows):
+        check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12)) % 10) % 10
+        lines.append(f"{first12}{check},Pamphlet {n},Branch {n % 7},300,1")
+    lines.append("97910000xxxx,Broken,Nobody,300,1")
+    page.locator("#file").set_input_files(
+        files=[
+            {"name": "pamphlets.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()}
+        ]
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Import").click()
+    expect(page.locator("h1")).to_have_text("Import of pamphlets.csv")
+    job_url = page.url
+
+    # The report replaces the progress bar in place: the page polls, nobody reloads it.
+    result = page.locator("#import-result")
+    expect(page.locator("#import-bar")).to_be_visible()
+    expect(result).to_contain_text("Import finished: 301 records:", timeout=120_000)
+    expect(result).to_contain_text("1 skipped")
+    expect(page.locator("#skipped tbody tr")).to_have_count(1)
+    expect(page.locator("#skipped tbody tr").first).to_contain_text("line 302")
+    assert page.url == job_url

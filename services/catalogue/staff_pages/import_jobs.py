@@ -68,12 +68,6 @@ class ImportJob(msgspec.Struct, kw_only=True):
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.REFUSED, JobState.FAILED)
 
-    @property
-    def percent(self) -> int:
-        if self.state == JobState.DONE:
-            return 100
-        return self.done * 100 // self.total if self.total else 0
-
     def record(self, report: ImportReport) -> None:
         self.state = JobState.DONE
         self.done = self.total = self.records = report.records
