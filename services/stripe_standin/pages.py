@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 from services.stripe_standin.components import standin_of
 from services.stripe_standin.errors import StripeError
 from services.stripe_standin.objects import format_amount
-from services.stripe_standin.state import StandinState
+from services.stripe_standin.state import Customer, StandinState
 
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 
@@ -27,6 +27,7 @@ def _page(state: StandinState, session_id: str, error: str | None = None) -> Tem
         "session_id": session_id,
         "status": session["status"],
         "payment_status": session["payment_status"],
+        "customer_email": session["customer_email"],
         "awaiting_transfer": intent is not None and intent["status"] == "processing",
         "total": format_amount(session["amount_total"], currency),
         "items": [
@@ -53,13 +54,18 @@ async def checkout_page(request: Request, session_id: FromPath[str]) -> Template
 async def checkout_action(request: Request, session_id: FromPath[str]) -> Response[Any]:
     """Form actions of the page; tests post `action=pay` here without a browser."""
     state = standin_of(request).state
-    action = (await request.form()).get("action")
+    form = await request.form()
+    action = form.get("action")
+    customer = Customer(
+        email=(form.get("email") or "").strip() or None,
+        name=(form.get("name") or "").strip() or None,
+    )
     session = state.retrieve(session_id, "checkout.session")
     try:
         if action == "pay":
-            session = state.pay_by_card(session_id)
+            session = state.pay_by_card(session_id, customer)
         elif action == "bank_transfer":
-            session = state.pay_by_bank_transfer(session_id)
+            session = state.pay_by_bank_transfer(session_id, customer)
         elif action in ("transfer_arrived", "transfer_failed"):
             state.settle_bank_transfer(session_id, succeeded=action == "transfer_arrived")
             return Redirect(path=f"/pay/{session_id}", status_code=303)

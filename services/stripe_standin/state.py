@@ -41,6 +41,14 @@ SESSION_PARAMS = frozenset(
 
 
 @dataclass(frozen=True)
+class Customer:
+    """The payer's details typed on the hosted page (Stripe Checkout always asks for an email)."""
+
+    email: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class RequestContext:
     """What an event's `request` field reports: the API request that caused it, if any."""
 
@@ -176,23 +184,25 @@ class StandinState:
                 self.expire_session(session_id, RequestContext())
             return due
 
-    def pay_by_card(self, session_id: str) -> dict[str, Any]:
+    def pay_by_card(self, session_id: str, customer: Customer | None = None) -> dict[str, Any]:
         with self._lock:
             session = self._open_session(session_id, "paid")
             intent = self._new_intent(session, status="succeeded")
             self._new_charge(intent)
             session.update(status="complete", payment_status="paid", url=None)
-            self._complete(session, intent)
+            self._complete(session, intent, customer)
             self._emit("checkout.session.completed", session, RequestContext())
             return self.retrieve(session_id, "checkout.session")
 
-    def pay_by_bank_transfer(self, session_id: str) -> dict[str, Any]:
+    def pay_by_bank_transfer(
+        self, session_id: str, customer: Customer | None = None
+    ) -> dict[str, Any]:
         """Completes the session with the money still to arrive, as delayed methods do."""
         with self._lock:
             session = self._open_session(session_id, "paid")
             intent = self._new_intent(session, status="processing")
             session.update(status="complete", payment_status="unpaid", url=None)
-            self._complete(session, intent)
+            self._complete(session, intent, customer)
             self._emit("checkout.session.completed", session, RequestContext())
             return self.retrieve(session_id, "checkout.session")
 
@@ -249,9 +259,20 @@ class StandinState:
         return charge
 
     @staticmethod
-    def _complete(session: dict[str, Any], intent: dict[str, Any]) -> None:
+    def _complete(
+        session: dict[str, Any], intent: dict[str, Any], customer: Customer | None
+    ) -> None:
+        """What the payer typed on the page, in the shape of Stripe's `customer_details`."""
         session["payment_intent"] = intent["id"]
-        session["customer_details"] = {"email": session["customer_email"], "name": None}
+        given = customer or Customer()
+        session["customer_details"] = {
+            "email": given.email or session["customer_email"],
+            "name": given.name,
+            "phone": None,
+            "address": None,
+            "tax_exempt": "none",
+            "tax_ids": [],
+        }
 
     # --- refunds ---------------------------------------------------------------------------
 

@@ -129,3 +129,22 @@ def test_the_hosted_page_is_labelled_and_cancel_keeps_the_session_open(client: T
         client.get(f"/v1/checkout/sessions/{session['id']}", headers=AUTH).json()["status"]
         == "open"
     )
+
+
+def test_the_page_asks_for_an_email_and_the_session_reports_it(client: TestClient) -> None:
+    session = client.post("/v1/checkout/sessions", data=SESSION, headers=AUTH).json()
+
+    page = client.get(f"/pay/{session['id']}")
+    paid = client.post(
+        f"/pay/{session['id']}",
+        data={"action": "pay", "email": " reader@example.org ", "name": "Rosa Reader"},
+        follow_redirects=False,
+    )
+
+    assert '<input id="email" name="email" type="email"' in page.text
+    assert paid.status_code == 303
+    details = client.get(f"/v1/checkout/sessions/{session['id']}", headers=AUTH).json()[
+        "customer_details"
+    ]
+    assert details["email"] == "reader@example.org"
+    assert details["name"] == "Rosa Reader"
