@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.exc import IntegrityError
 
-from services.checkout import emails
+from services.checkout import domain, emails
 from services.checkout.domain import HOLDING, LATE_PAYMENT_FROM, OrderStatus
 from services.checkout.models import Order, StripeEvent
 from services.checkout.orders import (
@@ -204,6 +204,12 @@ class StripeEventService:
                     postage_vat_percent=self._settings.postage_vat_percent,
                 ),
             )
+        # Events come in any order: a full refund Stripe told us of before the payment ends
+        # the order here, as it would have had the payment come first.
+        if domain.status_after_refund(
+            total_pence=order.total_pence, refunded_pence=order.refunded_pence
+        ):
+            move(order, OrderStatus.REFUNDED, at=now, note="refunded on Stripe")
 
     @staticmethod
     def _customer_details(order: Order, session: CheckoutSession) -> None:

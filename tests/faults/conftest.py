@@ -4,6 +4,7 @@ databases for two services, the shop's apps on loopback ports and helpers to loo
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import psycopg
 import pytest
 import redis
@@ -24,7 +26,19 @@ import uvicorn
 from sqlalchemy import func, select
 
 from services.catalogue import models as cat
+from services.catalogue.app import create_app as create_catalogue
+from services.catalogue.schemas import BookCreate
+from services.catalogue.service import BookService
+from services.catalogue.settings import CatalogueSettings
+from services.checkout import models as co
+from services.checkout.app import create_app as create_checkout
+from services.checkout.settings import CheckoutSettings
+from services.stripe_standin import StripeStandinSettings
+from services.stripe_standin import create_app as create_standin
+from shared.auth.settings import StaffAuthSettings
 from shared.db import Database
+from shared.messaging.unit_of_work import UnitOfWorkFactory
+from shared.migrations import upgrade
 
 REDIS_SERVER = shutil.which("redis-server")
 ADMIN_POSTGRES_URL = os.environ.get(
@@ -406,3 +420,220 @@ async def unpublished(db: Database, outbox: Any) -> int:
             )
             or 0
         )
+
+
+# --- the whole shop: checkout, the stand-in, real workers, on real Postgres and a given Redis --
+
+WEBHOOK_SECRET = "whsec_fault_suite"
+
+
+class WebhookGate:
+    """Stands between the stand-in and checkout's webhook: forwards each delivery, or (shut)
+    swallows it with a 200 so the stand-in believes it delivered, remembering the event ids."""
+
+    def __init__(self) -> None:
+        self.target = ""
+        self.forwarding = True
+        self.swallowed: list[str] = []
+        self.forwarded = 0
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            if self._client is not None:
+                await self._client.aclose()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        if self.forwarding:
+            self._client = self._client or httpx.AsyncClient(timeout=30)
+            answer = await self._client.post(
+                self.target,
+                content=body,
+                headers={
+                    "Content-Type": headers.get("content-type", "application/json"),
+                    "Stripe-Signature": headers.get("stripe-signature", ""),
+                },
+            )
+            self.forwarded += 1
+            status, content = answer.status_code, answer.content
+        else:
+            self.swallowed.append(json.loads(body)["id"])
+            status, content = 200, b"{}"
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": content})
+
+
+class WholeShop:
+    """Catalogue, checkout and the Stripe stand-in in this process, catalogue and checkout workers as
+    subprocesses, each service on its own Postgres database, all on the given Redis."""
+
+    def __init__(
+        self,
+        *,
+        catalogue_db_url: str,
+        checkout_db_url: str,
+        redis_url: str,
+        checkout_url: str,
+        catalogue_url: str,
+        standin_url: str,
+        gate: WebhookGate,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self.catalogue_db_url = catalogue_db_url
+        self.checkout_db_url = checkout_db_url
+        self.redis_url = redis_url
+        self.checkout_url = checkout_url
+        self.catalogue_url = catalogue_url
+        self.standin_url = standin_url
+        self.gate = gate
+        self.http = http
+        self.catalogue_db = Database(catalogue_db_url)
+        self.checkout_db = Database(checkout_db_url)
+        self.catalogue = CatalogueProbe(self.catalogue_db)
+
+    def worker_env(self) -> dict[str, str]:
+        return {
+            "CATALOGUE_DATABASE_URL": self.catalogue_db_url,
+            "CHECKOUT_DATABASE_URL": self.checkout_db_url,
+            "REDIS_URL": self.redis_url,
+            "BOOKSHOP_VISIBILITY_TIMEOUT_SECONDS": "5",
+        }
+
+    async def add_book(self, isbn: str, *, stock: int, price_pence: int = 1999) -> None:
+        """Stock staff add the book; checkout learns of it through Redis (BookChanged)."""
+        books = BookService(
+            uow=UnitOfWorkFactory(self.catalogue_db, cat.outbox), db=self.catalogue_db
+        )
+        await books.upsert_books(
+            books=[
+                BookCreate(isbn13=isbn, title=f"Book {isbn}", price_pence=price_pence, stock=stock)
+            ],
+            actor="test",
+        )
+
+        async def known() -> bool:
+            async with self.checkout_db.reading() as session:
+                book = await session.get(co.Book, isbn)
+                return book is not None and book.available == stock
+
+        await eventually(known, what="checkout learning of the book")
+
+    async def buy(self, isbn: str, quantity: int = 1) -> httpx.Response:
+        return await self.http.post(
+            f"{self.checkout_url}/checkout/buy",
+            data={"isbn13": isbn, "quantity": str(quantity), "email": "reader@example.org"},
+            headers={"Accept": "text/html"},
+        )
+
+    async def on_stripe_page(self, payment_url: str, action: str) -> httpx.Response:
+        """The reader presses a button on the hosted page; a cancel follows the redirect back."""
+        answer = await self.http.post(payment_url, data={"action": action})
+        if action == "cancel" and answer.status_code == 303:
+            return await self.http.get(answer.headers["location"], headers={"Accept": "text/html"})
+        return answer
+
+    async def standin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.http.request(method, f"{self.standin_url}{path}", **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    async def orders(self) -> list[co.Order]:
+        async with self.checkout_db.reading() as session:
+            return list(await session.scalars(select(co.Order).order_by(co.Order.created_at)))
+
+    async def checkout_book(self, isbn: str) -> co.Book | None:
+        async with self.checkout_db.reading() as session:
+            return await session.get(co.Book, isbn)
+
+    async def unpublished(self) -> tuple[int, int]:
+        """(catalogue, checkout) outbox rows not yet published."""
+        return (
+            await unpublished(self.catalogue_db, cat.outbox),
+            await unpublished(self.checkout_db, co.outbox),
+        )
+
+    async def close(self) -> None:
+        await self.catalogue_db.dispose()
+        await self.checkout_db.dispose()
+
+
+@pytest.fixture
+def checkout_overrides() -> dict[str, Any]:
+    """Extra checkout settings; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+async def whole_shop(
+    new_postgres_database: NewDatabase,
+    own_redis: RedisServer,
+    staff_auth: StaffAuthSettings,
+    csrf_token_for: Callable[[httpx.AsyncClient], str],
+    checkout_overrides: dict[str, Any],
+) -> AsyncIterator[WholeShop]:
+    catalogue_db_url, checkout_db_url = (new_postgres_database(s) for s in ("cat", "co"))
+    await asyncio.to_thread(upgrade, "services.catalogue:migrations", catalogue_db_url)
+    await asyncio.to_thread(upgrade, "services.checkout:migrations", checkout_db_url)
+    checkout_sock, standin_sock, gate_sock, catalogue_sock = (bound_socket() for _ in range(4))
+    checkout_url, standin_url = url_of(checkout_sock), url_of(standin_sock)
+    # The catalogue's web app serves the book pages and relays the catalogue's outbox.
+    catalogue_app = create_catalogue(
+        CatalogueSettings(
+            database_url=catalogue_db_url, redis_url=own_redis.url, staff_auth=staff_auth
+        )
+    )
+    gate = WebhookGate()
+    gate.target = f"{checkout_url}/checkout/stripe/webhook"
+    standin_app = create_standin(
+        StripeStandinSettings(
+            webhook_urls=[url_of(gate_sock)],
+            webhook_secret=WEBHOOK_SECRET,
+            public_base_url=standin_url,
+            webhook_retry_delays=[0.2, 0.5, 1.0, 2.0, 4.0],
+            expiry_sweep_seconds=0.5,
+        )
+    )
+    settings = CheckoutSettings(
+        **{
+            "database_url": checkout_db_url,
+            "redis_url": own_redis.url,
+            "public_url": checkout_url,
+            "stripe_api_key": "sk_test_fault_suite",
+            "stripe_api_base": standin_url,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_timeout_seconds": 2.0,
+            "stripe_max_network_retries": 0,
+            "reply_timeout_seconds": 3.0,
+            "staff_auth": staff_auth,
+        }
+        | checkout_overrides
+    )
+    with (
+        ServerThread(standin_app, standin_sock),
+        ServerThread(gate, gate_sock),
+        ServerThread(create_checkout(settings), checkout_sock),
+        ServerThread(catalogue_app, catalogue_sock),
+    ):
+        async with httpx.AsyncClient(timeout=30) as http:
+            csrf_token_for(http)
+            shop = WholeShop(
+                catalogue_db_url=catalogue_db_url,
+                checkout_db_url=checkout_db_url,
+                redis_url=own_redis.url,
+                checkout_url=checkout_url,
+                catalogue_url=url_of(catalogue_sock),
+                standin_url=standin_url,
+                gate=gate,
+                http=http,
+            )
+            yield shop
+            await shop.close()

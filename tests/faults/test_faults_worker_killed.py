@@ -122,7 +122,7 @@ async def test_a_worker_killed_mid_task_has_it_redelivered_and_run_once(
         ],
         actor="test",
     )
-    worker = run_worker("catalogue", env)
+    worker = run_worker("catalogue", env, ready_timeout=90)
     target = reserve(held_isbn, 2)
     burst = [reserve(burst_isbn, 1) for _ in range(BURST)]
     phases = {
@@ -149,7 +149,7 @@ async def test_a_worker_killed_mid_task_has_it_redelivered_and_run_once(
         kill(worker)
         done_before_kill[phase] = await handled(probe, ids)
         await row_lock.release()
-        worker = run_worker("catalogue", env)
+        worker = run_worker("catalogue", env, ready_timeout=90)
         killed_at = time.monotonic()
 
         async def all_done(ids: list[UUID] = ids) -> bool:
