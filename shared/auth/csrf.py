@@ -38,10 +38,19 @@ CSRF_EXEMPT_PATHS = (
     # authority to forge, and the book page with the Buy form is cached HTML shared by readers.
     r"^/checkout/buy$",
     r"^/orders/status$",
-    # Public answers that must never carry a cookie: cached snippets, link redirects, health.
+    # Public answers that must never carry a cookie: cached snippets, link redirects, health,
+    # the readers' pages (a cookie would make every cached book page personal, and costs a
+    # signature per request on the shop's busiest path), the return pages from Stripe,
+    # static files and the metrics scrape.
     r"^/articles/",
     r"^/go/",
     r"^/health",
+    r"^/$",
+    r"^/books/",
+    r"^/search",
+    r"^/checkout/(success|cancel)$",
+    r"^/static/",
+    r"^/metrics$",
 )
 
 
