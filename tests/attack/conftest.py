@@ -11,6 +11,7 @@ worker would answer them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -20,9 +21,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
+import psycopg
 import pytest
 import redis
 import uvicorn
@@ -291,18 +293,27 @@ def attack_redis_url() -> Iterator[str]:
     try:
         client.flushdb()
     except redis.RedisError as error:
-        message = f"Redis is not reachable ({error}); the attack suite needs it"
-        if os.environ.get("BOOKSHOP_REQUIRE_SERVICES") == "1":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        _unavailable(f"Redis is not reachable ({error}); the attack suite needs it")
     yield ATTACK_REDIS_URL
     client.flushdb()
     client.close()
 
 
 @pytest.fixture(scope="module")
-def shop_databases(tmp_path_factory: pytest.TempPathFactory) -> Databases:
-    """Each service's migrated SQLite file, with the books (and staff accounts) put in."""
+def shop_databases(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Databases]:
+    """Each service's migrated database, with the books (and staff accounts) put in: SQLite
+    files, or Postgres databases for a module that asks with
+    `@pytest.mark.parametrize("shop_databases", ["sqlite", "postgres"], indirect=True)`."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        with _postgres_databases() as urls:
+            for service, url in urls.items():
+                upgrade(f"services.{service}:migrations", url)
+            databases = Databases(**urls)
+            asyncio.run(_seed(databases, catalogue_records()))
+            yield databases
+        return
     folder = tmp_path_factory.mktemp("attack-shop")
     databases = Databases(
         catalogue=_migrated(folder, "catalogue"),
@@ -310,7 +321,36 @@ def shop_databases(tmp_path_factory: pytest.TempPathFactory) -> Databases:
         recommendation=_migrated(folder, "recommendation"),
     )
     asyncio.run(_seed(databases, catalogue_records()))
-    return databases
+    yield databases
+
+
+@contextlib.contextmanager
+def _postgres_databases() -> Iterator[dict[str, str]]:
+    """A fresh Postgres database per service (asyncpg URLs), dropped afterwards."""
+    admin_url = os.environ.get(
+        "BOOKSHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+    except psycopg.Error as error:
+        _unavailable(f"Postgres is not reachable ({error}); the attack suite needs it")
+    run = uuid.uuid4().hex[:10]
+    names = {service: f"bookshop_attack_{run}_{service}" for service in SERVICES}
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    with admin:
+        for name in names.values():
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield {service: f"{base}/{name}" for service, name in names.items()}
+        finally:
+            for name in names.values():
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _unavailable(message: str) -> NoReturn:
+    if os.environ.get("BOOKSHOP_REQUIRE_SERVICES") == "1":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 answer the schema describes has the shape it says.
 
 Each operation is called by a signed-in admin (session cookie and CSRF token), so the staff
-endpoints are exercised past their guards, with a bounded number of generated requests. Half
+endpoints are exercised past their guards, with a bounded number of generated requests, on
+SQLite and on Postgres (whose column types are stricter). Half
 the requests name things that exist (a stocked book, the seed order, the stored article) in
 their path and body, so the use cases run on real rows rather than stopping at "not found".
 """
@@ -87,6 +88,7 @@ def _exercise(
     return None
 
 
+@pytest.mark.parametrize("shop_databases", ["sqlite", "postgres"], indirect=True, scope="module")
 @pytest.mark.parametrize("service", ["catalogue", "checkout", "recommendation"])
 def test_no_generated_request_makes_a_server_error(shop: Any, service: str) -> None:
     admin = shop.staff[Role.ADMIN]
