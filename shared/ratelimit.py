@@ -133,7 +133,8 @@ class RateLimitMiddleware(ASGIMiddleware):
         self._limiter = RateLimiter(self._redis)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        limit = self._limits.get((scope["method"], scope["path"].rstrip("/")))
+        method = scope["method"] if scope["type"] == ScopeType.HTTP else ""
+        limit = self._limits.get((method, scope["path"].rstrip("/")))
         if limit is not None and limit.per_minute > 0:
             await self._check(limit, scope, receive)
         await next_app(scope, receive, send)

@@ -376,7 +376,7 @@ def shop(
         order_status_per_minute=100_000,
         recommendations_per_minute=100_000,
     )
-    common = {
+    common: dict[str, Any] = {
         "redis_url": redis_url,
         "public_url": urls["checkout"],
         "staff_auth": staff_auth,

@@ -30,7 +30,8 @@ class InternalPages(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/bounce":
             self.send_response(302)
-            self.send_header("Location", f"http://localhost:{self.server.server_address[1]}/")
+            port = self.headers.get("Host", "").rpartition(":")[2]
+            self.send_header("Location", f"http://localhost:{port}/")
             self.end_headers()
             return
         self.send_response(200)
