@@ -129,4 +129,3 @@ def test_the_session_holds_the_identity_and_nothing_forged_passes() -> None:
 def test_a_short_configured_secret_key_is_refused() -> None:
     with pytest.raises(ValueError, match="too short"):
         StaffAuthSettings(secret_key="secret").resolved_secret_key()
-
