@@ -90,13 +90,12 @@ def unavailable_handler(request: Request[Any, Any, Any], error: Exception) -> Re
         request.url.path,
         f"{type(error).__name__}: {error}".splitlines()[0],
     )
-    return shop_error_handler(
-        request,
-        TemporarilyUnavailable(
-            "The shop cannot reach its database just now; please try again in a moment.",
-            retry_after_seconds=5,
-        ),
+    message = (
+        "The shop is too busy to answer just now; please try again in a moment."
+        if isinstance(error, PoolTimeout)
+        else "The shop cannot reach its database just now; please try again in a moment."
     )
+    return shop_error_handler(request, TemporarilyUnavailable(message, retry_after_seconds=5))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
