@@ -93,5 +93,8 @@ def create_app(settings: CatalogueSettings) -> Litestar:
         ),
         template_config=staff_template_config("catalogue", TEMPLATES),
         lifespan=[background],
+        # The process's own logging (JSON lines, shared.observability) stays; Litestar's default
+        # config would replace the root handlers with its plain-text format.
+        logging_config=None,
         debug=settings.debug,
     )
