@@ -124,6 +124,12 @@ async def test_stripe_failing_then_webhooks_replayed_out_of_order_and_duplicated
         f"with duplicates, at once",
         deliveries_in_all=len(deliveries),
         webhook_answers=Counter(attempt["status"] for d in deliveries for attempt in d["attempts"]),
+        webhook_errors=Counter(
+            (attempt["error"] or "")[:60]
+            for d in deliveries
+            for attempt in d["attempts"]
+            if attempt["error"]
+        ),
         orders=Counter(state["orders"].values()),
         catalogue_after=f"on hand {on_hand}, reserved {reserved}",
         checked="each order's end state as one ordered delivery leaves it; orders, refunds, "
