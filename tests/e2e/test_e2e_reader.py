@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 ISBN = "9798463348616"
 TITLE = "Imperialism and Global Political Economy"
+READER_EMAIL = "reader-e2e@example.org"
 
 
 @pytest.mark.e2e
@@ -23,9 +24,11 @@ def test_a_reader_buys_from_an_article_link_through_the_stripe_stand_in(page: Pa
 
     page.get_by_role("button", name="Buy").click()
 
-    # The stand-in's hosted checkout page: the book and the total, then pay by card.
+    # The stand-in's hosted checkout page: the book and the total, the reader's email (Stripe
+    # Checkout always asks for it), then pay by card.
     expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text(TITLE)
+    page.get_by_label("Email (for your receipt)").fill(READER_EMAIL)
     page.get_by_role("button", name=re.compile(r"^Pay .* by card$")).click()
 
     # The success page refreshes itself until the webhook has marked the order paid.
