@@ -14,9 +14,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,9 +24,9 @@ import httpx
 import psycopg
 import pytest
 import redis
-import uvicorn
 from litestar import Litestar
 from litestar.middleware.csrf import generate_csrf_token
+from loopback_server import ServerThread, bound_socket
 
 from services.catalogue import handlers as catalogue_handlers
 from services.catalogue import models as catalogue_models
@@ -145,39 +142,6 @@ class CatalogueReplies:
         return reply  # type: ignore[return-value]
 
 
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-class ServerThread:
-    """An ASGI app under uvicorn in a thread, on an already bound loopback socket."""
-
-    def __init__(self, app: Any, sock: socket.socket) -> None:
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self._sock = sock
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-
-    def __enter__(self) -> ServerThread:
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("server did not start within 15 s")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=15)
-        self._sock.close()
-
-
 @dataclass
 class Databases:
     catalogue: str
@@ -214,7 +178,7 @@ class AttackShop:
     @staticmethod
     def serve(app: Any) -> ServerThread:
         """Another app on a loopback port: `with shop.serve(app) as server: server.url`."""
-        return ServerThread(app, _bound_socket())
+        return ServerThread(app, bound_socket())
 
     def client(self, service: str) -> httpx.Client:
         """A new client of one service with no cookies (close it, or use it in `with`)."""
@@ -368,7 +332,7 @@ def shop(
     """One running shop per test module (its tests share it: none may need a clean one)."""
     databases, redis_url = shop_databases, attack_redis_url
     staff_auth = StaffAuthSettings(secret_key=SECRET_KEY)
-    socks = {name: _bound_socket() for name in ("standin", *SERVICES)}
+    socks = {name: bound_socket() for name in ("standin", *SERVICES)}
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in socks.items()}
     # Limits out of the way (the rate-limit tests set their own): fuzzing posts a lot.
     roomy = RateLimitSettings(
