@@ -39,12 +39,22 @@ async def announce(
     *,
     now: datetime,
     availability: Mapping[str, tuple[int, int]] | None = None,
+    hold: bool = False,
 ) -> None:
     """Announce each book. `availability`, when the caller just moved the stock, gives each
     book's available copies (before, after), which spares reading the stock row and touching
-    the search entries unless the book went in or out of stock."""
+    the search entries unless the book went in or out of stock.
+
+    A `hold` (copies reserved for an order) is announced only when it takes the last copies:
+    it is on every reader's way to payment and lasts minutes, and its end, a sale or a
+    release, is always announced, so the other services' figures trail by the holds in
+    flight at most, and never miss a book going out of stock.
+    """
     session = uow.session
     for isbn13 in sorted(set(isbns)):
+        if hold and availability is not None:
+            if availability[isbn13][1] > 0:
+                continue
         book = (
             await session.execute(
                 update(Book)

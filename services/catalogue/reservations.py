@@ -14,6 +14,8 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.changes import announce
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ACTOR = "checkout"
 SWEEP_BATCH = 200
+_HOLD_LINE = insert(ReservationLine.__table__)
 
 
 class Status(StrEnum):
@@ -71,6 +74,31 @@ async def _lines(session: AsyncSession, order_id: UUID) -> dict[str, int]:
     return {isbn13: quantity for isbn13, quantity in rows}
 
 
+async def _open(
+    session: AsyncSession, order_id: UUID, *, expires_at: datetime, now: datetime
+) -> bool:
+    """Start the order's hold record; False if the order already has one (its answer stands).
+
+    On Postgres a concurrent reserve of the same order waits here for the first to commit,
+    then finds its row: both give the same answer.
+    """
+    connection = await session.connection()
+    dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgres_insert
+    opened = await connection.execute(
+        dialect_insert(Reservation)
+        .values(
+            order_id=order_id,
+            status=Status.HELD.value,
+            expires_at=expires_at,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Reservation.order_id])
+        .returning(Reservation.order_id)
+    )
+    return opened.first() is not None
+
+
 async def reserve(
     uow: UnitOfWork,
     *,
@@ -82,15 +110,21 @@ async def reserve(
     """Hold every line until `expires_at`, or none and say which lines are short.
 
     Asking again for an order already held (or sold) gives the same answer; an order released
-    before this arrived holds nothing (ok false, no short lines: the order is closed).
+    before this arrived holds nothing (ok false, no short lines: the order is closed). This is
+    on every reader's way to the payment page, so the usual case (a new order) costs one
+    statement per table it writes and nothing else.
     """
     session = uow.session
-    known = await _status(session, order_id)
-    if known is not None and known[0] != Status.EXPIRED:
+    renewing = False
+    if not await _open(session, order_id, expires_at=expires_at, now=now):
+        known = await _status(session, order_id)
+        assert known is not None, "the conflicting reservation row exists"
         status, held_until = known
         if status in (Status.HELD, Status.COMMITTED):
             return ReservationReply(order_id=order_id, ok=True, expires_at=held_until)
-        return ReservationReply(order_id=order_id, ok=False)
+        if status == Status.RELEASED:
+            return ReservationReply(order_id=order_id, ok=False)
+        renewing = True
     wanted = merge_quantities(lines)
     who = Who(actor=ACTOR, batch_id=uuid4(), now=now, reference=f"order {order_id}")
     short: list[str] = []
@@ -110,35 +144,10 @@ async def reserve(
         if short and len(wanted) > 1:
             await attempt.rollback()  # type: ignore[union-attr]
     if short:
-        rows = await session.execute(
-            select(Stock.isbn13, Stock.on_hand - Stock.reserved).where(Stock.isbn13.in_(short))
-        )
-        available = {isbn13: count for isbn13, count in rows}
-        return ReservationReply(
-            order_id=order_id,
-            ok=False,
-            short=tuple(
-                ShortLine(
-                    isbn13=isbn13,
-                    requested=wanted[isbn13],
-                    available=max(available.get(isbn13, 0), 0),
-                )
-                for isbn13 in short
-            ),
-        )
-    if known is None:
-        # The primary key makes a concurrent reserve of the same order fail here, rolling back
-        # its holds; the retry then finds this order held and gives the same answer.
-        await session.execute(
-            insert(Reservation).values(
-                order_id=order_id,
-                status=Status.HELD.value,
-                expires_at=expires_at,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    else:
+        if not renewing:
+            await session.execute(delete(Reservation).where(Reservation.order_id == order_id))
+        return await _short_reply(session, order_id, wanted, short)
+    if renewing:
         if not await _move_status(
             session,
             order_id,
@@ -149,15 +158,37 @@ async def reserve(
         ):
             raise RuntimeError(f"reservation {order_id} changed while being renewed; retry")
         await session.execute(delete(ReservationLine).where(ReservationLine.order_id == order_id))
-    await session.execute(
-        insert(ReservationLine),
+    connection = await session.connection()
+    await connection.execute(
+        _HOLD_LINE,
         [
             {"order_id": order_id, "isbn13": isbn13, "quantity": quantity}
             for isbn13, quantity in wanted.items()
         ],
     )
-    await announce(uow, wanted, now=now, availability=availability)
+    await announce(uow, wanted, now=now, availability=availability, hold=True)
     return ReservationReply(order_id=order_id, ok=True, expires_at=expires_at)
+
+
+async def _short_reply(
+    session: AsyncSession, order_id: UUID, wanted: dict[str, int], short: list[str]
+) -> ReservationReply:
+    rows = await session.execute(
+        select(Stock.isbn13, Stock.on_hand - Stock.reserved).where(Stock.isbn13.in_(short))
+    )
+    available = {isbn13: count for isbn13, count in rows}
+    return ReservationReply(
+        order_id=order_id,
+        ok=False,
+        short=tuple(
+            ShortLine(
+                isbn13=isbn13,
+                requested=wanted[isbn13],
+                available=max(available.get(isbn13, 0), 0),
+            )
+            for isbn13 in short
+        ),
+    )
 
 
 async def commit(uow: UnitOfWork, *, order_id: UUID, now: datetime) -> bool:
@@ -196,6 +227,11 @@ async def commit(uow: UnitOfWork, *, order_id: UUID, now: datetime) -> bool:
             )
     await announce(uow, lines, now=now)
     return True
+
+
+async def is_committed(session: AsyncSession, order_id: UUID) -> bool:
+    known = await _status(session, order_id)
+    return known is not None and known[0] == Status.COMMITTED
 
 
 async def _give_back(uow: UnitOfWork, order_id: UUID, *, now: datetime, reason: str) -> None:

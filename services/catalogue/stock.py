@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import insert, literal, update
+from sqlalchemy import Integer, String, Update, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.models import LedgerEntry, Stock
@@ -50,6 +50,37 @@ class Who:
     reference: str | None = None
 
 
+_stock = Stock.__table__
+_ledger = LedgerEntry.__table__
+
+
+def _move_statement(*, expecting_on_hand: bool) -> Update:
+    """Built once: stock moves are the hottest writes, and building a statement costs more
+    than running it."""
+    on_hand_change = bindparam("on_hand_change", type_=Integer)
+    reserved_change = bindparam("reserved_change", type_=Integer)
+    conditions = [
+        _stock.c.isbn13 == bindparam("target", type_=String),
+        _stock.c.on_hand + on_hand_change - _stock.c.reserved - reserved_change >= 0,
+        _stock.c.reserved + reserved_change >= 0,
+    ]
+    if expecting_on_hand:
+        conditions.append(_stock.c.on_hand == bindparam("expected_on_hand", type_=Integer))
+    return (
+        update(_stock)
+        .where(*conditions)
+        .values(
+            on_hand=_stock.c.on_hand + on_hand_change, reserved=_stock.c.reserved + reserved_change
+        )
+        .returning(_stock.c.on_hand, _stock.c.reserved)
+    )
+
+
+_MOVE = _move_statement(expecting_on_hand=False)
+_MOVE_IF_UNCHANGED = _move_statement(expecting_on_hand=True)
+_RECORD = insert(_ledger)
+
+
 async def move(
     session: AsyncSession,
     *,
@@ -65,41 +96,37 @@ async def move(
     `expected_on_hand` makes the change also depend on nobody having moved the stock since it
     was read (a stock take's correction).
     """
-    conditions = [
-        Stock.isbn13 == isbn13,
-        Stock.on_hand + literal(on_hand_change) - Stock.reserved - literal(reserved_change) >= 0,
-        Stock.reserved + literal(reserved_change) >= 0,
-    ]
-    if expected_on_hand is not None:
-        conditions.append(Stock.on_hand == expected_on_hand)
-    row = (
-        await session.execute(
-            update(Stock)
-            .where(*conditions)
-            .values(
-                on_hand=Stock.on_hand + on_hand_change,
-                reserved=Stock.reserved + reserved_change,
+    connection = await session.connection()
+    changes = {
+        "target": isbn13,
+        "on_hand_change": on_hand_change,
+        "reserved_change": reserved_change,
+    }
+    if expected_on_hand is None:
+        row = (await connection.execute(_MOVE, changes)).first()
+    else:
+        row = (
+            await connection.execute(
+                _MOVE_IF_UNCHANGED, {**changes, "expected_on_hand": expected_on_hand}
             )
-            .returning(Stock.on_hand, Stock.reserved)
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
+        ).first()
     if row is None:
         return None
     counters = Counters(on_hand=row.on_hand, reserved=row.reserved)
-    await session.execute(
-        insert(LedgerEntry).values(
-            batch_id=who.batch_id,
-            isbn13=isbn13,
-            kind=kind.value,
-            on_hand_change=on_hand_change,
-            reserved_change=reserved_change,
-            on_hand_after=counters.on_hand,
-            reserved_after=counters.reserved,
-            actor=who.actor,
-            reason=who.reason,
-            reference=who.reference,
-            created_at=who.now,
-        )
+    await connection.execute(
+        _RECORD,
+        {
+            "batch_id": who.batch_id,
+            "isbn13": isbn13,
+            "kind": kind.value,
+            "on_hand_change": on_hand_change,
+            "reserved_change": reserved_change,
+            "on_hand_after": counters.on_hand,
+            "reserved_after": counters.reserved,
+            "actor": who.actor,
+            "reason": who.reason,
+            "reference": who.reference,
+            "created_at": who.now,
+        },
     )
     return counters

@@ -114,9 +114,10 @@ async def _consume(
                 message, uow=uow, **_accepted_dependencies(handler, resources.dependencies)
             )
             encoded = msgspec.to_builtins(result) if result is not None else None
-            await inbox.record_result(
-                session, resources.inbox, message.message_id, handler_name, encoded
-            )
+            if encoded is not None:
+                await inbox.record_result(
+                    session, resources.inbox, message.message_id, handler_name, encoded
+                )
     except IntegrityError:
         async with resources.db.reading() as session:
             if await inbox.handled(session, resources.inbox, message.message_id, handler_name):

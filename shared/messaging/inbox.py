@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import JSON, Column, MetaData, String, Table, insert, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    Insert,
+    MetaData,
+    String,
+    Table,
+    Update,
+    bindparam,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.messaging.message import utcnow
@@ -23,24 +35,41 @@ def define_inbox(metadata: MetaData) -> Table:
     )
 
 
+@functools.cache
+def _statements(inbox: Table) -> tuple[Insert, Update]:
+    """Built once per table: handlers run these on every message."""
+    claim = insert(inbox)
+    record = (
+        inbox.update()
+        .where(
+            inbox.c.message_id == bindparam("b_message_id", type_=GUID),
+            inbox.c.handler == bindparam("b_handler", type_=String),
+        )
+        .values(result=bindparam("result", type_=JSON))
+    )
+    return claim, record
+
+
 async def claim(session: AsyncSession, inbox: Table, message_id: UUID, handler: str) -> None:
     """Record the message as handled in the caller's transaction.
 
     A second delivery fails here with an IntegrityError, which rolls the whole unit of
     work back: that is what makes the handler run once in effect.
     """
-    await session.execute(
-        insert(inbox).values(message_id=message_id, handler=handler, handled_at=utcnow())
+    connection = await session.connection()
+    await connection.execute(
+        _statements(inbox)[0],
+        {"message_id": message_id, "handler": handler, "handled_at": utcnow()},
     )
 
 
 async def record_result(
     session: AsyncSession, inbox: Table, message_id: UUID, handler: str, result: Any
 ) -> None:
-    await session.execute(
-        inbox.update()
-        .where(inbox.c.message_id == message_id, inbox.c.handler == handler)
-        .values(result=result)
+    connection = await session.connection()
+    await connection.execute(
+        _statements(inbox)[1],
+        {"b_message_id": message_id, "b_handler": handler, "result": result},
     )
 
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Integer,
     MetaData,
+    Row,
     String,
     Table,
     insert,
@@ -82,32 +83,57 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many messages went out."""
+        """Publish one batch; returns how many messages went out.
+
+        A broker failure part-way still records the rows sent before it, then raises.
+        """
         query = (
             select(self._outbox.c.id, self._outbox.c.deliveries, self._outbox.c.payload)
             .where(self._outbox.c.published_at.is_(None))
             .order_by(self._outbox.c.id)
             .limit(self._batch_size)
         )
+        published: list[int] = []
         if self._postgres:
-            # Several relays (web and worker processes) may run at once: each takes its own rows.
-            query = query.with_for_update(skip_locked=True)
-        async with self._db.writing() as session:
-            rows = (await session.execute(query)).all()
-            published: list[int] = []
-            try:
-                for row in rows:
-                    for task_name in row.deliveries:
-                        await asyncio.to_thread(self._send, task_name, row.payload)
-                    published.append(row.id)
-            finally:
-                if published:
-                    await session.execute(
-                        update(self._outbox)
-                        .where(self._outbox.c.id.in_(published))
-                        .values(published_at=utcnow())
-                    )
+            # Several relays (web and worker processes) may run at once: each takes its own
+            # rows, and row locks block no other writer.
+            async with self._db.writing() as session:
+                rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
+                failure = await self._send_rows(rows, published)
+                await self._mark_published(session, published)
+        else:
+            # SQLite has one write lock for the whole file: holding it while talking to the
+            # broker would stall every handler behind the busy timeout's sleeps. So read, send,
+            # then mark in a short write; two relays may both send a row, which inboxes make
+            # harmless.
+            async with self._db.reading() as session:
+                rows = (await session.execute(query)).all()
+            failure = await self._send_rows(rows, published)
+            if published:
+                async with self._db.writing() as session:
+                    await self._mark_published(session, published)
+        if failure is not None:
+            raise failure
         return len(published)
+
+    async def _send_rows(self, rows: Sequence[Row[Any]], published: list[int]) -> Exception | None:
+        """Send each row's deliveries in order, adding its id to `published`; the first failure."""
+        for row in rows:
+            try:
+                for task_name in row.deliveries:
+                    await asyncio.to_thread(self._send, task_name, row.payload)
+            except Exception as error:
+                return error
+            published.append(row.id)
+        return None
+
+    async def _mark_published(self, session: AsyncSession, published: list[int]) -> None:
+        if published:
+            await session.execute(
+                update(self._outbox)
+                .where(self._outbox.c.id.in_(published))
+                .values(published_at=utcnow())
+            )
 
     async def drain(self) -> int:
         total = 0
