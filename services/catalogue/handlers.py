@@ -6,7 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.catalogue import reservations
-from shared.contracts import CommitReservation, ReleaseReservation, ReservationReply, ReserveStock
+from shared.contracts import (
+    CommitReservation,
+    ReleaseReservation,
+    ReservationCommitted,
+    ReservationReply,
+    ReserveStock,
+)
 from shared.messaging.message import utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 
@@ -28,7 +34,11 @@ async def on_reserve_stock(
 async def on_commit_reservation(
     message: CommitReservation, *, uow: UnitOfWork, clock: Clock = utcnow
 ) -> None:
-    await reservations.commit(uow, order_id=message.order_id, now=clock())
+    """Sell the held copies, and say so whenever they are sold, for a repeated commit too:
+    checkout sends the commit again until it hears, so a lost confirmation costs one more."""
+    sold = await reservations.commit(uow, order_id=message.order_id, now=clock())
+    if sold or await reservations.is_committed(uow.session, message.order_id):
+        await uow.publish(ReservationCommitted(order_id=message.order_id))
 
 
 async def on_release_reservation(

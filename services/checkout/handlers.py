@@ -1,9 +1,12 @@
-"""Messages checkout consumes: the catalogue's book changes feed its read model of books."""
+"""Messages checkout consumes: the catalogue's book changes feed its read model of books, and its
+confirmations of sales end the re-sending of commits."""
 
 from __future__ import annotations
 
+from services.checkout import stock_commits
 from services.checkout.models import Book
-from shared.contracts import BookChanged
+from shared.contracts import BookChanged, ReservationCommitted
+from shared.messaging.message import utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 
 
@@ -29,3 +32,7 @@ async def on_book_changed(message: BookChanged, *, uow: UnitOfWork) -> None:
     book.price_pence = message.price_pence
     book.available = message.available
     book.withdrawn = message.withdrawn
+
+
+async def on_reservation_committed(message: ReservationCommitted, *, uow: UnitOfWork) -> None:
+    await stock_commits.confirm(uow, reservation_id=message.order_id, now=utcnow())

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.checkout import domain, emails
+from services.checkout import domain, emails, stock_commits
 from services.checkout.domain import (
     Channel,
     Delivery,
@@ -725,6 +725,14 @@ class OrderService:
             except TemporarilyUnavailable as error:
                 log.warning("order %s not expired yet: %s", order_id, error)
         return closed
+
+    async def resend_unconfirmed_commits(self) -> int:
+        """Commits the catalogue has not confirmed, sent again (see stock_commits)."""
+        return await stock_commits.resend_unconfirmed(
+            self._uow,
+            now=self._now(),
+            after=timedelta(seconds=self._settings.commit_resend_after_seconds),
+        )
 
     async def _expire_one(self, order_id: UUID) -> int:
         async with self._db.reading() as session:

@@ -34,6 +34,10 @@ class CheckoutSettings(ServiceSettings):
     phone_reservation_hours: int = Field(default=24, ge=1, le=24)
     collection_hold_hours: int = Field(default=7 * 24, ge=1)
     max_quantity_per_line: int = Field(default=10, ge=1)
+    # A paid order's commit the catalogue has not confirmed this long after payment is sent
+    # again (the broker can lose a message): short beside the 5-minute margin a payment made
+    # in a session's last second leaves before the hold ends.
+    commit_resend_after_seconds: float = Field(default=30.0, gt=0, le=120)
 
     # Postage on UK orders by number of books: "1:295,2:395,4:0" means 1 book 295p, 2-3 books
     # 395p, 4 or more free. Collection is always free.

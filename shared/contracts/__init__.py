@@ -4,6 +4,7 @@ from shared.contracts.catalogue import (
     BookChanged,
     CommitReservation,
     ReleaseReservation,
+    ReservationCommitted,
     ReservationReply,
     ReserveStock,
     ShortLine,
@@ -16,6 +17,7 @@ from shared.messaging.message import Message
 ALL_MESSAGES: tuple[type[Message], ...] = (
     ReserveStock,
     CommitReservation,
+    ReservationCommitted,
     ReleaseReservation,
     BookChanged,
     OrderPaid,
@@ -33,6 +35,7 @@ __all__ = [
     "OrderPaid",
     "OrderRefunded",
     "ReleaseReservation",
+    "ReservationCommitted",
     "ReservationReply",
     "ReserveStock",
     "ShortLine",

@@ -1,4 +1,4 @@
-"""Messages the catalogue handles (stock commands) and publishes (book changes)."""
+"""Messages the catalogue handles (stock commands) and publishes (book changes, sales confirmed)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,18 @@ class CommitReservation(Command, frozen=True, kw_only=True):
     """Payment done: the held copies are sold (a ledger entry each)."""
 
     task: ClassVar[str] = "catalogue.commit_reservation.v1"
+    order_id: UUID
+
+
+class ReservationCommitted(Event, frozen=True, kw_only=True):
+    """The copies held for `order_id` (the reservation's key) are sold.
+
+    Published for every CommitReservation that finds the reservation committed, a repeat too:
+    checkout sends the commit again until it hears this, since a broker may lose either message.
+    """
+
+    task: ClassVar[str] = "catalogue.reservation_committed.v1"
+    subscribers: ClassVar[tuple[str, ...]] = ("checkout",)
     order_id: UUID
 
 

@@ -22,6 +22,7 @@ from shared.contracts import (
     OrderPaid,
     OrderRefunded,
     ReleaseReservation,
+    ReservationCommitted,
     ReservationReply,
     ReserveStock,
     ShortLine,
@@ -37,6 +38,7 @@ EXAMPLES: list[Message] = [
         expires_at=datetime(2026, 11, 25, 12, 30, tzinfo=UTC),
     ),
     CommitReservation(order_id=uuid4()),
+    ReservationCommitted(order_id=uuid4()),
     ReleaseReservation(order_id=uuid4(), reason="expired"),
     BookChanged(
         isbn13="9798463348616",

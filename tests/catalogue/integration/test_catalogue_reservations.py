@@ -14,6 +14,7 @@ from services.catalogue.service import BookService
 from shared.contracts import (
     CommitReservation,
     ReleaseReservation,
+    ReservationCommitted,
     ReservationReply,
     ReserveStock,
     StockLine,
@@ -63,6 +64,17 @@ async def ledger_kinds(catalogue, isbn: str) -> list[str]:
                 .order_by(models.LedgerEntry.id)
             )
         )
+
+
+async def confirmations(catalogue) -> list[str]:
+    """The order ids of the ReservationCommitted events in the outbox, oldest first."""
+    async with catalogue.db.reading() as session:
+        rows = await session.execute(
+            select(models.outbox.c.payload)
+            .where(models.outbox.c.kind == ReservationCommitted.task)
+            .order_by(models.outbox.c.id)
+        )
+        return [row.payload["order_id"] for row in rows]
 
 
 async def test_fifty_orders_racing_for_the_last_five_copies_get_exactly_five(
@@ -143,9 +155,12 @@ async def test_commit_sells_the_held_copies_once(
 
     assert await catalogue.counters(isbn) == (1, 0)
     assert await ledger_kinds(catalogue, isbn) == ["received", "reserved", "sold"]
+    # Announced: the import and the sale; the hold left a copy on the shelf, so it was not.
     versions = [event["version"] for event in await catalogue.events(isbn)]
-    assert versions == sorted(versions) and len(set(versions)) == len(versions) == 3
+    assert versions == sorted(versions) and len(set(versions)) == len(versions) == 2
     assert (await catalogue.events(isbn))[-1]["available"] == 1
+    # Each commit is confirmed, the repeat too: checkout re-sends until it hears.
+    assert await confirmations(catalogue) == [str(order_id)] * 2
 
 
 async def test_release_puts_copies_back_once(
@@ -162,6 +177,7 @@ async def test_release_puts_copies_back_once(
 
     assert await catalogue.counters(isbn) == (2, 0)
     assert await ledger_kinds(catalogue, isbn) == ["received", "reserved", "released"]
+    assert await confirmations(catalogue) == []
 
 
 async def test_a_release_that_arrives_before_its_reserve_closes_the_order(
@@ -195,3 +211,18 @@ async def test_the_sweep_releases_expired_holds_and_a_late_payment_may_hold_agai
     renewed = await reserve(uows, reserve_message(lapsing, (isbn, 1), minutes=40))
     assert renewed.ok
     assert await catalogue.counters(isbn) == (2, 2)
+
+
+async def test_a_hold_is_announced_only_when_it_takes_the_last_copies(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    isbn = catalogue.isbn(12)
+    await books.upsert_books(books=[catalogue.book(isbn, "Last two", stock=2)], actor="t")
+    imported = len(await catalogue.events(isbn))
+
+    await reserve(uows, reserve_message(uuid4(), (isbn, 1)))
+    assert len(await catalogue.events(isbn)) == imported, "one copy is still on the shelf"
+
+    await reserve(uows, reserve_message(uuid4(), (isbn, 1)))
+    events = await catalogue.events(isbn)
+    assert len(events) == imported + 1 and events[-1]["available"] == 0
