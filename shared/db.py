@@ -71,6 +71,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def mark(session: AsyncSession, name: str) -> None:
+    """Say that this transaction wrote something that `name`'s on_commit callbacks deliver."""
+    session.info[name] = True
+
+
 class Database:
     """A service's engine and its sessions: `reading()` for queries, `writing()` for changes."""
 
@@ -79,11 +84,12 @@ class Database:
         self.engine = create_engine(url, **engine_kwargs)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_options = {"sqlite_begin": "IMMEDIATE"} if is_sqlite(url) else {}
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[tuple[str, Callable[[], None]]] = []
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
-        """Run `callback` after every committed write (the outbox relay's wake-up)."""
-        self._after_commit.append(callback)
+    def on_commit(self, mark: str, callback: Callable[[], None]) -> None:
+        """Run `callback` after each committed write that was marked with `mark` (see `mark`):
+        a relay or a sender wakes up when there is something for it, not after every write."""
+        self._after_commit.append((mark, callback))
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -97,8 +103,9 @@ class Database:
             if self._write_options:
                 await session.connection(execution_options=self._write_options)
             yield session
-        for callback in self._after_commit:
-            callback()
+        for wanted, callback in self._after_commit:
+            if session.info.get(wanted):
+                callback()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

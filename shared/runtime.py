@@ -17,7 +17,7 @@ from sqlalchemy import Table
 from shared.db import Database
 from shared.messaging.celery_app import make_celery
 from shared.messaging.consumers import ConsumerResources
-from shared.messaging.outbox import OutboxRelay
+from shared.messaging.outbox import OUTBOX, OutboxRelay
 from shared.messaging.publisher import CeleryPublisher
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 from shared.settings import ServiceSettings
@@ -69,7 +69,7 @@ def build_runtime(settings: ServiceSettings, *, outbox: Table, inbox: Table) -> 
     celery = make_celery(settings.service_name, settings.redis_url)
     publisher = CeleryPublisher(celery)
     relay = OutboxRelay(db, outbox, publisher.send_raw)
-    db.on_commit(relay.kick)
+    db.on_commit(OUTBOX, relay.kick)
     return ServiceRuntime(
         service=settings.service_name,
         db=db,

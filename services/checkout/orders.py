@@ -16,11 +16,14 @@ from services.checkout.emails import EmailMessage
 from services.checkout.models import Email, Order, OrderLine, Refund, StatusChange
 from shared.contracts import Attribution, OrderPaid, ReleaseReservation, StockLine
 from shared.contracts import OrderLine as PaidLine
+from shared.db import mark
 from shared.errors import NotFound
 from shared.messaging.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
 REFERENCE_TRIES = 10
+EMAILS = "emails"
+"""The mark of a transaction that queued emails (shared.db.mark): the sender wakes on it."""
 
 
 async def load_for_update(session: AsyncSession, **where: object) -> Order | None:
@@ -100,6 +103,7 @@ async def order_paid_event(uow: UnitOfWork, order: Order) -> None:
 
 def queue_email(session: AsyncSession, order: Order | None, email: EmailMessage) -> None:
     """Written in the caller's transaction; the sender delivers it after commit."""
+    mark(session, EMAILS)
     session.add(
         Email(
             order_id=order.id if order is not None else None,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from services.checkout.mailer import EmailSender
 from services.checkout.models import inbox, outbox
+from services.checkout.orders import EMAILS
 from services.checkout.payments import PaymentGateway, StripeGateway
 from services.checkout.service import OrderService, Requester
 from services.checkout.settings import CheckoutSettings
@@ -31,7 +32,7 @@ def build_checkout(
     runtime = build_runtime(settings, outbox=outbox, inbox=inbox)
     gateway = payments or StripeGateway(settings)
     sender = EmailSender(runtime.db, settings)
-    runtime.db.on_commit(sender.kick)
+    runtime.db.on_commit(EMAILS, sender.kick)
     common = {
         "uow": runtime.uow,
         "db": runtime.db,

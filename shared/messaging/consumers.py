@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from shared.db import Database
 from shared.messaging import inbox
 from shared.messaging.message import Command, Event, Message, delivery_task, queue_of
-from shared.messaging.outbox import BackgroundRelay, OutboxRelay
+from shared.messaging.outbox import OUTBOX, BackgroundRelay, OutboxRelay
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.observability import request_id
 from shared.observability.metrics import install_task_metrics
@@ -71,7 +71,7 @@ class WorkerRuntime:
             if resources.background_relay is not None:
                 relay = BackgroundRelay(resources.background_relay)
                 relay.start()
-                resources.db.on_commit(relay.kick)
+                resources.db.on_commit(OUTBOX, relay.kick)
             self._resources = resources
         return self._resources
 

@@ -29,12 +29,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Database
+from shared.db import Database, mark
 from shared.messaging.message import Message, utcnow
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, dict[str, Any]], None]
+OUTBOX = "outbox"
+"""The mark of a transaction that staged messages (shared.db.mark): relays wake on it."""
 
 
 def define_outbox(metadata: MetaData) -> Table:
@@ -56,6 +58,7 @@ def define_outbox(metadata: MetaData) -> Table:
 async def stage(session: AsyncSession, outbox: Table, message: Message) -> None:
     """Queue `message` in the caller's transaction; it leaves only if that transaction commits."""
     message = message.traced()
+    mark(session, OUTBOX)
     await session.execute(
         insert(outbox).values(
             message_id=message.message_id,
