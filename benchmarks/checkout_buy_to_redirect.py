@@ -12,7 +12,13 @@ stand-in (`python -m services.stripe_standin`), Redis and Postgres.
 
 Beside it, in the same run: the bare Celery round trip (a task that only answers, on its own
 worker, awaited the way checkout awaits the reservation), and the reservation round trip alone.
-Prints p50/p99/max for each at each concurrency.
+
+Two ways of having 20 readers at once, both printed:
+- "together": 20 readers press Buy at the same moment (readers arriving from one article), the
+  next 20 once they all have their redirect, --requests in all. This is 20 concurrent readers.
+- "back to back": 20 callers that press Buy again the moment they get an answer: the shop's
+  saturated throughput, where latency is mostly the queue in front of the busiest process.
+Prints p50/p99/max and throughput for each.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any, ClassVar
 
 import httpx
 import msgspec
+import psutil
 import psycopg
 import redis
 
@@ -113,7 +120,7 @@ def postgres_database(admin_url: str, name: str) -> Iterator[str]:
 @contextlib.contextmanager
 def process(
     args: list[str], env: dict[str, str], ready: Callable[[], bool], log: Path
-) -> Iterator[None]:
+) -> Iterator[psutil.Process]:
     proc = subprocess.Popen(
         args, cwd=REPO, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
@@ -123,7 +130,7 @@ def process(
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{args[:4]} did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
-        yield
+        yield psutil.Process(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -163,14 +170,40 @@ async def timed(
     return latencies
 
 
+async def together(
+    work: Callable[[], Awaitable[None]], *, requests: int, concurrency: int
+) -> list[float]:
+    """Latencies (ms) of `concurrency` calls started at once, again until `requests` are done."""
+    latencies: list[float] = []
+
+    async def one() -> None:
+        started = time.perf_counter()
+        await work()
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    while len(latencies) < requests:
+        await asyncio.gather(*(one() for _ in range(min(concurrency, requests - len(latencies)))))
+    return latencies
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """CPU time of a process and its children (a prefork worker's pool)."""
+    total = 0.0
+    for each in (process, *process.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = each.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def report(name: str, concurrency: int, latencies: list[float], wall: float) -> None:
     print(
-        f"{name:<28} c={concurrency:<3} n={len(latencies):<5} "
+        f"{name:<36} c={concurrency:<3} n={len(latencies):<5} "
         f"p50={statistics.median(latencies):7.1f} ms  p99={percentile(latencies, 99):7.1f} ms  "
         f"max={max(latencies):7.1f} ms  {len(latencies) / wall:6.1f}/s"
     )
@@ -207,7 +240,12 @@ async def seed(checkout_url: str, catalogue_url: str) -> None:
     await checkout_db.dispose()
 
 
-async def measure(args: argparse.Namespace, checkout_base: str, redis_url: str) -> None:
+async def measure(
+    args: argparse.Namespace,
+    checkout_base: str,
+    redis_url: str,
+    processes: dict[str, psutil.Process],
+) -> None:
     publisher = CeleryPublisher(make_celery("checkout", redis_url))
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
@@ -244,9 +282,28 @@ async def measure(args: argparse.Namespace, checkout_base: str, redis_url: str) 
         ):
             await timed(work, requests=WARM_UP, concurrency=1)
             for concurrency in args.concurrency:
-                started = time.perf_counter()
-                latencies = await timed(work, requests=args.requests, concurrency=concurrency)
-                report(name, concurrency, latencies, time.perf_counter() - started)
+                ways = (
+                    [("", timed)]
+                    if concurrency == 1
+                    else [
+                        (" together", together),
+                        (" back to back", timed),
+                    ]
+                )
+                for label, way in ways:
+                    cpu_before = {key: cpu_seconds(p) for key, p in processes.items()}
+                    started = time.perf_counter()
+                    latencies = await way(work, requests=args.requests, concurrency=concurrency)
+                    report(name + label, concurrency, latencies, time.perf_counter() - started)
+                    if work is buy:
+                        # Where a Buy's CPU goes says what bounds the throughput on 2 cores.
+                        print(
+                            "    CPU per Buy: "
+                            + ", ".join(
+                                f"{key} {1000 * (cpu_seconds(p) - cpu_before[key]) / len(latencies):.1f} ms"
+                                for key, p in processes.items()
+                            )
+                        )
     await publisher.close()
 
 
@@ -303,7 +360,7 @@ def main() -> None:
                 env,
                 answers(f"{standin}/_standin/faults"),
                 logs / "standin.log",
-            ),
+            ) as standin_process,
             process(
                 [
                     sys.executable,
@@ -319,19 +376,24 @@ def main() -> None:
                 env,
                 logged(logs / "catalogue.log", "ready"),
                 logs / "catalogue.log",
-            ),
+            ) as catalogue_process,
             process(
                 [sys.executable, "-c", serve_checkout],
                 env,
                 answers(f"{checkout}/health/checkout"),
                 logs / "checkout.log",
-            ),
+            ) as checkout_process,
         ):
             print(
                 f"{os.cpu_count()} cores; Postgres, Redis, checkout web (1 process), catalogue "
                 f"worker (prefork x{args.catalogue_concurrency}), stand-in, all on this machine"
             )
-            asyncio.run(measure(args, checkout, args.redis))
+            processes = {
+                "checkout web": checkout_process,
+                "catalogue worker": catalogue_process,
+                "stand-in": standin_process,
+            }
+            asyncio.run(measure(args, checkout, args.redis, processes))
         ping_worker.terminate()
     redis.Redis.from_url(args.redis).flushdb()
 
