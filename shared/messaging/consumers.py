@@ -108,16 +108,12 @@ async def _consume(
     resources = await runtime.resources()
     try:
         async with resources.db.writing() as session:
-            await inbox.claim(session, resources.inbox, message.message_id, handler_name)
             uow = UnitOfWork(session, resources.outbox)
             result = await handler(
                 message, uow=uow, **_accepted_dependencies(handler, resources.dependencies)
             )
             encoded = msgspec.to_builtins(result) if result is not None else None
-            if encoded is not None:
-                await inbox.record_result(
-                    session, resources.inbox, message.message_id, handler_name, encoded
-                )
+            await inbox.record(session, resources.inbox, message.message_id, handler_name, encoded)
     except IntegrityError:
         async with resources.db.reading() as session:
             if await inbox.handled(session, resources.inbox, message.message_id, handler_name):

@@ -14,8 +14,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Update,
-    bindparam,
     insert,
     select,
 )
@@ -36,40 +34,24 @@ def define_inbox(metadata: MetaData) -> Table:
 
 
 @functools.cache
-def _statements(inbox: Table) -> tuple[Insert, Update]:
-    """Built once per table: handlers run these on every message."""
-    claim = insert(inbox)
-    record = (
-        inbox.update()
-        .where(
-            inbox.c.message_id == bindparam("b_message_id", type_=GUID),
-            inbox.c.handler == bindparam("b_handler", type_=String),
-        )
-        .values(result=bindparam("result", type_=JSON))
-    )
-    return claim, record
+def _record_statement(inbox: Table) -> Insert:
+    """Built once per table: every message handled runs it."""
+    return insert(inbox)
 
 
-async def claim(session: AsyncSession, inbox: Table, message_id: UUID, handler: str) -> None:
-    """Record the message as handled in the caller's transaction.
+async def record(
+    session: AsyncSession, inbox: Table, message_id: UUID, handler: str, result: Any
+) -> None:
+    """Record the message as handled, with the handler's reply, in the handler's transaction.
 
-    A second delivery fails here with an IntegrityError, which rolls the whole unit of
-    work back: that is what makes the handler run once in effect.
+    Written last: a handler changes nothing but its own unit of work (its outgoing messages go
+    through the outbox), so a second delivery may run it again and then fails here with an
+    IntegrityError, which rolls back all it did: that is what makes it run once in effect.
     """
     connection = await session.connection()
     await connection.execute(
-        _statements(inbox)[0],
-        {"message_id": message_id, "handler": handler, "handled_at": utcnow()},
-    )
-
-
-async def record_result(
-    session: AsyncSession, inbox: Table, message_id: UUID, handler: str, result: Any
-) -> None:
-    connection = await session.connection()
-    await connection.execute(
-        _statements(inbox)[1],
-        {"b_message_id": message_id, "b_handler": handler, "result": result},
+        _record_statement(inbox),
+        {"message_id": message_id, "handler": handler, "handled_at": utcnow(), "result": result},
     )
 
 
