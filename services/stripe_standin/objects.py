@@ -51,6 +51,7 @@ def line_item(
 def checkout_session(
     params: dict[str, Any],
     *,
+    shipping_address_collection: dict[str, Any] | None,
     session_id: str,
     amount: int,
     currency: str,
@@ -65,6 +66,8 @@ def checkout_session(
         "amount_total": amount,
         "cancel_url": params.get("cancel_url"),
         "client_reference_id": params.get("client_reference_id"),
+        # Filled on completion; `shipping_details` lives here since API version 2025-03-31.
+        "collected_information": None,
         "created": created,
         "currency": currency,
         "customer": None,
@@ -77,6 +80,9 @@ def checkout_session(
         "payment_intent": None,
         "payment_method_types": ["card", "customer_balance"],
         "payment_status": "unpaid",
+        "shipping_address_collection": shipping_address_collection,
+        "shipping_cost": None,
+        "shipping_options": [],
         "status": "open",
         "success_url": params["success_url"],
         "ui_mode": "hosted",

@@ -19,6 +19,7 @@ from services.stripe_standin.errors import (
     missing_resource,
 )
 from services.stripe_standin.params import integer_param
+from services.stripe_standin.shipping import ShippingAddress, shipping_collection
 
 MIN_EXPIRY_SECONDS = 30 * 60
 MAX_EXPIRY_SECONDS = 24 * 60 * 60
@@ -35,6 +36,7 @@ SESSION_PARAMS = frozenset(
         "client_reference_id",
         "payment_intent_data",
         "payment_method_types",
+        "shipping_address_collection",
         "expand",
     }
 )
@@ -42,10 +44,12 @@ SESSION_PARAMS = frozenset(
 
 @dataclass(frozen=True)
 class Customer:
-    """The payer's details typed on the hosted page (Stripe Checkout always asks for an email)."""
+    """The payer's details typed on the hosted page (Stripe Checkout always asks for an email,
+    and for a shipping address when the session collects one)."""
 
     email: str | None = None
     name: str | None = None
+    shipping: ShippingAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -137,9 +141,11 @@ class StandinState:
                 "The `expires_at` timestamp must be less than 24 hours from Checkout Session "
                 "creation.",
             )
+        shipping = shipping_collection(params)
         session_id = objects.new_id("cs_test", 58)
         session = objects.checkout_session(
             params,
+            shipping_address_collection=shipping,
             session_id=session_id,
             amount=sum(i["amount_total"] for i in items),
             currency=currencies.pop(),
@@ -187,6 +193,7 @@ class StandinState:
     def pay_by_card(self, session_id: str, customer: Customer | None = None) -> dict[str, Any]:
         with self._lock:
             session = self._open_session(session_id, "paid")
+            _check_shipping(session, customer)
             intent = self._new_intent(session, status="succeeded")
             self._new_charge(intent)
             session.update(status="complete", payment_status="paid", url=None)
@@ -200,6 +207,7 @@ class StandinState:
         """Completes the session with the money still to arrive, as delayed methods do."""
         with self._lock:
             session = self._open_session(session_id, "paid")
+            _check_shipping(session, customer)
             intent = self._new_intent(session, status="processing")
             session.update(status="complete", payment_status="unpaid", url=None)
             self._complete(session, intent, customer)
@@ -262,16 +270,24 @@ class StandinState:
     def _complete(
         session: dict[str, Any], intent: dict[str, Any], customer: Customer | None
     ) -> None:
-        """What the payer typed on the page, in the shape of Stripe's `customer_details`."""
+        """What the payer typed on the page, in the shape of Stripe's `customer_details` and
+        `collected_information`."""
         session["payment_intent"] = intent["id"]
         given = customer or Customer()
+        shipping = given.shipping if session["shipping_address_collection"] else None
         session["customer_details"] = {
             "email": given.email or session["customer_email"],
-            "name": given.name,
+            "name": given.name or (shipping.name if shipping else None),
             "phone": None,
-            "address": None,
+            # Billing is the shipping address: the box Stripe's page ticks by default.
+            "address": shipping.address() if shipping else None,
             "tax_exempt": "none",
             "tax_ids": [],
+        }
+        session["collected_information"] = {
+            "business_name": None,
+            "individual_name": None,
+            "shipping_details": shipping.details() if shipping else None,
         }
 
     # --- refunds ---------------------------------------------------------------------------
@@ -417,6 +433,17 @@ class StandinState:
             self._line_items.clear()
             self._intent_metadata.clear()
             self._events.clear()
+
+
+def _check_shipping(session: dict[str, Any], customer: Customer | None) -> None:
+    """A session that collects a shipping address completes only with one it allows."""
+    collection = session["shipping_address_collection"]
+    if collection is None:
+        return
+    shipping = customer.shipping if customer is not None else None
+    if shipping is None:
+        raise StripeError("This Checkout Session needs a shipping address to complete.")
+    shipping.check(collection["allowed_countries"])
 
 
 def _line_item(raw: Any, index: int) -> dict[str, Any]:

@@ -167,6 +167,68 @@ def test_paying_by_card_completes_the_session_and_sends_a_signed_event(
     assert client.v1.events.retrieve(event.id).type == "checkout.session.completed"
 
 
+SHIPPING_FORM = {
+    "email": "rosa@example.org",
+    "shipping_name": "Rosa Reader",
+    "shipping_line1": "1 Red Lane",
+    "shipping_line2": "Flat 2",
+    "shipping_city": "London",
+    "shipping_postal_code": "N1 1AA",
+    "shipping_country": "GB",
+}
+
+
+def test_a_shipping_address_collected_on_the_page_reaches_the_session_and_the_event(
+    standin: RunningStandin, receiver: WebhookReceiver
+) -> None:
+    client = standin.client()
+    session = client.v1.checkout.sessions.create(
+        session_params(shipping_address_collection={"allowed_countries": ["GB"]})
+    )
+    assert session.shipping_address_collection is not None
+    assert session.shipping_address_collection.allowed_countries == ["GB"]
+    assert session.collected_information is None
+
+    unaddressed = pay(standin, session.id)
+    paid = httpx.post(
+        f"{standin.base_url}/pay/{session.id}", data={"action": "pay", **SHIPPING_FORM}
+    )
+
+    assert unaddressed.status_code == 400
+    assert paid.status_code == 303
+    completed = client.v1.checkout.sessions.retrieve(session.id)
+    assert completed.collected_information is not None
+    shipping = completed.collected_information.shipping_details
+    assert shipping is not None
+    assert shipping.name == "Rosa Reader"
+    assert (
+        shipping.address.line1,
+        shipping.address.line2,
+        shipping.address.city,
+        shipping.address.postal_code,
+        shipping.address.country,
+        shipping.address.state,
+    ) == ("1 Red Lane", "Flat 2", "London", "N1 1AA", "GB", None)
+    [event] = verified_events(receiver, 1)
+    assert event.type == "checkout.session.completed"
+    delivered = event.data.object["collected_information"]["shipping_details"]
+    assert delivered.to_dict() == shipping.to_dict()
+
+
+@pytest.mark.parametrize("countries", [["GB", "XX"], ["IR"]])
+def test_shipping_countries_stripe_does_not_ship_to_are_refused(
+    standin: RunningStandin, countries: list[str]
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        standin.client().v1.checkout.sessions.create(
+            session_params(shipping_address_collection={"allowed_countries": countries})
+        )
+    index = len(countries) - 1
+    assert raised.value.http_status == 400
+    assert raised.value.param == f"shipping_address_collection[allowed_countries][{index}]"
+    assert "must be one of AC, AD" in str(raised.value)
+
+
 def test_a_tampered_delivery_fails_verification(
     standin: RunningStandin, receiver: WebhookReceiver
 ) -> None:

@@ -148,3 +148,49 @@ def test_the_page_asks_for_an_email_and_the_session_reports_it(client: TestClien
     ]
     assert details["email"] == "reader@example.org"
     assert details["name"] == "Rosa Reader"
+
+
+def test_a_session_collecting_an_address_asks_for_it_and_keeps_what_was_typed(
+    client: TestClient,
+) -> None:
+    session = client.post(
+        "/v1/checkout/sessions",
+        data=SESSION | {"shipping_address_collection[allowed_countries][0]": "GB"},
+        headers=AUTH,
+    ).json()
+    typed = {
+        "action": "pay",
+        "email": "rosa@example.org",
+        "shipping_name": "Rosa Reader",
+        "shipping_line1": "1 Red Lane",
+        "shipping_city": "London",
+        "shipping_country": "GB",
+    }
+
+    page = client.get(f"/pay/{session['id']}")
+    refused = client.post(f"/pay/{session['id']}", data=typed, follow_redirects=False)
+    paid = client.post(
+        f"/pay/{session['id']}",
+        data=typed | {"shipping_postal_code": "n1 1aa"},
+        follow_redirects=False,
+    )
+
+    assert "<legend>Shipping address</legend>" in page.text
+    assert '<option value="GB"' in page.text and 'id="shipping_postal_code"' in page.text
+    assert refused.status_code == 400 and 'role="alert"' in refused.text
+    assert 'value="1 Red Lane"' in refused.text
+    assert paid.status_code == 303
+    shipping = client.get(f"/v1/checkout/sessions/{session['id']}", headers=AUTH).json()[
+        "collected_information"
+    ]["shipping_details"]
+    assert shipping == {
+        "address": {
+            "city": "London",
+            "country": "GB",
+            "line1": "1 Red Lane",
+            "line2": None,
+            "postal_code": "N1 1AA",
+            "state": None,
+        },
+        "name": "Rosa Reader",
+    }

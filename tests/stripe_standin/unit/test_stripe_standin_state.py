@@ -3,7 +3,8 @@ from typing import Any
 import pytest
 
 from services.stripe_standin.errors import StripeError
-from services.stripe_standin.state import RequestContext, StandinState
+from services.stripe_standin.shipping import ShippingAddress
+from services.stripe_standin.state import Customer, RequestContext, StandinState
 
 NOW = 1_800_000_000.0
 
@@ -70,6 +71,126 @@ def test_unknown_parameters_are_refused_by_name(state: StandinState) -> None:
     with pytest.raises(StripeError, match="unknown parameter: shipping") as raised:
         state.create_session(session_params(shipping="x"), RequestContext())
     assert raised.value.code == "parameter_unknown"
+
+
+UK_ONLY = {"allowed_countries": ["GB"]}
+ROSA = ShippingAddress(
+    name="Rosa Reader",
+    line1="1 Red Lane",
+    line2=None,
+    city="London",
+    postal_code="N1 1AA",
+    country="GB",
+)
+
+
+@pytest.mark.parametrize(
+    ("collection", "param", "code"),
+    [
+        ({"allowed_countries": ["GB", "UK"]}, "[allowed_countries][1]", "parameter_invalid"),
+        ({"allowed_countries": ["KP"]}, "[allowed_countries][0]", "parameter_invalid"),
+        ({"allowed_countries": "GB"}, "[allowed_countries]", "parameter_invalid_array"),
+        ({}, "[allowed_countries]", "parameter_missing"),
+        ({"allowed_countries": ["GB"], "x": "1"}, "[x]", "parameter_unknown"),
+    ],
+)
+def test_shipping_address_collection_is_checked_as_stripe_checks_it(
+    state: StandinState, collection: dict[str, Any], param: str, code: str
+) -> None:
+    with pytest.raises(StripeError) as raised:
+        state.create_session(
+            session_params(shipping_address_collection=collection), RequestContext()
+        )
+    assert (raised.value.param, raised.value.code, raised.value.status) == (
+        f"shipping_address_collection{param}",
+        code,
+        400,
+    )
+
+
+@pytest.mark.parametrize(
+    "shipping",
+    [
+        None,
+        ShippingAddress(
+            name="",
+            line1="1 Red Lane",
+            line2=None,
+            city="London",
+            postal_code="N1 1AA",
+            country="GB",
+        ),
+        ShippingAddress(
+            name="Rosa",
+            line1="1 Red Lane",
+            line2=None,
+            city="Paris",
+            postal_code="75001",
+            country="FR",
+        ),
+        ShippingAddress(
+            name="Rosa",
+            line1="1 Red Lane",
+            line2=None,
+            city="London",
+            postal_code="12345",
+            country="GB",
+        ),
+    ],
+)
+def test_a_session_collecting_an_address_completes_only_with_a_whole_allowed_one(
+    state: StandinState, events: list[dict[str, Any]], shipping: ShippingAddress | None
+) -> None:
+    session = state.create_session(
+        session_params(shipping_address_collection=UK_ONLY), RequestContext()
+    )
+
+    for pay in (state.pay_by_card, state.pay_by_bank_transfer):
+        with pytest.raises(StripeError):
+            pay(session["id"], Customer(email="rosa@example.org", shipping=shipping))
+
+    after = state.retrieve(session["id"], "checkout.session")
+    assert (after["status"], after["payment_intent"], events) == ("open", None, [])
+
+
+def test_the_shipping_address_is_on_the_completed_session_as_stripe_puts_it(
+    state: StandinState, events: list[dict[str, Any]]
+) -> None:
+    created = state.create_session(
+        session_params(shipping_address_collection=UK_ONLY), RequestContext()
+    )
+    assert created["shipping_address_collection"] == UK_ONLY
+    assert created["collected_information"] is None
+
+    state.pay_by_card(created["id"], Customer(email="rosa@example.org", shipping=ROSA))
+
+    address = {
+        "city": "London",
+        "country": "GB",
+        "line1": "1 Red Lane",
+        "line2": None,
+        "postal_code": "N1 1AA",
+        "state": None,
+    }
+    for session in (state.retrieve(created["id"], "checkout.session"), events[0]["data"]["object"]):
+        assert session["collected_information"] == {
+            "business_name": None,
+            "individual_name": None,
+            "shipping_details": {"address": address, "name": "Rosa Reader"},
+        }
+        assert session["customer_details"]["address"] == address
+        assert session["customer_details"]["name"] == "Rosa Reader"
+        assert "shipping_details" not in session
+
+
+def test_a_session_not_collecting_an_address_ignores_one(state: StandinState) -> None:
+    session = state.create_session(session_params(), RequestContext())
+
+    paid = state.pay_by_card(session["id"], Customer(shipping=ROSA))
+
+    assert paid["shipping_address_collection"] is None
+    assert paid["collected_information"]["shipping_details"] is None
+    assert paid["customer_details"]["address"] is None
 
 
 def test_the_sweep_expires_only_sessions_past_their_expiry(
