@@ -1,9 +1,12 @@
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from services.recommendation.books import IndexedBook, read_books
 from services.recommendation.ranking import Ranker, RankerConfig
+from services.recommendation.semantic import minilm_embedder
 
 DATA = Path(__file__).parents[2] / "data"
 CALLINICOS = "9798463348616"
@@ -154,3 +157,33 @@ def test_compaction_rebuilds_after_many_changes() -> None:
 
 def test_empty_article_gives_only_pins(small: Ranker) -> None:
     assert isbns(small, "   ", k=3, pins=["9780000000004"]) == ["9780000000004"]
+
+
+class CountingEmbedder:
+    """MiniLM, counting the texts it is given."""
+
+    dimensions = 384
+
+    def __init__(self) -> None:
+        self.texts = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return minilm_embedder().embed(texts)
+
+
+def test_an_article_ranked_again_runs_minilm_on_nothing_new() -> None:
+    model = CountingEmbedder()
+    # no vectors at build: every book's is made when a ranking first needs it
+    ranker = Ranker(SMALL, config=RankerConfig(eager_rerank_limit=0), rerank_model=model)
+    made_at_build = model.texts
+    first = ranker.recommend(STRIKE, k=3)
+    assert model.texts > made_at_build
+
+    seen = model.texts
+    assert ranker.recommend(STRIKE, k=3) == first
+    assert model.texts == seen
+
+    ranker.forget_articles()
+    assert ranker.recommend(STRIKE, k=3) == first
+    assert model.texts == seen + 1
