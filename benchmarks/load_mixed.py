@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import psutil
 from load_race import (
+    PAY_BY_CARD,
     STAFF_PASSWORD,
     STAFF_USER,
     RunningShop,
@@ -103,9 +104,7 @@ class Load:
             if bought is not None:
                 self.sent_to_pay += 1
                 url = bought.headers["location"]
-                await self.timed(
-                    "pay (stand-in)", lambda: self.http.post(url, data={"action": "pay"})
-                )
+                await self.timed("pay (stand-in)", lambda: self.http.post(url, data=PAY_BY_CARD))
         else:
             change = self.rng.choice((1, -1))
             await self.timed(

@@ -116,6 +116,10 @@ def parse_quantity(raw: object, *, maximum: int) -> int:
     return quantity
 
 
+# Where we post to: the postage table prices UK post only.
+POSTAGE_COUNTRIES = ("GB",)
+
+
 @dataclass(frozen=True)
 class PostageTable:
     """Postage by number of books: each band starts at its count and runs to the next one's."""

@@ -40,11 +40,12 @@ def _greeting(order: Order) -> str:
 
 
 def confirmation(order: Order, *, status_url: str, postage_vat_percent: int) -> EmailMessage:
-    where = (
-        "We will let you know when it is ready to collect."
-        if order.delivery == Delivery.COLLECTION
-        else "We will email you when it is posted."
-    )
+    if order.delivery == Delivery.COLLECTION:
+        where = "We will let you know when it is ready to collect."
+    elif order.address:
+        where = f"We will post it to:\n{_address(order)}\nand email you when it is on its way."
+    else:
+        where = "We will email you when it is posted."
     body = (
         f"{_greeting(order)}\n\n"
         f"Thank you for your order {order.reference}. We have your payment.\n\n"
@@ -80,8 +81,7 @@ def dispatch_notice(order: Order) -> EmailMessage:
     if order.delivery == Delivery.COLLECTION:
         said = "You have collected your order. Enjoy your reading."
     else:
-        address = "\n".join(f"  {line}" for line in order.address or [])
-        said = f"Your order is on its way by post to:\n{address}"
+        said = f"Your order is on its way by post to:\n{_address(order)}"
     rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
     body = f"{_greeting(order)}\n\nOrder {order.reference}:\n{rows}\n\n{said}\n"
     return EmailMessage(
@@ -123,6 +123,10 @@ def refund_notice(order: Order, *, amount_pence: int, reason: str) -> EmailMessa
         subject=f"Refund on your order {order.reference}",
         body=body,
     )
+
+
+def _address(order: Order) -> str:
+    return "\n".join(f"  {line}" for line in order.address or [])
 
 
 def _recipient(order: Order) -> str:

@@ -51,6 +51,29 @@ class SessionRequest:
     metadata: dict[str, str]
     client_reference_id: str
     customer_email: str | None = None
+    # Countries the reader may have the books posted to; empty: Stripe asks for no address.
+    shipping_countries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    """Where the reader asked Stripe Checkout to have the books posted, and to whom."""
+
+    name: str | None
+    line1: str | None
+    line2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str | None
+
+    def lines(self) -> list[str]:
+        """The address as an order keeps it, one line each, without the country when it is
+        the UK: our postage is for UK addresses."""
+        parts = [self.line1, self.line2, self.city, self.state, self.postal_code]
+        if self.country and self.country != "GB":
+            parts.append(self.country)
+        return [part.strip() for part in parts if part and part.strip()]
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,7 @@ class CheckoutSession:
     metadata: dict[str, str] = field(default_factory=dict)
     customer_email: str | None = None
     customer_name: str | None = None
+    shipping: ShippingAddress | None = None
 
 
 class PaymentGateway(Protocol):
@@ -98,6 +122,27 @@ def session_from(data: Any) -> CheckoutSession:
         metadata=dict(data.get("metadata") or {}),
         customer_email=details.get("email") or data.get("customer_email"),
         customer_name=details.get("name"),
+        shipping=_shipping_from(data),
+    )
+
+
+def _shipping_from(data: dict[str, Any]) -> ShippingAddress | None:
+    """The collected shipping address: `collected_information.shipping_details` since API
+    version 2025-03-31, the session's own `shipping_details` before it."""
+    shipping = (data.get("collected_information") or {}).get("shipping_details") or data.get(
+        "shipping_details"
+    )
+    if not shipping:
+        return None
+    address = shipping.get("address") or {}
+    return ShippingAddress(
+        name=shipping.get("name"),
+        line1=address.get("line1"),
+        line2=address.get("line2"),
+        city=address.get("city"),
+        state=address.get("state"),
+        postal_code=address.get("postal_code"),
+        country=address.get("country"),
     )
 
 
@@ -145,6 +190,10 @@ class StripeGateway:
         }
         if request.customer_email:
             params["customer_email"] = request.customer_email
+        if request.shipping_countries:
+            params["shipping_address_collection"] = {
+                "allowed_countries": list(request.shipping_countries)
+            }
         with _translated("create a Checkout Session"):
             session = await self._stripe().v1.checkout.sessions.create_async(
                 params=params,  # type: ignore[arg-type]

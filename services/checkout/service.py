@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.checkout import domain, emails, stock_commits
 from services.checkout.domain import (
+    POSTAGE_COUNTRIES,
     Channel,
     Delivery,
     OrderStatus,
@@ -488,6 +489,10 @@ class OrderService:
             metadata={"order_id": str(order.id), "reference": order.reference},
             client_reference_id=order.reference,
             customer_email=order.customer_email,
+            # A web order's address is asked for on Stripe's page; a phone order has its own.
+            shipping_countries=(
+                POSTAGE_COUNTRIES if order.delivery == Delivery.POST and not order.address else ()
+            ),
         )
 
     def _attach_session(

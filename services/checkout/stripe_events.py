@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.exc import IntegrityError
 
 from services.checkout import domain, emails
-from services.checkout.domain import HOLDING, LATE_PAYMENT_FROM, OrderStatus
+from services.checkout.domain import HOLDING, LATE_PAYMENT_FROM, Delivery, OrderStatus
 from services.checkout.models import Order, StripeEvent
 from services.checkout.orders import (
     Clock,
@@ -217,6 +217,17 @@ class StripeEventService:
             order.customer_email = session.customer_email
         if not order.customer_name and session.customer_name:
             order.customer_name = session.customer_name
+        shipping = session.shipping
+        if order.delivery != Delivery.POST or order.address or shipping is None:
+            return
+        name = (shipping.name or "").strip()
+        if not order.customer_name and name:
+            order.customer_name = name
+        lines = shipping.lines()
+        # Books sent to someone other than the payer carry the addressee's name on the parcel.
+        if name and name.casefold() != (order.customer_name or "").strip().casefold():
+            lines.insert(0, name)
+        order.address = lines or None
 
     async def _late_payment(
         self, event: dict[str, Any], session: CheckoutSession, order_id: UUID

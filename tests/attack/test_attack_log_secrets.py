@@ -31,6 +31,14 @@ CARD = "4242 4242 4242 4242"
 READER_EMAIL = "web.reader.5150@example.org"
 PHONE_EMAIL = "phone.customer.6160@example.org"
 PHONE_ADDRESS = ["12 Hidden Road", "Bristol", "BS1 4XX"]
+# Typed on Stripe's page: it reaches checkout in the webhook's session.
+WEB_ADDRESS = {
+    "shipping_name": "Wendy Webreader",
+    "shipping_line1": "34 Secret Crescent",
+    "shipping_city": "Leeds",
+    "shipping_postal_code": "LS1 5QQ",
+    "shipping_country": "GB",
+}
 CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 
 
@@ -96,7 +104,13 @@ def reader_journey(shop: Any) -> str:
             assert browser.get(payment_page).status_code == 200
             paid = browser.post(
                 payment_page,
-                data={"action": "pay", "card_number": CARD, "cvc": "123", "expiry": "12/34"},
+                data={
+                    "action": "pay",
+                    "card_number": CARD,
+                    "cvc": "123",
+                    "expiry": "12/34",
+                    **WEB_ADDRESS,
+                },
             )
         assert paid.status_code == 200, paid.text
         reference = re.search(r'class="reference"[^>]*>([^<]+)<', paid.text)
@@ -196,6 +210,8 @@ def test_a_whole_journey_logs_no_secret_and_no_customers_details(
         "reader's email": READER_EMAIL,
         "phone customer's email": PHONE_EMAIL,
         **{f"address line {n}": line for n, line in enumerate(PHONE_ADDRESS[:2], 1)},
+        "web reader's name": WEB_ADDRESS["shipping_name"],
+        "web reader's street": WEB_ADDRESS["shipping_line1"],
     }
     found = [name for name, value in secrets.items() if value and value in logs]
     cards = [m for m in CARD_NUMBER.findall(logs) if luhn_valid(re.sub(r"\D", "", m))]

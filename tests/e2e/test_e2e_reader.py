@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 ISBN = "9798463348616"
 TITLE = "Imperialism and Global Political Economy"
 READER_EMAIL = "reader-e2e@example.org"
+READER_NAME = "Rosa Reader"
 
 
 @pytest.mark.e2e
@@ -25,10 +26,15 @@ def test_a_reader_buys_from_an_article_link_through_the_stripe_stand_in(page: Pa
     page.get_by_role("button", name="Buy").click()
 
     # The stand-in's hosted checkout page: the book and the total, the reader's email (Stripe
-    # Checkout always asks for it), then pay by card.
+    # Checkout always asks for it) and, the book being posted, where to, then pay by card.
     expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text(TITLE)
     page.get_by_label("Email (for your receipt)").fill(READER_EMAIL)
+    page.get_by_label("Full name").fill(READER_NAME)
+    expect(page.get_by_label("Country")).to_have_value("GB")
+    page.get_by_label("Address line 1").fill("1 Red Lane")
+    page.get_by_label("Town or city").fill("London")
+    page.get_by_label("Postcode").fill("n1 1aa")
     page.get_by_role("button", name=re.compile(r"^Pay .* by card$")).click()
 
     # The success page refreshes itself until the webhook has marked the order paid.
@@ -38,3 +44,14 @@ def test_a_reader_buys_from_an_article_link_through_the_stripe_stand_in(page: Pa
     reference = page.get_by_test_id("reference")
     expect(reference).to_have_text(re.compile(r"^[A-Z0-9]{8}$"))
     expect(page.locator("table")).to_contain_text(TITLE)
+    # The address typed on Stripe's page is the order's.
+    expect(page.get_by_test_id("delivery")).to_have_text("By post to:1 Red LaneLondonN1 1AA")
+
+    # And the reader's status page, found by reference and email, says the same.
+    order_reference = reference.inner_text()
+    page.goto("/orders/status")
+    page.get_by_label("Order reference").fill(order_reference)
+    page.get_by_label("Email address").fill(READER_EMAIL)
+    page.get_by_role("button", name="Show my order").click()
+    expect(page.get_by_test_id("status")).to_have_text("paid")
+    expect(page.get_by_test_id("delivery")).to_contain_text("1 Red Lane")

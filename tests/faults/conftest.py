@@ -388,6 +388,14 @@ async def unpublished(db: Database, outbox: Any) -> int:
 # --- the whole shop: checkout, the stand-in, real workers, on real Postgres and a given Redis --
 
 WEBHOOK_SECRET = "whsec_fault_suite"
+# The shipping fields of the stand-in's page, which a web order's session asks for.
+READER_ADDRESS = {
+    "shipping_name": "Rosa Reader",
+    "shipping_line1": "1 Red Lane",
+    "shipping_city": "London",
+    "shipping_postal_code": "N1 1AA",
+    "shipping_country": "GB",
+}
 
 
 class WebhookGate:
@@ -498,8 +506,9 @@ class WholeShop:
         )
 
     async def on_stripe_page(self, payment_url: str, action: str) -> httpx.Response:
-        """The reader presses a button on the hosted page; a cancel follows the redirect back."""
-        answer = await self.http.post(payment_url, data={"action": action})
+        """The reader presses a button on the hosted page, the shipping address typed in; a
+        cancel follows the redirect back."""
+        answer = await self.http.post(payment_url, data={"action": action, **READER_ADDRESS})
         if action == "cancel" and answer.status_code == 303:
             return await self.http.get(answer.headers["location"], headers={"Accept": "text/html"})
         return answer

@@ -59,6 +59,8 @@ async def test_buy_redirects_to_stripe_and_the_webhook_marks_the_order_paid(shop
     ).json()
     assert session["amount_total"] == 4393
     assert session["metadata"]["order_id"] == str(order.id)
+    # Posted books: Stripe's page asks for a UK address.
+    assert session["shipping_address_collection"] == {"allowed_countries": ["GB"]}
     items = (
         await shop.standin(
             "GET",
@@ -79,6 +81,9 @@ async def test_buy_redirects_to_stripe_and_the_webhook_marks_the_order_paid(shop
 
     paid = await shop.wait_for_status(order.id, "paid")
     assert paid.stripe_payment_intent
+    # The address typed on Stripe's page, and the name, are the order's.
+    assert paid.address == ["1 Red Lane", "Flat 2", "London", "N1 1AA"]
+    assert paid.customer_name == "Rosa Reader"
     assert [change.status for change in paid.history] == [
         "pending",
         "reserved",
@@ -97,12 +102,66 @@ async def test_buy_redirects_to_stripe_and_the_webhook_marks_the_order_paid(shop
     page = await shop.http.get(success_url)
     assert "is paid" in page.text and order.reference in page.text
     assert 'http-equiv="refresh"' not in page.text
+    assert "1 Red Lane<br>Flat 2<br>London<br>N1 1AA" in page.text
 
     [email] = await shop.mailbox.wait_for(1)
     assert email["To"] == "reader@example.org"
     assert order.reference in email["Subject"]
-    body = email.get_content()
+    body = email.get_content().replace("\r\n", "\n")
     assert TITLE in body and "£43.93" in body and "VAT" in body and "£0.66" in body
+    assert "Dear Rosa Reader" in body
+    assert "We will post it to:\n  1 Red Lane\n  Flat 2\n  London\n  N1 1AA\n" in body
+
+
+async def test_stripe_completes_no_session_without_the_address(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
+    order, location = await placed(shop)
+
+    refused = await shop.pay(location, address={"shipping_name": "Rosa Reader"})
+
+    assert refused.status_code == 400
+    session = await shop.stripe(f"/checkout/sessions/{order.stripe_session_id}")
+    assert session["status"] == "open"
+    assert (await shop.order(order.id)).status == "awaiting_payment"
+
+
+async def test_a_parcel_for_someone_else_is_addressed_to_them(shop: Shop) -> None:
+    """The payer is the customer; an addressee of another name heads the address. The event
+    here has the older API versions' shape, the address in the session's `shipping_details`."""
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
+    order, _ = await placed(shop)
+    session = await shop.stripe(f"/checkout/sessions/{order.stripe_session_id}")
+    session.update(
+        status="complete",
+        payment_status="paid",
+        payment_intent="pi_gift",
+        customer_details={"email": "rosa@example.org", "name": "Rosa Reader", "address": None},
+        shipping_details={
+            "name": "Clara Zetkin",
+            "address": {
+                "line1": "9 Green Street",
+                "line2": None,
+                "city": "Manchester",
+                "postal_code": "M1 1AA",
+                "country": "GB",
+                "state": None,
+            },
+        },
+    )
+    session.pop("collected_information")
+    event = {
+        "id": "evt_gift",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {"object": session},
+    }
+
+    delivered = await shop.deliver(event)
+
+    assert delivered.json() == {"received": "paid"}
+    paid = await shop.order(order.id)
+    assert (paid.customer_name, paid.customer_email) == ("Rosa Reader", "rosa@example.org")
+    assert paid.address == ["Clara Zetkin", "9 Green Street", "Manchester", "M1 1AA"]
 
 
 async def test_the_success_page_waits_for_the_webhook_and_never_marks_paid(shop: Shop) -> None:
@@ -194,6 +253,7 @@ async def test_the_reader_status_page_needs_reference_and_email(shop: Shop) -> N
     )
     assert right.status_code == 200
     assert order.reference in right.text and "paid" in right.text and TITLE in right.text
+    assert "By post to:<br>1 Red Lane<br>Flat 2<br>London<br>N1 1AA" in right.text
     for reference, email in [
         (order.reference, "someone@example.org"),
         ("ACDEFGHJ", "reader@example.org"),

@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import ServerThread, Shop, bound_socket, url_of
+from conftest import READER_ADDRESS, ServerThread, Shop, bound_socket, url_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlalchemy import select
 
@@ -122,12 +122,18 @@ async def test_a_reader_buys_a_book_from_an_article_link(
 
     await eventually(held)
 
-    # Pays on Stripe's page; comes back to the success page.
-    paid_redirect = await shop.pay(bought.headers["location"])
+    # Stripe's page asks where to post the book; the reader types it, pays, and comes back to
+    # the success page, which says where the book goes.
+    stripe_page = await shop.http.get(bought.headers["location"])
+    assert 'name="shipping_line1"' in stripe_page.text
+    paid_redirect = await shop.pay(bought.headers["location"], address=READER_ADDRESS)
     assert paid_redirect.status_code == 303
-    await shop.wait_for_status(order.id, "paid", timeout=15)
+    paid = await shop.wait_for_status(order.id, "paid", timeout=15)
+    assert paid.address == ["1 Red Lane", "Flat 2", "London", "N1 1AA"]
+    assert paid.customer_name == "Rosa Reader"
     success = await shop.http.get(paid_redirect.headers["location"])
     assert "is paid" in success.text and order.reference in success.text
+    assert "1 Red Lane<br>Flat 2<br>London<br>N1 1AA" in success.text
 
     # The catalogue sells the held copy: a ledger entry, and the counters after it.
     async def sold() -> bool:

@@ -125,12 +125,18 @@ async def test_payment_link_is_emailed_and_paying_it_marks_the_order_paid(shop: 
     assert session["amount_total"] == order["total_pence"]
     # A payment link lives longer than a web session: up to Stripe's 24 hours.
     assert session["expires_at"] - session["created"] > 23 * 3600
+    # The address was taken on the phone: Stripe does not ask for it again.
+    assert session["shipping_address_collection"] is None
 
     await shop.pay(url)
     paid = await shop.wait_for_status(order["id"], "paid")
+    assert paid.address == ["1 Red Lane", "London", "N1 1AA"]
     assert len(await shop.staged("catalogue.commit_reservation.v1")) == 1
     confirmation = (await shop.mailbox.wait_for(2))[1]
     assert ref in confirmation["Subject"] and "Dear Rosa Luxemburg" in confirmation.get_content()
+    assert "We will post it to:\n  1 Red Lane\n  London\n  N1 1AA\n" in (
+        confirmation.get_content().replace("\r\n", "\n")
+    )
 
     # Staff refund one copy of the second book, then the rest.
     partial = await shop.http.post(

@@ -262,3 +262,20 @@ async def test_the_orders_pages_need_the_phone_orders_role(
         signing_in = await anonymous.get("/staff/orders?view=packed")
         assert signing_in.status_code == 303
         assert signing_in.headers["location"].startswith("/staff/login?next=")
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_a_web_orders_address_from_stripe_shows_on_its_detail(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    bought = await shop.buy(IMPERIALISM, email="reader@example.org")
+    assert bought.status_code == 303, bought.text
+    await shop.pay(bought.headers["location"])
+    [order] = await shop.orders()
+    await shop.wait_for_status(order.id, "paid")
+
+    aside = one(HTMLParser((await clerk.get(f"/staff/orders/{order.reference}")).text), "aside")
+
+    assert aside.html is not None
+    assert "Rosa Reader<br>" in aside.html
+    assert "1 Red Lane<br>Flat 2<br>London<br>N1 1AA" in aside.html

@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 from hashlib import sha256
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,44 @@ def test_a_session_is_read_from_an_event() -> None:
         "Rosa",
     )
     assert session.metadata == {"order_id": "abc"}
+
+
+ADDRESS = {
+    "line1": "1 Red Lane",
+    "line2": None,
+    "city": "London",
+    "postal_code": "N1 1AA",
+    "country": "GB",
+    "state": None,
+}
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"collected_information": {"shipping_details": {"name": "Rosa", "address": ADDRESS}}},
+        {"collected_information": None, "shipping_details": {"name": "Rosa", "address": ADDRESS}},
+    ],
+    ids=["since 2025-03-31", "before"],
+)
+def test_the_shipping_address_is_read_from_either_api_versions_shape(
+    shape: dict[str, Any],
+) -> None:
+    session = session_from({"id": "cs_1", "expires_at": 1700000000} | shape)
+
+    assert session.shipping is not None
+    assert session.shipping.name == "Rosa"
+    assert session.shipping.lines() == ["1 Red Lane", "London", "N1 1AA"]
+
+
+def test_an_address_abroad_keeps_its_country_and_none_is_none() -> None:
+    abroad = session_from(
+        {
+            "id": "cs_1",
+            "collected_information": {
+                "shipping_details": {"name": "Clara", "address": ADDRESS | {"country": "DE"}}
+            },
+        }
+    )
+    assert abroad.shipping is not None and abroad.shipping.lines()[-1] == "DE"
+    assert session_from({"id": "cs_2", "collected_information": None}).shipping is None
