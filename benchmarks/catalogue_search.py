@@ -30,7 +30,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from services.catalogue import models
-from services.catalogue.domain import search_terms
+from services.catalogue.domain import TermKind, search_terms, words_mask
 from services.catalogue.service import BookService
 from shared.db import Database
 from shared.messaging.unit_of_work import UnitOfWorkFactory
@@ -137,12 +137,9 @@ def rows(generator: Generator, count: int) -> Iterator[tuple[tuple, tuple, list[
     for isbn, title, subtitle, authors, on_hand in generator.books(count):
         book = (isbn, title, subtitle, authors, 999, now)
         out_of_stock = 0 if on_hand else 1
-        terms = [
-            (isbn, int(kind), term, out_of_stock)
-            for kind, term in search_terms(
-                isbn13=isbn, title=title, subtitle=subtitle, authors=authors
-            )
-        ]
+        found = search_terms(isbn13=isbn, title=title, subtitle=subtitle, authors=authors)
+        mask = words_mask(term for kind, term in found if kind == TermKind.WORD)
+        terms = [(isbn, int(kind), term, out_of_stock, mask) for kind, term in found]
         yield book, (isbn, on_hand, 0), terms
 
 
@@ -163,7 +160,8 @@ def load_sqlite(path: str, generator: Generator, count: int) -> None:
         )
         connection.executemany("INSERT INTO stock VALUES (?, ?, ?)", batch_stock)
         connection.executemany(
-            "INSERT INTO search_terms (isbn13, kind, term, out_of_stock) VALUES (?, ?, ?, ?)",
+            "INSERT INTO search_terms (isbn13, kind, term, out_of_stock, words_mask)"
+            " VALUES (?, ?, ?, ?, ?)",
             batch_terms,
         )
         batch_books.clear(), batch_stock.clear(), batch_terms.clear()
@@ -177,7 +175,7 @@ def load_sqlite(path: str, generator: Generator, count: int) -> None:
             flush()
     flush()
     connection.execute(
-        "CREATE INDEX ix_search_terms_lookup ON search_terms (kind, out_of_stock, term)"
+        "CREATE INDEX ix_search_terms_lookup ON search_terms (kind, out_of_stock, term, words_mask)"
     )
     connection.commit()
     connection.execute("ANALYZE")
@@ -216,14 +214,14 @@ def load_postgres(url: str, count: int) -> None:
                 for _, stock, _ in rows(Generator(SEED), count):
                     copy.write_row(stock)
             with cursor.copy(
-                "COPY search_terms (isbn13, kind, term, out_of_stock) FROM STDIN"
+                "COPY search_terms (isbn13, kind, term, out_of_stock, words_mask) FROM STDIN"
             ) as copy:
                 for _, _, terms in rows(Generator(SEED), count):
                     for term in terms:
                         copy.write_row(term)
         connection.execute(
-            "CREATE INDEX ix_search_terms_lookup ON search_terms (kind, out_of_stock, term)"
-            " INCLUDE (isbn13)"
+            "CREATE INDEX ix_search_terms_lookup ON search_terms"
+            " (kind, out_of_stock, term, words_mask) INCLUDE (isbn13)"
         )
         connection.execute("VACUUM ANALYZE")
 

@@ -21,6 +21,8 @@ _LEADING_ARTICLES = ("the ", "a ", "an ")
 _APOSTROPHES = re.compile(r"['’‘`]")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _DIGITS_ONLY = re.compile(r"\d{1,18}[xX]?")
+_WORD_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+_PAIR_BUCKETS = 63 - len(_WORD_CHARACTERS)
 
 
 class TermKind(IntEnum):
@@ -43,6 +45,30 @@ def normalise(text: str) -> str:
 def prefix_bounds(prefix: str) -> tuple[str, str]:
     """The half-open range of terms that start with `prefix` (usable by a btree index)."""
     return prefix, prefix + _PREFIX_CEILING
+
+
+def prefix_mask(prefix: str) -> int:
+    """The bits a book's words mask has whenever one of its words starts with `prefix`.
+
+    Bits 0-35: a word starts with that character (exact: a normalised word is [a-z0-9]+);
+    bits 36-62: a word's first two characters hash to that bucket. 63 bits, so the mask is a
+    positive BIGINT on Postgres and SQLite alike.
+    """
+    bits = 1 << _WORD_CHARACTERS.index(prefix[0])
+    if len(prefix) > 1:
+        pair = (ord(prefix[0]) * 31 + ord(prefix[1])) % _PAIR_BUCKETS
+        bits |= 1 << (len(_WORD_CHARACTERS) + pair)
+    return bits
+
+
+def words_mask(words: Iterable[str]) -> int:
+    """A book's words in 63 bits, so a search can drop most books lacking a word without
+    looking their words up: `mask & prefix_mask(p) == prefix_mask(p)` for every prefix p of
+    one of the words (and for about one other prefix in ten)."""
+    mask = 0
+    for word in words:
+        mask |= prefix_mask(word)
+    return mask
 
 
 def search_terms(

@@ -151,6 +151,9 @@ class SearchTerm(Base):
     term: Mapped[str] = mapped_column(SearchTermText, primary_key=True)
     # 0 in stock, 1 not: in the lookup index before the term, so "in stock first" is two range scans.
     out_of_stock: Mapped[int] = mapped_column(SmallInteger)
+    # The book's domain.words_mask, on each of its rows: a several-word search drops most books
+    # lacking another word by reading it from the lookup index instead of probing the terms.
+    words_mask: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index(
@@ -158,6 +161,8 @@ class SearchTerm(Base):
             "kind",
             "out_of_stock",
             "term",
+            # A key column rather than INCLUDEd, so SQLite's index covers it too.
+            "words_mask",
             postgresql_include=["isbn13"],
         ),
         {"sqlite_with_rowid": False},

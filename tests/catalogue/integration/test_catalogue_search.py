@@ -3,8 +3,17 @@ matches, in stock first within each."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, insert, select
+
+from services.catalogue.domain import TermKind, search_terms, words_mask
+from services.catalogue.models import Book, SearchTerm
 from services.catalogue.schemas import CountedLine, Delivery, DeliveryLine, StockTake
 from services.catalogue.service import BookService, StockService
+from shared.db import Database
+from shared.migrations import sync_url, upgrade
 
 
 async def seed(books: BookService, catalogue) -> dict[str, str]:
@@ -103,3 +112,68 @@ async def test_nothing_typed_finds_nothing(books: BookService, catalogue) -> Non
     await seed(books, catalogue)
     assert (await books.search(q="  ")).hits == []
     assert (await books.search(q="zzzz")).hits == []
+
+
+async def test_a_search_leaves_its_pooled_connection_transactional(
+    books: BookService, db: Database, catalogue
+) -> None:
+    # On Postgres a search reads outside a transaction; the next user of the connection must not.
+    await seed(books, catalogue)
+    await books.search(q="capital mar")
+    with pytest.raises(RuntimeError):
+        async with db.writing() as session:
+            await session.execute(SearchTerm.__table__.delete().where(SearchTerm.term == "capital"))
+            raise RuntimeError("rolled back")
+    assert len((await books.search(q="capital")).hits) == 2
+
+
+def test_the_migration_gives_books_already_indexed_their_words_mask(database_url: str) -> None:
+    upgrade("services.catalogue:migrations", database_url, "0002")
+    now = datetime.now(UTC)
+    catalogue = {
+        "9790000000018": ("Reading Capital Politically", ["Harry Cleaver"]),
+        "9790000000025": ("The Joy of Cooking", ["Irma Rombauer"]),
+    }
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as connection:
+        for isbn13, (title, authors) in catalogue.items():
+            connection.execute(
+                insert(Book.__table__).values(
+                    isbn13=isbn13,
+                    title=title,
+                    subtitle=None,
+                    authors=authors,
+                    price_pence=999,
+                    subjects=[],
+                    description="",
+                    reorder_point=1,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            connection.execute(
+                insert(SearchTerm.__table__).values(
+                    [
+                        {"isbn13": isbn13, "kind": int(kind), "term": term, "out_of_stock": 1}
+                        for kind, term in search_terms(
+                            isbn13=isbn13, title=title, subtitle=None, authors=authors
+                        )
+                    ]
+                ),
+            )
+    upgrade("services.catalogue:migrations", database_url)
+    with engine.connect() as connection:
+        masks = connection.execute(select(SearchTerm.isbn13, SearchTerm.words_mask)).all()
+    engine.dispose()
+    expected = {
+        isbn13: words_mask(
+            term
+            for kind, term in search_terms(
+                isbn13=isbn13, title=title, subtitle=None, authors=authors
+            )
+            if kind == TermKind.WORD
+        )
+        for isbn13, (title, authors) in catalogue.items()
+    }
+    assert masks and all(mask == expected[isbn13] for isbn13, mask in masks)

@@ -11,8 +11,10 @@ from services.catalogue.domain import (
     normalise,
     parse_query,
     prefix_bounds,
+    prefix_mask,
     search_terms,
     stock_differences,
+    words_mask,
 )
 
 
@@ -28,6 +30,19 @@ def test_a_prefix_range_holds_exactly_the_terms_that_start_with_the_prefix() -> 
     outside = ["im", "imo", "ina", "i"]
     assert all(low <= term < high for term in inside)
     assert not any(low <= term < high for term in outside)
+
+
+def test_a_words_mask_has_the_bits_of_every_prefix_of_every_word_and_fits_a_bigint() -> None:
+    words = ["road", "to", "wigan", "pier", "george", "orwell", "1984", "x"]
+    mask = words_mask(words)
+    assert 0 < mask < 2**63
+    for word in words:
+        for end in range(1, len(word) + 1):
+            assert mask & prefix_mask(word[:end]) == prefix_mask(word[:end])
+    # First characters are exact: no word starts with "b", "z" or "5".
+    for absent in ("b", "z", "5"):
+        assert mask & prefix_mask(absent) != prefix_mask(absent)
+    assert words_mask([]) == 0
 
 
 def test_search_terms_keep_titles_whole_authors_from_each_name_and_every_word() -> None:
