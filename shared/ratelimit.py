@@ -26,7 +26,6 @@ from typing import Any, Protocol
 from litestar.connection import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -124,20 +123,27 @@ class RateLimiter:
         return max(1, int((window + 1) * WINDOW_SECONDS - moment + 0.999))
 
 
-class RateLimitMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+class RateLimitMiddleware:
+    """Plain ASGI (Litestar calls it with each route's app): every request of the shop passes
+    through it and nearly all go straight on, so the pass costs one dictionary look-up rather
+    than a Litestar middleware layer's checks."""
 
     def __init__(self, redis_url: str, limits: tuple[Limit, ...]) -> None:
         self._limits = {(limit.method, limit.path.rstrip("/")): limit for limit in limits}
         self._redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
         self._limiter = RateLimiter(self._redis)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        method = scope["method"] if scope["type"] == ScopeType.HTTP else ""
-        limit = self._limits.get((method, scope["path"].rstrip("/")))
-        if limit is not None and limit.per_minute > 0:
-            await self._check(limit, scope, receive)
-        await next_app(scope, receive, send)
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        limits = self._limits
+
+        async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == ScopeType.HTTP:
+                limit = limits.get((scope["method"], scope["path"].rstrip("/")))
+                if limit is not None and limit.per_minute > 0:
+                    await self._check(limit, scope, receive)
+            await app(scope, receive, send)
+
+        return limited
 
     async def _check(self, limit: Limit, scope: Scope, receive: Receive) -> None:
         client = scope.get("client")

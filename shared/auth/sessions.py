@@ -11,7 +11,9 @@ Readers never get a session: nothing is stored and no cookie is set until someon
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -31,6 +33,12 @@ from shared.errors import InvalidInput
 
 SESSION_COOKIE = "bookshop_staff"
 SESSION_NAMESPACE = "bookshop-staff-sessions"
+# `opt=WITHOUT_STAFF_SESSION` on a controller or route that never asks who is signed in (the
+# readers' pages): the session middleware steps aside, so a staff member's cookie costs no
+# Redis round trip there and a reader's request no cookie parsing. Guards on such a route
+# would see nobody signed in.
+_SKIP_STAFF_SESSION = "skip_staff_session"
+WITHOUT_STAFF_SESSION: Mapping[str, bool] = MappingProxyType({_SKIP_STAFF_SESSION: True})
 # Keys of our own in the ASGI scope: the session as loaded, and the new id given at sign-in.
 _LOADED = "bookshop.session_loaded"
 _FRESH_ID = "bookshop.session_fresh_id"
@@ -159,6 +167,7 @@ def staff_session_config(settings: HasStaffAuth) -> StaffSessionConfig:
         samesite="lax",
         secure=auth.secure_cookies,
         path="/",
+        exclude_opt_key=_SKIP_STAFF_SESSION,
         redis=redis,
         session_store=RedisStore(redis, namespace=SESSION_NAMESPACE),
     )

@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.observability.http import RequestIdMiddleware
-from shared.observability.metrics import Refresher, metrics_controller, prometheus_config
+from litestar.middleware import DefineMiddleware
+
+from shared.observability.http import ObservedRequests
+from shared.observability.metrics import Refresher, metrics_controller
+from shared.observability.request_metrics import RequestMetrics
 
 
 @dataclass(frozen=True)
@@ -20,8 +23,8 @@ class ObservabilityLayer:
 
     @property
     def middleware(self) -> list[Any]:
-        # The request id goes outermost so the metrics middleware and every handler log under it.
-        return [RequestIdMiddleware(), prometheus_config(self.service).middleware]
+        # Outermost, so every other middleware and every handler logs under the request id.
+        return [DefineMiddleware(ObservedRequests, metrics=RequestMetrics(self.service))]
 
     @property
     def route_handlers(self) -> list[Any]:

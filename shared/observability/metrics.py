@@ -1,8 +1,9 @@
-"""Prometheus metrics: requests and latencies per route, Celery task outcomes, queue depths.
+"""Prometheus metrics: Celery task outcomes, queue depths, and the `/metrics` endpoint.
 
 Workers count task outcomes in a Redis hash (they serve no HTTP); each web app's
 `/metrics` reads those counts and the queue lengths when scraped, beside its own request
-metrics and whatever gauges its service refreshes (live reservations, for example).
+metrics (requests and latencies per route, `request_metrics`) and whatever gauges its service
+refreshes (live reservations, for example).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import redis
 from celery import Celery
 from celery.signals import task_failure, task_retry, task_success
 from litestar import Controller, MediaType, Response, get
-from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -26,15 +26,6 @@ from shared.messaging.celery_app import SERVICE_QUEUES
 TASK_COUNTS_KEY = "bookshop:metrics:tasks"
 
 Refresher = Callable[[], Awaitable[None]]
-
-
-def prometheus_config(service: str) -> PrometheusConfig:
-    return PrometheusConfig(
-        app_name=service,
-        prefix="bookshop",
-        group_path=True,
-        exclude=["/metrics", "/health"],
-    )
 
 
 def install_task_metrics(app: Celery) -> None:

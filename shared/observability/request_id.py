@@ -7,13 +7,27 @@ journey, in every service, carries the same id.
 
 from __future__ import annotations
 
-import uuid
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from typing import Any
 
 import structlog
 
 HEADER = "x-request-id"
+
+
+def _structlog_variable() -> ContextVar[Any]:
+    """The context variable structlog keeps for `request_id` (one per key, for the life of the
+    process), named by the token of a binding: setting it directly costs a tenth of
+    `bind_contextvars`, on every request."""
+    token = structlog.contextvars.bind_contextvars(request_id=None)["request_id"]
+    token.var.reset(token)
+    return token.var
+
+
+_VARIABLE = _structlog_variable()
 
 
 def current() -> str | None:
@@ -22,7 +36,19 @@ def current() -> str | None:
 
 
 def new() -> str:
-    return uuid.uuid4().hex
+    # Ids tell journeys apart in the logs and grant nothing, so they need not be unguessable:
+    # 128 bits of the process's Mersenne Twister (seeded from the OS, reseeded in each forked
+    # worker) cost a fifth of uuid4's system call on every request.
+    return f"{random.getrandbits(128):032x}"
+
+
+def bind(request_id: str) -> Token[Any]:
+    """Bind `request_id` to the logs until `unbind`: the per-request path's cheaper `bound`."""
+    return _VARIABLE.set(request_id)
+
+
+def unbind(binding: Token[Any]) -> None:
+    _VARIABLE.reset(binding)
 
 
 @contextmanager
@@ -31,8 +57,11 @@ def bound(request_id: str | None) -> Iterator[None]:
     if not request_id:
         yield
         return
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
+    binding = bind(request_id)
+    try:
         yield
+    finally:
+        unbind(binding)
 
 
 def sanitise(value: str | None) -> str | None:

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY
 from services.catalogue.domain import availability_label
 from services.catalogue.page_cache import Shopfront
 from services.catalogue.service import BookService
+from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import NotFound
 from shared.isbn import InvalidISBN, hyphenless, to_isbn13
 
@@ -37,6 +38,7 @@ def _sorry(status_code: int, heading: str, message: str, query: str = "") -> Tem
 
 class PublicPages(Controller):
     include_in_schema = False
+    opt = WITHOUT_STAFF_SESSION
 
     @get("/books/{isbn:str}", media_type=MediaType.HTML)
     async def book(

@@ -12,12 +12,14 @@ from litestar.response import Redirect, Template
 
 from services.checkout.schemas import OrderRead
 from services.checkout.service import OrderService
+from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import InvalidInput, NotFound
 
 
 class BuyPagesController(Controller):
     path = "/checkout"
     include_in_schema = False
+    opt = WITHOUT_STAFF_SESSION
 
     @post("/buy", status_code=303)
     async def buy(
@@ -60,6 +62,7 @@ class BuyPagesController(Controller):
 class OrderStatusController(Controller):
     path = "/orders"
     include_in_schema = False
+    opt = WITHOUT_STAFF_SESSION
 
     @get("/status")
     async def form(self) -> Template:

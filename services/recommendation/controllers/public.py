@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from services.recommendation.domain import DEFAULT_K, MAX_K, MIN_K, ArticleBooks
 from services.recommendation.service import RecommendationService
+from shared.auth.sessions import WITHOUT_STAFF_SESSION
 
 BookCount = Annotated[int, Parameter(ge=MIN_K, le=MAX_K)]
 
@@ -19,6 +20,7 @@ BookCount = Annotated[int, Parameter(ge=MIN_K, le=MAX_K)]
 class ArticleBooksController(Controller):
     path = "/articles"
     tags = ["articles"]
+    opt = WITHOUT_STAFF_SESSION
 
     @get("/{article_id:str}/books")
     async def books(
@@ -48,6 +50,7 @@ class ArticleBooksController(Controller):
 class LinkController(Controller):
     path = "/go"
     include_in_schema = False
+    opt = WITHOUT_STAFF_SESSION
 
     @get("/{article_id:str}/{isbn:str}", cache_control=CacheControlHeader(no_store=True))
     async def follow(

@@ -270,3 +270,19 @@ async def test_cookies_are_secure_when_configured(
         assert "Secure" in set_cookie(page, "bookshop_csrf")
         response = await sign_in(client, "sam", PASSWORD)
         assert "Secure" in set_cookie(response, SESSION_COOKIE)
+
+
+async def test_reader_pages_never_load_a_staff_session(
+    catalogue_url: str, staff_auth: StaffAuthSettings
+) -> None:
+    """A signed-in member of staff reading the shop costs no Redis round trip: with Redis out of
+    reach, the readers' pages still answer while a staff page cannot load its session."""
+    settings = CatalogueSettings(
+        database_url=catalogue_url, redis_url="redis://127.0.0.1:9/0", staff_auth=staff_auth
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.cookies.set(SESSION_COOKIE, "a" * 64)
+        assert (await client.get("/search", params={"q": "x"})).status_code == 200
+        assert (await client.get("/books/9780745334530")).status_code == 404
+        staff_page = await client.get("/staff", follow_redirects=False)
+        assert staff_page.status_code >= 500
