@@ -41,8 +41,10 @@ from services.recommendation.semantic import (
 from services.recommendation.vectors import KeptVectors
 
 _NAMED = (MentionKind.TITLE, MentionKind.ISBN)
-# about 128 word pieces, MiniLM's window
-_CHUNK_WORDS = 90
+# WordLlama dimensions the whole catalogue is first scored on (of 256)
+_WORD_HEAD = 128
+# about 128 word pieces, the window MiniLM reads (longer input is cut)
+_CHUNK_WORDS = 100
 _REASON_TERMS = 4
 _REASON_SUBJECTS = 2
 
@@ -58,6 +60,10 @@ class Recommendation:
 class RankerConfig:
     candidates_per_stage: int = 50
     """How many books BM25 and WordLlama each put forward for the fused ranking."""
+    word_prefilter: int = 20
+    """WordLlama's top books are the best by every dimension among this many times as
+    many by the first dimensions (see `_word_top`): over 100k generated books, 20 finds
+    98.5% of the exact top 50 (those missed score near the 50th) for half the time."""
     rerank: bool = True
     """Re-rank candidates with MiniLM (better, about 30-100 ms an article on two cores)."""
     rerank_depth: int = 60
@@ -129,6 +135,7 @@ class Ranker:
         self._available = np.array([b.available for b in unique], dtype=np.int64)
         self._alive = np.ones(len(unique), dtype=bool)
         self._word_vectors = self._word_model.embed([_embedding_text(b) for b in unique])
+        self._word_head = np.ascontiguousarray(self._word_vectors[:, :_WORD_HEAD])
         # room for the books added before the next compaction, so adding one copies nothing
         self._grow(len(unique) + self.config.compact_after)
         self._lexical = LexicalIndex([book_document(b) for b in unique])
@@ -164,6 +171,7 @@ class Ranker:
         self._available[position] = book.available
         self._alive[position] = True
         self._word_vectors[position] = self._word_model.embed([_embedding_text(book)])[0]
+        self._word_head[position] = self._word_vectors[position, :_WORD_HEAD]
         self._lexical.set_overlay(position, book_document(book))
         self._mentions.add(position, book)
         if len(self._positions) <= self.config.eager_rerank_limit:
@@ -225,12 +233,15 @@ class Ranker:
         usable[list(banned)] = False
         lexical = self._lexical.scores(query, n)
         word_query = self._word_model.embed([query])[0]
-        word = self._word_vectors[:n] @ word_query
-        candidates = self._cheap_candidates(lexical, word, usable, mentions)
+        candidates = self._cheap_candidates(lexical, word_query, usable, mentions)
+        # WordLlama cosine, exact, for the candidates only
+        word = np.zeros(n, dtype=np.float32)
+        word[candidates] = self._word_vectors[candidates] @ word_query
         article_vector = reading.result() if reading is not None else None
         if article_vector is not None:
             semantic = self._known_rerank_scores(article_vector, n)
             candidates = self._shortlist(candidates, lexical, word, semantic, usable, mentions)
+            word[candidates] = self._word_vectors[candidates] @ word_query
         features = {
             "lexical": lexical[candidates],
             "word": word[candidates],
@@ -263,7 +274,7 @@ class Ranker:
     def _cheap_candidates(
         self,
         lexical: np.ndarray,
-        word: np.ndarray,
+        word_query: np.ndarray,
         usable: np.ndarray,
         mentions: dict[int, Mention],
     ) -> np.ndarray:
@@ -271,10 +282,24 @@ class Ranker:
         per_stage = self.config.candidates_per_stage
         picked = [
             _top(np.where(usable, lexical, -np.inf), per_stage),
-            _top(np.where(usable, word, -np.inf), per_stage),
+            self._word_top(word_query, usable, per_stage),
             np.array([p for p in mentions if usable[p]], dtype=np.int64),
         ]
         return np.unique(np.concatenate(picked))
+
+    def _word_top(self, word_query: np.ndarray, usable: np.ndarray, count: int) -> np.ndarray:
+        """The `count` books closest to the article by WordLlama cosine.
+
+        The whole catalogue is scored on the vectors' first dimensions only (WordLlama is
+        trained so that they are a smaller model of their own): that reads half the
+        memory, and the product is bound by memory. The best of those are then scored
+        on every dimension.
+        """
+        n = len(usable)
+        head = self._word_head[:n] @ word_query[:_WORD_HEAD]
+        rough = _top(np.where(usable, head, -np.inf), count * self.config.word_prefilter)
+        exact = self._word_vectors[rough] @ word_query
+        return rough[np.argsort(-exact, kind="stable")[:count]]
 
     def _author_bonuses(
         self, candidates: np.ndarray, fused: np.ndarray, mentions: dict[int, Mention]
@@ -502,6 +527,7 @@ class Ranker:
         self._available = _resized(self._available, capacity)
         self._alive = _resized(self._alive, capacity)
         self._word_vectors = _resized(self._word_vectors, capacity)
+        self._word_head = _resized(self._word_head, capacity)
 
     def _subject_centroids(
         self, books: Sequence[IndexedBook]
@@ -544,20 +570,16 @@ def _embedding_text(book: IndexedBook) -> str:
 
 
 def _chunks(clean: CleanArticle) -> list[str]:
-    """The article in paragraph-aligned pieces that fit MiniLM's window, headline first.
+    """The article in pieces that fill MiniLM's window, headline first.
 
-    Its vector is the mean of the first `article_pieces` of theirs.
+    Pieces run on across paragraph breaks: cut at a paragraph's end, the first piece
+    often left much of the window unread (a short article's last paragraph, the second
+    half of a long lead), and MiniLM ranked worse on articles that never use their
+    subject's own words (nDCG@5 0.865 vs 0.898 on 22 such articles, the same cost).
     """
-    chunks: list[str] = []
-    current = [clean.headline] if clean.headline else []
-    for paragraph in clean.paragraphs:
-        if current and sum(len(p.split()) for p in [*current, paragraph]) > _CHUNK_WORDS:
-            chunks.append("\n".join(current))
-            current = []
-        current.append(paragraph)
-    if current:
-        chunks.append("\n".join(current))
-    return chunks or [clean.full_text]
+    words = clean.full_text.split()
+    pieces = [" ".join(words[i : i + _CHUNK_WORDS]) for i in range(0, len(words), _CHUNK_WORDS)]
+    return pieces or [clean.full_text]
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
