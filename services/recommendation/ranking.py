@@ -86,10 +86,11 @@ class RankerConfig:
     eager_rerank_limit: int = 1000
     """Catalogues up to this size get every MiniLM vector at build; larger ones lazily."""
     article_pieces: int = 1
-    """How many of the article's ~128-token pieces MiniLM reads, headline and lead first.
-    Each costs about 30 ms of one core (the fp32 products at the core's limit), so this
-    bounds a long article's cost; BM25, WordLlama and mentions still read it all. One
-    piece ranks as well as all of them on the judged articles (nDCG@5 0.910 vs 0.906)."""
+    """How many of the article's ~100-word pieces (MiniLM's window) it reads, from the
+    headline on. Each costs about 30 ms of one core (the fp32 products at the core's
+    limit), so this bounds a long article's cost; BM25, WordLlama and mentions still read
+    it all. A second piece ranked no better on any judged set (the articles are short:
+    one window holds most of each)."""
     article_pieces_kept: int = 2048
     """Article pieces whose MiniLM vectors are kept for the next ranking (1.5 KiB each)."""
     subject_min_books: int = 3
