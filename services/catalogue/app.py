@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from services.catalogue import models
+from services.catalogue.book_batches import BookBatches
 from services.catalogue.controllers.books import BookController, SearchController
 from services.catalogue.controllers.health import health
 from services.catalogue.controllers.pages import PublicPages
@@ -42,7 +43,9 @@ def create_app(settings: CatalogueSettings) -> Litestar:
     )
     books = BookService(uow=runtime.uow, db=runtime.db)
     stock = StockService(uow=runtime.uow, db=runtime.db)
-    shopfront = Shopfront(books=books, pages=PageCache(ttl_seconds=settings.page_cache_seconds))
+    shopfront = Shopfront(
+        books=BookBatches(books), pages=PageCache(ttl_seconds=settings.page_cache_seconds)
+    )
     staff = StaffService(db=runtime.db, lockout=settings.staff_auth.lockout)
     sessions = staff_session_config(settings)
     limiter = rate_limits(settings, LOGIN)

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
-from services.catalogue.service import BookService
+from services.catalogue.book_batches import BookBatches
 
 Build = Callable[[], Awaitable[str]]
 
@@ -36,11 +36,18 @@ class PageCache:
         self._pages: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
         self._building: dict[Hashable, asyncio.Future[str]] = {}
 
-    async def get(self, key: Hashable, build: Build) -> str:
-        """The page for `key`, built by `build` when there is no fresh one."""
+    def fresh(self, key: Hashable) -> str | None:
+        """The page for `key` if there is a fresh one."""
         cached = self._pages.get(key)
         if cached is not None and cached[0] > self._clock():
             return cached[1]
+        return None
+
+    async def get(self, key: Hashable, build: Build) -> str:
+        """The page for `key`, built by `build` when there is no fresh one."""
+        page = self.fresh(key)
+        if page is not None:
+            return page
         pending = self._building.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -69,9 +76,9 @@ class PageCache:
 
 @dataclass(frozen=True)
 class Shopfront:
-    """What the public pages read: books, through the page cache. One dependency rather than
-    two: Litestar resolves several dependencies of a handler in a task group, which costs more
-    than serving a cached page."""
+    """What the public pages read: books (looked up in batches), through the page cache. One
+    dependency rather than two: Litestar resolves several dependencies of a handler in a task
+    group, which costs more than serving a cached page."""
 
-    books: BookService
+    books: BookBatches
     pages: PageCache

@@ -215,6 +215,17 @@ class BookService:
         async with self._db.reading() as session:
             return await _book_with_stock(session, isbn13)
 
+    async def get_many(self, *, isbn13s: Sequence[str]) -> dict[str, BookRead]:
+        """Those of the books (ISBN-13s, as stored) that the catalogue has, in one query."""
+        async with self._db.reading() as session:
+            rows = await session.execute(
+                select(Book, Stock.on_hand, Stock.reserved)
+                .join(Stock, Stock.isbn13 == Book.isbn13)
+                .where(Book.isbn13.in_(list(isbn13s)))
+                .execution_options(populate_existing=True)
+            )
+            return {book.isbn13: _read(book, on_hand, reserved) for book, on_hand, reserved in rows}
+
     async def search(self, *, q: str, limit: int = 20) -> SearchResults:
         query = parse_query(q)
         if query.is_empty:

@@ -49,11 +49,16 @@ class PublicPages(Controller):
         article: str | None = None,
         link: str | None = None,
     ) -> Response[Any] | Template:
+        article, link = _attribution(article), _attribution(link)
+        # Most requests: a page kept under the address as given was built for a valid ISBN-13,
+        # so the ISBN needs no checking again.
+        kept = shopfront.pages.fresh(("book", isbn, article, link))
+        if kept is not None:
+            return Response(kept, media_type=MediaType.HTML)
         try:
             isbn13 = to_isbn13(isbn)
         except InvalidISBN as error:
             return _sorry(400, "That is not an ISBN", f"{error}. Check the link, or search:", isbn)
-        article, link = _attribution(article), _attribution(link)
         if isbn13 != isbn:
             # ISBN-10 or hyphenated in the link: one address per book.
             query = urlencode({k: v for k, v in (("article", article), ("link", link)) if v})

@@ -67,6 +67,15 @@ async def test_an_update_changes_only_what_is_given_and_raises_the_version(
     assert (await books.search(q="old title")).hits == []
 
 
+async def test_many_books_are_read_at_once_with_their_stock(books: BookService, catalogue) -> None:
+    first, second = catalogue.isbn(40), catalogue.isbn(41)
+    for isbn in (first, second):
+        await books.create(book=catalogue.book(isbn, f"Book {isbn}"), actor="t")
+    found = await books.get_many(isbn13s=[first, second, catalogue.isbn(404)])
+    assert set(found) == {first, second}, "an unknown book is left out"
+    assert found[first] == await books.get(isbn13=first)
+
+
 async def test_unknown_and_invalid_isbns_are_told_apart(books: BookService, catalogue) -> None:
     with pytest.raises(NotFound):
         await books.get(isbn13=catalogue.isbn(404))

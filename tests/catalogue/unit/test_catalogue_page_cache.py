@@ -83,3 +83,17 @@ async def test_no_ttl_means_no_caching_and_the_oldest_pages_go_first() -> None:
         await small.get(key, build)
     assert await small.get("b", build) == "4"  # still held
     assert await small.get("a", build) == "6"  # dropped as the oldest
+
+
+async def test_a_fresh_page_can_be_had_without_building() -> None:
+    clock = Clock()
+    cache = PageCache(ttl_seconds=2.0, clock=clock)
+    assert cache.fresh("book") is None
+
+    async def build() -> str:
+        return "page"
+
+    await cache.get("book", build)
+    assert cache.fresh("book") == "page"
+    clock.now += 2.0
+    assert cache.fresh("book") is None
