@@ -52,9 +52,8 @@ async def announce(
     """
     session = uow.session
     for isbn13 in sorted(set(isbns)):
-        if hold and availability is not None:
-            if availability[isbn13][1] > 0:
-                continue
+        if hold and availability is not None and availability[isbn13][1] > 0:
+            continue
         book = (
             await session.execute(
                 update(Book)
