@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -69,6 +70,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             {"timeout": CONNECT_TIMEOUT_SECONDS, "command_timeout": STATEMENT_TIMEOUT_SECONDS},
         )
     return create_async_engine(url, **kwargs)
+
+
+def insert_for(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT (DO NOTHING), in the dialect's own construct:
+    the two databases spell it alike, but SQLAlchemy keeps one class per dialect."""
+    make = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return make(table)
 
 
 def mark(session: AsyncSession, name: str) -> None:

@@ -14,8 +14,6 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.changes import announce
@@ -23,6 +21,7 @@ from services.catalogue.domain import merge_quantities
 from services.catalogue.models import Reservation, ReservationLine, Stock
 from services.catalogue.stock import Movement, Who, move
 from shared.contracts import ReservationReply, ShortLine
+from shared.db import insert_for
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -83,9 +82,8 @@ async def _open(
     then finds its row: both give the same answer.
     """
     connection = await session.connection()
-    dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgres_insert
     opened = await connection.execute(
-        dialect_insert(Reservation)
+        insert_for(connection.dialect.name, Reservation)
         .values(
             order_id=order_id,
             status=Status.HELD.value,

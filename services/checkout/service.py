@@ -30,15 +30,16 @@ from services.checkout.orders import (
     Clock,
     add_lines,
     get_for_update,
+    insert_order,
     is_duplicate,
     load_for_update,
     move,
+    move_detached,
     order_paid_event,
     queue_email,
     record_refund,
     release,
     stock_lines,
-    unused_reference,
 )
 from services.checkout.payments import (
     CheckoutSession,
@@ -223,22 +224,21 @@ class OrderService:
         """
         if email is not None and not EMAIL.fullmatch(email.strip()):
             raise InvalidInput(f"{email!r} does not look like an email address.")
-        priced = await self._price([WantedLine(isbn, quantity)])
         hold = timedelta(
             minutes=self._settings.web_session_minutes + self._settings.reservation_margin_minutes
         )
         async with self._uow() as uow:
-            order = await self._new_order(
-                uow.session,
+            order = self._new_order(
                 channel=Channel.WEB,
                 delivery=Delivery.POST,
-                lines=priced,
+                lines=await self._price(uow.session, [WantedLine(isbn, quantity)]),
                 hold=hold,
                 customer=None,
             )
             order.article_id = (article_id or "").strip()[:200] or None
             order.article_link = (article_link or "").strip()[:2000] or None
             order.customer_email = email.strip() if email else None
+            await insert_order(uow.session, order)
         reply = await self._reserve(order)
         try:
             session = await self._payments.create_session(self._session_request(order))
@@ -254,10 +254,24 @@ class OrderService:
                 retry_after_seconds=30,
             ) from error
         # One transaction records the hold and the session: the Buy writes twice in all.
+        now = self._now()
         async with self._uow() as uow:
-            order = await get_for_update(uow.session, order.reference)
-            self._reserved(order, reply)
-            self._attach_session(order, session, PaymentMethod.STRIPE_CHECKOUT)
+            if not await move_detached(
+                uow.session,
+                order,
+                [
+                    (OrderStatus.RESERVED, None),
+                    (OrderStatus.AWAITING_PAYMENT, f"Stripe {session.id}"),
+                ],
+                at=now,
+                values={
+                    **self._hold_values(order, reply),
+                    **self._session_values(order, session, PaymentMethod.STRIPE_CHECKOUT),
+                },
+            ):
+                order = await get_for_update(uow.session, order.reference)
+                self._reserved(order, reply)
+                self._attach_session(order, session, PaymentMethod.STRIPE_CHECKOUT)
         return Placed(order=order, payment_url=session.url)
 
     async def place_phone_order(
@@ -279,7 +293,6 @@ class OrderService:
             return existing, False
         if delivery is Delivery.POST and not customer.address:
             raise InvalidInput("A posted order needs the customer's postal address.")
-        priced = await self._price(lines)
         hours = (
             self._settings.collection_hold_hours
             if delivery is Delivery.COLLECTION
@@ -287,15 +300,15 @@ class OrderService:
         )
         try:
             async with self._uow() as uow:
-                order = await self._new_order(
-                    uow.session,
+                order = self._new_order(
                     channel=Channel.PHONE,
                     delivery=delivery,
-                    lines=priced,
+                    lines=await self._price(uow.session, lines),
                     hold=timedelta(hours=hours),
                     customer=customer,
                 )
                 order.idempotency_key = key
+                await insert_order(uow.session, order)
         except IntegrityError as error:
             # The same submit raced itself: the other request made the order.
             existing = await self._by_idempotency_key(key)
@@ -308,7 +321,7 @@ class OrderService:
             self._reserved(order, reply)
         return order, True
 
-    async def _price(self, wanted: Sequence[WantedLine]) -> list[PricedLine]:
+    async def _price(self, session: AsyncSession, wanted: Sequence[WantedLine]) -> list[PricedLine]:
         """Lines priced from checkout's own copy of the catalogue; the client's price is never used."""
         quantities: dict[str, int] = {}
         for line in wanted:
@@ -317,13 +330,10 @@ class OrderService:
                 line.quantity, maximum=self._settings.max_quantity_per_line
             )
             quantities[isbn13] = quantities.get(isbn13, 0) + quantity
-        async with self._db.reading() as session:
-            books = {
-                book.isbn13: book
-                for book in await session.scalars(
-                    select(Book).where(Book.isbn13.in_(list(quantities)))
-                )
-            }
+        books = {
+            book.isbn13: book
+            for book in await session.scalars(select(Book).where(Book.isbn13.in_(list(quantities))))
+        }
         priced = []
         for isbn13, quantity in quantities.items():
             book = books.get(isbn13)
@@ -345,9 +355,8 @@ class OrderService:
             )
         return priced
 
-    async def _new_order(
+    def _new_order(
         self,
-        session: AsyncSession,
         *,
         channel: Channel,
         delivery: Delivery,
@@ -365,7 +374,7 @@ class OrderService:
         order_id = uuid4()
         order = Order(
             id=order_id,
-            reference=await unused_reference(session),
+            reference=domain.new_reference(),
             channel=channel.value,
             status=OrderStatus.PENDING.value,
             delivery=delivery.value,
@@ -392,7 +401,6 @@ class OrderService:
         order.history.append(
             StatusChange(status=OrderStatus.PENDING.value, at=now, note=f"{channel.value} order")
         )
-        session.add(order)
         return order
 
     async def _reserve(self, order: Order) -> ReservationReply:
@@ -446,9 +454,16 @@ class OrderService:
         )
 
     def _reserved(self, order: Order, reply: ReservationReply) -> None:
-        if reply.expires_at is not None and order.hold_until is not None:
-            order.hold_until = min(order.hold_until, reply.expires_at)
+        for key, value in self._hold_values(order, reply).items():
+            setattr(order, key, value)
         move(order, OrderStatus.RESERVED, at=self._now())
+
+    @staticmethod
+    def _hold_values(order: Order, reply: ReservationReply) -> dict[str, object]:
+        """The catalogue may hold the copies for less than asked; the order says the truth."""
+        if reply.expires_at is not None and order.hold_until is not None:
+            return {"hold_until": min(order.hold_until, reply.expires_at)}
+        return {}
 
     def _session_request(
         self, order: Order, *, expires_at: datetime | None = None
@@ -498,12 +513,21 @@ class OrderService:
     def _attach_session(
         self, order: Order, session: CheckoutSession, method: PaymentMethod
     ) -> None:
-        order.stripe_session_id = session.id
-        order.stripe_session_url = session.url
-        order.stripe_session_expires_at = datetime.fromtimestamp(session.expires_at, UTC)
-        order.sessions_created += 1
-        order.payment_method = method.value
+        for key, value in self._session_values(order, session, method).items():
+            setattr(order, key, value)
         move(order, OrderStatus.AWAITING_PAYMENT, at=self._now(), note=f"Stripe {session.id}")
+
+    @staticmethod
+    def _session_values(
+        order: Order, session: CheckoutSession, method: PaymentMethod
+    ) -> dict[str, object]:
+        return {
+            "stripe_session_id": session.id,
+            "stripe_session_url": session.url,
+            "stripe_session_expires_at": datetime.fromtimestamp(session.expires_at, UTC),
+            "sessions_created": order.sessions_created + 1,
+            "payment_method": method.value,
+        }
 
     # --- phone orders: payment ----------------------------------------------------------------
 
