@@ -57,6 +57,41 @@ def up(host: str, port: int, no_seed: bool) -> None:
 
 @main.command()
 @click.argument("service", type=click.Choice(sorted(SERVICES)))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Web processes; one per core lets a busy service use them all.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Proxies trusted for X-Forwarded-For ('*' behind the compose file's nginx): the rate "
+    "limits count per client address.",
+)
+def serve(service: str, host: str, port: int, workers: int, forwarded_allow_ips: str) -> None:
+    """Serve SERVICE's web app under uvicorn (migrate its database first: `bookshop migrate`)."""
+    import uvicorn
+
+    uvicorn.run(
+        f"services.asgi:{service}",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        # Our JSON logs, set up in each web process by services.asgi, not uvicorn's own.
+        log_config=None,
+    )
+
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(SERVICES)))
 @click.option(
     "--pool",
     default="prefork",
@@ -121,13 +156,10 @@ def migrate(services: tuple[str, ...]) -> None:
         click.echo(f"{name}: database at head")
 
 
-def _configure_logging(*, service: str | None = None, default_format: str = "json") -> None:
-    """JSON lines for machines; `BOOKSHOP_LOG_FORMAT=console` for a person at a terminal."""
-    from shared.observability.logs import configure_logging
+def _configure_logging(*, service: str | None = None) -> None:
+    from shared.observability.logs import configure_logging_from_env
 
-    log_format = os.environ.get("BOOKSHOP_LOG_FORMAT", default_format)
-    level = os.environ.get("BOOKSHOP_LOG_LEVEL", "INFO")
-    configure_logging(level=level, json=log_format == "json", service=service)
+    configure_logging_from_env(service=service)
 
 
 def run(args: list[str] | None = None) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
@@ -13,6 +14,16 @@ SHARED_PROCESSORS: list[structlog.types.Processor] = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+def configure_logging_from_env(*, service: str | None = None) -> None:
+    """JSON lines for machines; `BOOKSHOP_LOG_FORMAT=console` for a person at a terminal;
+    the level from BOOKSHOP_LOG_LEVEL."""
+    configure_logging(
+        level=os.environ.get("BOOKSHOP_LOG_LEVEL", "INFO"),
+        json=os.environ.get("BOOKSHOP_LOG_FORMAT", "json") == "json",
+        service=service,
+    )
 
 
 def configure_logging(
