@@ -12,7 +12,8 @@ The ranking, per article:
    the right shelf for articles that never use the subject's own words);
 3. a weighted sum of those, a bonus for a book whose author the article names, and
    closeness to the article's leading books (those it names, else the first pass's
-   best): the books beside *the* book on its shelf are the next best readings;
+   best), in meaning and in the subjects the shop filed them under: the books beside
+   *the* book on its shelf are the next best readings;
 4. books the article names by title or ISBN go first, pins before everything, bans never;
    one edition per work (in-stock first); an in-stock book gets a small lift over an
    equally good out-of-stock one.
@@ -20,7 +21,8 @@ The ranking, per article:
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+import math
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -150,6 +152,7 @@ class Ranker:
         # Subject centroids are a coarse, shelf-level signal: one changed book hardly moves
         # them, so they are made here and at each compaction, never on the ranking path.
         self._centroids = self._subject_centroids(unique)
+        self._subject_weights = _subject_weights(unique)
 
     def upsert(self, book: IndexedBook) -> None:
         """Add or change one book. Price or stock changes re-index nothing."""
@@ -407,17 +410,37 @@ class Ranker:
     ) -> np.ndarray:
         """How like the article's leading books each candidate is (z-scored).
 
-        The leading books are those it names, else the first-pass top few: books on the
-        same shelf as *the* book for an article are the next best readings.
+        The leading books are those it names, else the first pass's best: books on the
+        same shelf as *the* book for an article are the next best readings. Likeness is
+        closeness in meaning and the subjects shared with the leading books, in equal
+        parts: the model reads two books on one struggle as alike whatever their angle,
+        the shop's subjects tell the history from the novel and the theory.
         """
         vectors = self._candidate_vectors(candidates)
         lead = np.flatnonzero(named)
         if len(lead) == 0:
             lead = np.argsort(-fused)[: self.config.neighbour_seeds]
-        centre = _unit(vectors[lead].mean(axis=0))
-        similarity = vectors @ centre
-        similarity[lead] = similarity.max()
-        return _zscores(similarity)
+        meaning = vectors @ _unit(vectors[lead].mean(axis=0))
+        shelf = self._shared_subjects(candidates, lead)
+        for similarity in (meaning, shelf):
+            similarity[lead] = similarity.max()
+        return _zscores(_zscores(meaning) + _zscores(shelf))
+
+    def _shared_subjects(self, candidates: np.ndarray, lead: np.ndarray) -> np.ndarray:
+        """Each candidate's subjects against the leading books': a Jaccard index in which
+        a subject counts by its rarity (sharing "biography" says less than "palestine")."""
+        subjects = [set(self._live(int(p)).subjects) for p in candidates]
+        lead_subjects = set().union(*(subjects[i] for i in lead))
+        rarest = math.log(max(len(self._positions), 2))
+
+        def weight(names: set[str]) -> float:
+            return sum(self._subject_weights.get(s, rarest) for s in names)
+
+        out = np.zeros(len(candidates), dtype=np.float64)
+        for i, own in enumerate(subjects):
+            either = weight(own | lead_subjects)
+            out[i] = weight(own & lead_subjects) / either if either > 0 else 0.0
+        return out
 
     def _candidate_vectors(self, candidates: np.ndarray) -> np.ndarray:
         if self._rerank_model is None:
@@ -457,6 +480,11 @@ class Ranker:
             if len(out) >= k:
                 break
         return out[:k]
+
+    def _live(self, position: int) -> IndexedBook:
+        book = self._books[position]
+        assert book is not None
+        return book
 
     def _work(self, position: int) -> tuple[str, tuple[str, ...]]:
         book = self._books[position]
@@ -557,6 +585,13 @@ class Ranker:
             len(subjects), rerank_dimensions
         )
         return subjects, word_centroids, rerank_centroids
+
+
+def _subject_weights(books: Sequence[IndexedBook]) -> dict[str, float]:
+    """Each subject's rarity over the catalogue (log inverse share of books), made at build:
+    one book more or less hardly moves it."""
+    counts: Counter[str] = Counter(s for book in books for s in set(book.subjects))
+    return {s: math.log(max(len(books), 2) / n) for s, n in counts.items()}
 
 
 @cache

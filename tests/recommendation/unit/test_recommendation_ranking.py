@@ -132,11 +132,27 @@ def test_new_and_changed_books_are_found_without_a_rebuild(small: Ranker) -> Non
         )
     )
 
-    ranked = isbns(small, "The Saltley Gate victory of 1972", k=2)
-
-    assert ranked[0] == "9780000000006"
-    assert "9780000000004" in ranked
+    assert isbns(small, "The Saltley Gate victory of 1972", k=1) == ["9780000000006"]
+    # "picnic" is only in the changed description
+    assert isbns(small, "A picnic by the canal", k=1) == ["9780000000004"]
     assert len(small) == 6
+
+
+def test_a_rare_subject_shared_with_the_leading_book_counts_more_than_a_common_one() -> None:
+    lives = [
+        book(f"978000000010{i}", f"A Life {i}", subjects=("biography",), description="A life.")
+        for i in range(4)
+    ]
+    leader = book("9780000000200", "Gaza", subjects=("palestine", "biography"))
+    on_palestine = book("9780000000201", "The Wall", subjects=("palestine", "history-general"))
+    on_a_life = book("9780000000202", "A Soldier", subjects=("biography", "war-peace"))
+    ranker = Ranker([*lives, leader, on_palestine, on_a_life], config=RankerConfig(rerank=False))
+    candidates = np.array([ranker._positions[b.isbn13] for b in (leader, on_palestine, on_a_life)])
+
+    shared = ranker._shared_subjects(candidates, lead=np.array([0]))
+
+    assert shared[0] == pytest.approx(1.0)
+    assert shared[1] > shared[2] > 0
 
 
 def test_removed_book_is_never_recommended(small: Ranker) -> None:
