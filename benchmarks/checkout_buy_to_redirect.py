@@ -7,7 +7,7 @@ What one Buy does: price the line from checkout's read model, write the order, a
 catalogue to reserve (a Celery round trip through Redis to a real catalogue worker, which
 writes the hold in its own Postgres database), create the Checkout Session on the Stripe
 stand-in, record it, answer 303. Everything runs as in deployment, each in its own process:
-checkout's web app under uvicorn, the catalogue worker (`bookshop worker catalogue`), the
+checkout's web app (`bookshop serve checkout --workers 2`, as the compose file runs it), the catalogue worker (`bookshop worker catalogue`), the
 stand-in (`python -m services.stripe_standin`), Redis and Postgres.
 
 Beside it, in the same run: the bare Celery round trip (a task that only answers, on its own
@@ -335,6 +335,9 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--catalogue-concurrency", type=int, default=2)
     parser.add_argument(
+        "--web-processes", type=int, default=2, help="checkout web processes (the compose file's 2)"
+    )
+    parser.add_argument(
         "--catalogue-pool", default="prefork", choices=["prefork", "solo", "threads"]
     )
     args = parser.parse_args()
@@ -362,12 +365,6 @@ def main() -> None:
             "CHECKOUT_PUBLIC_URL": checkout,
             "STRIPE_STANDIN_WEBHOOK_URLS": "[]",
         }
-        serve_checkout = (
-            "import uvicorn; from services.checkout.app import create_app; "
-            "from services.checkout.settings import CheckoutSettings; "
-            f"uvicorn.run(create_app(CheckoutSettings()), host='127.0.0.1', port={checkout_port}, "
-            "log_level='warning')"
-        )
         ping_worker = multiprocessing.get_context("spawn").Process(
             target=run_ping_worker, args=(args.redis,), daemon=True
         )
@@ -398,14 +395,25 @@ def main() -> None:
                 logs / "catalogue.log",
             ) as catalogue_process,
             process(
-                [sys.executable, "-c", serve_checkout],
+                [
+                    sys.executable,
+                    "-m",
+                    "services.cli",
+                    "serve",
+                    "checkout",
+                    "--port",
+                    str(checkout_port),
+                    "--workers",
+                    str(args.web_processes),
+                ],
                 env,
                 answers(f"{checkout}/health/checkout"),
                 logs / "checkout.log",
             ) as checkout_process,
         ):
             print(
-                f"{os.cpu_count()} cores; Postgres, Redis, checkout web (1 process), catalogue "
+                f"{os.cpu_count()} cores; Postgres, Redis, checkout web ({args.web_processes} "
+                "processes), catalogue "
                 f"worker (prefork x{args.catalogue_concurrency}), stand-in, all on this machine"
             )
             processes = {
