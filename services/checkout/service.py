@@ -825,6 +825,10 @@ class OrderService:
             raise NotFound("We have no order for that payment session.")
         return order
 
+    async def by_id(self, order_id: UUID) -> Order | None:
+        async with self._db.reading() as session:
+            return await session.get(Order, order_id)
+
     async def _by_idempotency_key(self, key: str) -> Order | None:
         async with self._db.reading() as session:
             return await session.scalar(select(Order).where(Order.idempotency_key == key))

@@ -10,6 +10,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
+from services.checkout.models import Order
 from services.checkout.schemas import OrderRead
 from services.checkout.service import OrderService
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
@@ -51,12 +52,32 @@ class BuyPagesController(Controller):
         )
 
     @get("/cancel")
-    async def cancel(self, orders: OrderService, order_id: UUID) -> Template:
-        order = await orders.reader_left_checkout(order_id)
-        return Template(
-            template_name="cancel.html",
-            context={"order": OrderRead.of(order) if order is not None else None},
-        )
+    async def left(self, orders: OrderService, order_id: UUID) -> Template:
+        """Stripe's cancel_url, where its back link lands: says where the order stands and
+        changes nothing. A GET must be safe (a prefetch or a second look must not close an
+        order); the reader closes it with the page's button, or it lapses with its session."""
+        order = await orders.by_id(order_id)
+        return _left_page(order)
+
+    @post("/cancel", status_code=200)
+    async def cancel(
+        self,
+        orders: OrderService,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template:
+        """The reader gives the order up: the copies go back on the shelf, Stripe's session ends."""
+        try:
+            order_id = UUID(str(data.get("order_id") or ""))
+        except ValueError as error:
+            raise InvalidInput("The form must say which order (order_id).") from error
+        return _left_page(await orders.reader_left_checkout(order_id))
+
+
+def _left_page(order: Order | None) -> Template:
+    return Template(
+        template_name="cancel.html",
+        context={"order": OrderRead.of(order) if order is not None else None},
+    )
 
 
 class OrderStatusController(Controller):

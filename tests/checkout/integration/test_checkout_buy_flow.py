@@ -223,13 +223,23 @@ async def test_a_short_line_is_a_clear_409_and_the_order_is_rejected(shop: Shop)
     assert as_json.json()["short"] == [{"isbn13": ISBN, "requested": 3, "available": 2}]
 
 
-async def test_reader_leaving_checkout_cancels_and_releases(shop: Shop) -> None:
+async def test_reader_leaving_checkout_keeps_the_order_until_they_cancel_it(shop: Shop) -> None:
     await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
     order, location = await placed(shop)
     back = await shop.pay(location, action="cancel")
     assert back.status_code == 303
-    page = await shop.http.get(back.headers["location"])
-    assert "Nothing was charged" in page.text
+    # Landing on (or prefetching) the page Stripe's back link leads to changes nothing.
+    for _ in range(2):
+        page = await shop.http.get(back.headers["location"])
+        assert page.status_code == 200
+        assert order.reference in page.text and "Cancel the order" in page.text
+        assert location in page.text  # the way back to the same payment page
+    assert (await shop.order(order.id)).status == "awaiting_payment"
+    assert await shop.staged("catalogue.release_reservation.v1") == []
+
+    given_up = await shop.http.post(f"{shop.url}/checkout/cancel", data={"order_id": str(order.id)})
+    assert given_up.status_code == 200
+    assert "Nothing was charged" in given_up.text
     cancelled = await shop.order(order.id)
     assert cancelled.status == "cancelled"
     releases = await shop.staged("catalogue.release_reservation.v1")
@@ -238,6 +248,15 @@ async def test_reader_leaving_checkout_cancels_and_releases(shop: Shop) -> None:
     await shop.wait_for_delivery("checkout.session.expired")
     assert (await shop.order(order.id)).status == "cancelled"
     assert len(await shop.staged("catalogue.release_reservation.v1")) == 1
+    again = await shop.http.post(f"{shop.url}/checkout/cancel", data={"order_id": str(order.id)})
+    assert again.status_code == 200
+    assert len(await shop.staged("catalogue.release_reservation.v1")) == 1
+
+
+async def test_a_cancel_without_an_order_id_is_a_clear_400(shop: Shop) -> None:
+    answer = await shop.http.post(f"{shop.url}/checkout/cancel", data={"order_id": "nonsense"})
+    assert answer.status_code == 400
+    assert "order_id" in answer.text
 
 
 async def test_the_reader_status_page_needs_reference_and_email(shop: Shop) -> None:
