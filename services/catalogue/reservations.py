@@ -116,7 +116,10 @@ async def reserve(
     renewing = False
     if not await _open(session, order_id, expires_at=expires_at, now=now):
         known = await _status(session, order_id)
-        assert known is not None, "the conflicting reservation row exists"
+        if known is None:
+            # The row that conflicted was gone a statement later: a concurrent short reserve of
+            # the same order removed its own. The task's retry meets a settled state.
+            raise RuntimeError(f"reservation {order_id} changed while being opened; retry")
         status, held_until = known
         if status in (Status.HELD, Status.COMMITTED):
             return ReservationReply(order_id=order_id, ok=True, expires_at=held_until)
