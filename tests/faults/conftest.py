@@ -23,6 +23,7 @@ import pytest
 import redis
 from loopback_server import ServerThread, bound_socket, url_of
 from sqlalchemy import func, select
+from standin_page import READER_ADDRESS
 
 from services.catalogue import models as cat
 from services.catalogue.app import create_app as create_catalogue
@@ -388,14 +389,6 @@ async def unpublished(db: Database, outbox: Any) -> int:
 # --- the whole shop: checkout, the stand-in, real workers, on real Postgres and a given Redis --
 
 WEBHOOK_SECRET = "whsec_fault_suite"
-# The shipping fields of the stand-in's page, which a web order's session asks for.
-READER_ADDRESS = {
-    "shipping_name": "Rosa Reader",
-    "shipping_line1": "1 Red Lane",
-    "shipping_city": "London",
-    "shipping_postal_code": "N1 1AA",
-    "shipping_country": "GB",
-}
 
 
 class WebhookGate:

@@ -21,6 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from loopback_server import ServerThread, bound_socket, url_of
 from sqlalchemy import select
+from standin_page import READER_ADDRESS
 
 from services.checkout import handlers
 from services.checkout.app import create_app
@@ -38,15 +39,6 @@ from shared.migrations import upgrade
 
 R = TypeVar("R")
 WEBHOOK_SECRET = "whsec_checkout_integration"
-# The shipping fields of the Stripe stand-in's page, as a reader fills them.
-READER_ADDRESS = {
-    "shipping_name": "Rosa Reader",
-    "shipping_line1": "1 Red Lane",
-    "shipping_line2": "Flat 2",
-    "shipping_city": "London",
-    "shipping_postal_code": "N1 1AA",
-    "shipping_country": "GB",
-}
 BOOKS = {
     "9780745334530": ("Imperialism and Global Political Economy", 1999),
     "9781788731799": ("The Ragged Trousered Philanthropists", 1299),

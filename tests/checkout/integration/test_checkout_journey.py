@@ -9,9 +9,10 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import READER_ADDRESS, ServerThread, Shop, bound_socket, url_of
+from conftest import ServerThread, Shop, bound_socket, url_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlalchemy import select
+from standin_page import READER_ADDRESS
 
 from services.catalogue import models as catalogue_models
 from services.catalogue.app import create_app as create_catalogue_app

@@ -8,6 +8,7 @@ import httpx
 import pytest
 import stripe
 from conftest import WEBHOOK_SECRET, RunningStandin, WebhookReceiver
+from standin_page import READER_ADDRESS
 
 pytestmark = pytest.mark.integration
 
@@ -167,15 +168,7 @@ def test_paying_by_card_completes_the_session_and_sends_a_signed_event(
     assert client.v1.events.retrieve(event.id).type == "checkout.session.completed"
 
 
-SHIPPING_FORM = {
-    "email": "rosa@example.org",
-    "shipping_name": "Rosa Reader",
-    "shipping_line1": "1 Red Lane",
-    "shipping_line2": "Flat 2",
-    "shipping_city": "London",
-    "shipping_postal_code": "N1 1AA",
-    "shipping_country": "GB",
-}
+SHIPPING_FORM = {"email": "rosa@example.org", **READER_ADDRESS}
 
 
 def test_a_shipping_address_collected_on_the_page_reaches_the_session_and_the_event(
