@@ -58,8 +58,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # Connections kept open between requests: enough for a web process's busy moments (20
+    # readers at once), since one opened and closed per request costs more than its queries.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_timeout", 5)
     if make_url(url).get_driver_name() == "asyncpg":
         # Without them a database that stops answering (a lost route rather than a refused
