@@ -18,6 +18,8 @@ Two ways of having 20 readers at once, both printed:
   next 20 once they all have their redirect, --requests in all. This is 20 concurrent readers.
 - "back to back": 20 callers that press Buy again the moment they get an answer: the shop's
   saturated throughput, where latency is mostly the queue in front of the busiest process.
+And "at 20/s": 20 readers on the shop who press Buy at random moments, 20 Buys a second in all
+(--pace), the busiest hour of a popular article rather than a synchronised burst.
 Prints p50/p99/max and throughput for each.
 """
 
@@ -28,6 +30,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -170,6 +173,30 @@ async def timed(
     return latencies
 
 
+def paced(rate: float) -> Callable[..., Awaitable[list[float]]]:
+    """`concurrency` readers who each press Buy at random moments, `rate` Buys a second in all
+    (Poisson arrivals): a shop with that many readers on it, rather than all pressing at once."""
+
+    async def run(
+        work: Callable[[], Awaitable[None]], *, requests: int, concurrency: int
+    ) -> list[float]:
+        latencies: list[float] = []
+        remaining = iter(range(requests))
+        pick = random.Random(1)
+
+        async def reader() -> None:
+            for _ in remaining:
+                await asyncio.sleep(pick.expovariate(rate / concurrency))
+                started = time.perf_counter()
+                await work()
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(reader() for _ in range(concurrency)))
+        return latencies
+
+    return run
+
+
 async def together(
     work: Callable[[], Awaitable[None]], *, requests: int, concurrency: int
 ) -> list[float]:
@@ -301,6 +328,7 @@ async def measure(
                     else [
                         (" together", together),
                         (" back to back", timed),
+                        (f" at {args.pace:g}/s", paced(args.pace)),
                     ]
                 )
                 for label, way in ways:
@@ -333,6 +361,9 @@ def main() -> None:
         ),
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument(
+        "--pace", type=float, default=20, help="Buys a second in all for the paced readers"
+    )
     parser.add_argument("--catalogue-concurrency", type=int, default=2)
     parser.add_argument(
         "--web-processes", type=int, default=2, help="checkout web processes (the compose file's 2)"
