@@ -31,7 +31,11 @@ from pathlib import Path
 from services.recommendation.books import IndexedBook, read_books
 from services.recommendation.evaluation import Report, clean_input, read_articles
 from services.recommendation.ranking import Ranker, RankerConfig
-from services.recommendation.semantic import minilm_embedder, wordllama_embedder
+from services.recommendation.semantic import (
+    minilm_article_embedder,
+    minilm_embedder,
+    wordllama_embedder,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
@@ -167,6 +171,7 @@ def main() -> None:
     started = time.perf_counter()
     wordllama_embedder()
     minilm_embedder()
+    minilm_article_embedder()
     print(f"models loaded in {time.perf_counter() - started:.1f} s")
     real = read_books(DATA / "books.jsonl")
     books = generated_catalogue(real, args.books)

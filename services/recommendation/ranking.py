@@ -36,6 +36,7 @@ from services.recommendation.lexical import LexicalIndex, book_document
 from services.recommendation.mentions import Mention, MentionIndex, MentionKind
 from services.recommendation.semantic import (
     Embedder,
+    minilm_article_embedder,
     minilm_embedder,
     single_threaded_blas,
     wordllama_embedder,
@@ -89,8 +90,8 @@ class RankerConfig:
     """Catalogues up to this size get every MiniLM vector at build; larger ones lazily."""
     article_pieces: int = 1
     """How many of the article's ~100-word pieces (MiniLM's window) it reads, from the
-    headline on. Each costs about 30 ms of one core (the fp32 products at the core's
-    limit), so this bounds a long article's cost; BM25, WordLlama and mentions still read
+    headline on. Each costs about 11-15 ms of one core (int8 products, see
+    `minilm_article_embedder`), so this bounds a long article's cost; BM25, WordLlama and mentions still read
     it all. A second piece ranked no better on any judged set (the articles are short:
     one window holds most of each)."""
     article_pieces_kept: int = 2048
@@ -116,7 +117,10 @@ class Ranker:
         config: RankerConfig | None = None,
         word_model: Embedder | None = None,
         rerank_model: Embedder | None = None,
+        article_model: Embedder | None = None,
     ) -> None:
+        """`article_model` reads articles in `rerank_model`'s space: by default the int8
+        twin of the packaged MiniLM, or `rerank_model` itself when one is given."""
         self.config = config or RankerConfig()
         single_threaded_blas()
         self._word_model = word_model or wordllama_embedder()
@@ -124,8 +128,11 @@ class Ranker:
         # the index changes (a stock change is enough), and its text rarely has
         self._article_pieces: OrderedDict[str, np.ndarray] = OrderedDict()
         self._rerank_model: Embedder | None = None
+        self._article_model: Embedder | None = None
         if self.config.rerank:
             self._rerank_model = rerank_model or minilm_embedder()
+            default_reader = minilm_article_embedder() if rerank_model is None else rerank_model
+            self._article_model = article_model or default_reader
         self.build(books)
 
     # -- index -------------------------------------------------------------------------
@@ -353,10 +360,10 @@ class Ranker:
 
     def _article_vector(self, clean: CleanArticle) -> np.ndarray:
         """The article's MiniLM vector: the mean of its first pieces'."""
-        assert self._rerank_model is not None
+        assert self._article_model is not None
         pieces = _chunks(clean)[: self.config.article_pieces]
         missing = [p for p in dict.fromkeys(pieces) if p not in self._article_pieces]
-        for piece, vector in zip(missing, self._rerank_model.embed(missing), strict=True):
+        for piece, vector in zip(missing, self._article_model.embed(missing), strict=True):
             self._article_pieces[piece] = vector
         for piece in pieces:
             self._article_pieces.move_to_end(piece)

@@ -1,9 +1,15 @@
 import socket
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from services.recommendation.semantic import MiniLMEmbedder, WordLlamaEmbedder
+from services.recommendation.semantic import (
+    MiniLMEmbedder,
+    WordLlamaEmbedder,
+    minilm_article_embedder,
+    minilm_embedder,
+)
 
 
 @pytest.fixture
@@ -35,9 +41,19 @@ def test_packaged_model_loads_offline_and_embeds_meaningfully(
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
 
-def test_minilm_batches_keep_each_texts_own_vector() -> None:
-    embedder = MiniLMEmbedder()
+@pytest.mark.parametrize("make", [minilm_embedder, minilm_article_embedder])
+def test_minilm_batches_keep_each_texts_own_vector(make: Callable[[], MiniLMEmbedder]) -> None:
+    embedder = make()
     together = embedder.embed([TEXTS[2], TEXTS[0]])
     alone = embedder.embed([TEXTS[0]])
 
     assert np.allclose(together[1], alone[0], atol=1e-3)
+
+
+def test_articles_read_with_int8_products_land_beside_the_float32_vectors() -> None:
+    exact = minilm_embedder().embed(TEXTS)
+    fast = minilm_article_embedder().embed(TEXTS)
+
+    assert np.all(np.sum(exact * fast, axis=1) > 0.99)
+    # what ranks a book for an article is unchanged
+    assert np.argmax(exact[1:] @ fast[0]) == np.argmax(exact[1:] @ exact[0])
