@@ -568,7 +568,9 @@ class Ranker:
     def _subject_centroids(
         self, books: Sequence[IndexedBook]
     ) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Each subject's mean book vector, in both models' spaces."""
+        """Each subject's mean book vector, in both models' spaces, less the mean of all
+        subjects': measured from the middle, a broad shelf (history, theory) that is a
+        little like every article no longer outranks the one an article is about."""
         members: dict[str, list[int]] = defaultdict(list)
         for position, book in enumerate(books):
             for subject in book.subjects:
@@ -591,7 +593,16 @@ class Ranker:
         rerank_centroids = np.array(rerank_rows, dtype=np.float32).reshape(
             len(subjects), rerank_dimensions
         )
-        return subjects, word_centroids, rerank_centroids
+        return subjects, _centred(word_centroids), _centred(rerank_centroids)
+
+
+def _centred(rows: np.ndarray) -> np.ndarray:
+    """`rows` less their mean, each of unit length again."""
+    if len(rows) == 0:
+        return rows
+    centred = rows - rows.mean(axis=0)
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    return (centred / np.maximum(norms, 1e-9)).astype(np.float32)
 
 
 def _subject_weights(books: Sequence[IndexedBook]) -> dict[str, float]:
