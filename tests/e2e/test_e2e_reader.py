@@ -55,3 +55,24 @@ def test_a_reader_buys_from_an_article_link_through_the_stripe_stand_in(page: Pa
     page.get_by_role("button", name="Show my order").click()
     expect(page.get_by_test_id("status")).to_have_text("paid")
     expect(page.get_by_test_id("delivery")).to_contain_text("1 Red Lane")
+
+
+@pytest.mark.e2e
+def test_a_reader_who_leaves_the_checkout_can_go_back_or_give_the_order_up(page: Page) -> None:
+    page.goto(f"/books/{ISBN}")
+    page.get_by_role("button", name="Buy").click()
+    expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
+    payment_page = page.url
+    page.get_by_role("button", name="Cancel and return to the shop").click()
+
+    # Back in the shop, nothing has been closed yet: the way back to the same payment page.
+    expect(page.get_by_role("heading", level=1)).to_have_text("You left the checkout")
+    expect(page.get_by_text("Nothing has been charged")).to_be_visible()
+    expect(page.get_by_test_id("return-to-payment")).to_have_attribute("href", payment_page)
+    page.get_by_test_id("return-to-payment").click()
+    expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
+    page.get_by_role("button", name="Cancel and return to the shop").click()
+
+    # Giving the order up puts the book back on the shelf.
+    page.get_by_role("button", name="Cancel the order").click()
+    expect(page.get_by_text("the books have gone back on the shelf")).to_be_visible()
