@@ -53,7 +53,7 @@ def create_app(
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
-            await checkout.runtime.close()
+            await checkout.close()
 
     def provide(value: object) -> Provide:
         return Provide(lambda: value, sync_to_thread=False)

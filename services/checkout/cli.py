@@ -23,7 +23,7 @@ def _run(work: Callable[[Checkout], Awaitable[T]]) -> T:
             await checkout.runtime.relay.drain()
             return result
         finally:
-            await checkout.runtime.close()
+            await checkout.close()
 
     return asyncio.run(main())
 

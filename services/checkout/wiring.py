@@ -20,6 +20,11 @@ class Checkout:
     orders: OrderService
     stripe_events: StripeEventService
     emails: EmailSender
+    payments: PaymentGateway
+
+    async def close(self) -> None:
+        await self.payments.close()
+        await self.runtime.close()
 
 
 def build_checkout(
@@ -45,4 +50,5 @@ def build_checkout(
         orders=OrderService(**common),  # type: ignore[arg-type]
         stripe_events=StripeEventService(**common),  # type: ignore[arg-type]
         emails=sender,
+        payments=gateway,
     )

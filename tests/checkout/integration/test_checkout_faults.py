@@ -288,7 +288,7 @@ async def test_the_sweep_expires_lapsed_orders_and_their_stripe_sessions(shop: S
         assert await checkout.orders.expire_lapsed() == 1
         assert await checkout.orders.expire_lapsed() == 0
     finally:
-        await checkout.runtime.close()
+        await checkout.close()
     assert (await shop.order(order.id)).status == "expired"
     session = await shop.stripe(f"/checkout/sessions/{order.stripe_session_id}")
     assert session["status"] == "expired"
