@@ -7,8 +7,10 @@ What one Buy does: price the line from checkout's read model, write the order, a
 catalogue to reserve (a Celery round trip through Redis to a real catalogue worker, which
 writes the hold in its own Postgres database), create the Checkout Session on the Stripe
 stand-in, record it, answer 303. Everything runs as in deployment, each in its own process:
-checkout's web app (`bookshop serve checkout --workers 2`, as the compose file runs it), the catalogue worker (`bookshop worker catalogue`), the
-stand-in (`python -m services.stripe_standin`), Redis and Postgres.
+checkout's web app (`bookshop serve checkout`; --web-processes 2 as the compose file runs it,
+but on a 2-core machine shared with the worker, Postgres and Redis one process does better),
+the catalogue worker (`bookshop worker catalogue`), the stand-in
+(`python -m services.stripe_standin`), Redis and Postgres.
 
 Beside it, in the same run: the bare Celery round trip (a task that only answers, on its own
 worker, awaited the way checkout awaits the reservation), and the reservation round trip alone.
@@ -366,7 +368,7 @@ def main() -> None:
     )
     parser.add_argument("--catalogue-concurrency", type=int, default=2)
     parser.add_argument(
-        "--web-processes", type=int, default=2, help="checkout web processes (the compose file's 2)"
+        "--web-processes", type=int, default=1, help="checkout web processes (the compose file: 2)"
     )
     parser.add_argument(
         "--catalogue-pool", default="prefork", choices=["prefork", "solo", "threads"]
