@@ -61,6 +61,8 @@ BOOK_FIELDS = (
 )
 SEARCHED_FIELDS = frozenset({"title", "subtitle", "authors"})
 LOOKUP_CHUNK = 500
+# A large import takes minutes: whoever watches hears how far it is this often.
+PROGRESS_EVERY = 100
 
 
 def _read(book: Book, on_hand: int, reserved: int) -> BookRead:
@@ -173,11 +175,18 @@ class BookService:
                 await announce(uow, [isbn13], now=self._clock())
         return await self.get(isbn13=isbn13)
 
-    async def upsert_books(self, *, books: Sequence[BookCreate], actor: str) -> UpsertSummary:
+    async def upsert_books(
+        self,
+        *,
+        books: Sequence[BookCreate],
+        actor: str,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> UpsertSummary:
         """Create new books and change those that differ, in one transaction; books that are the
         same as held are not touched, so importing the same file twice changes nothing.
 
         An invalid ISBN anywhere refuses the whole batch before anything is written.
+        `on_progress` hears how many books are written so far, every PROGRESS_EVERY of them.
         """
         records: dict[str, BookCreate] = {}
         for record in books:
@@ -192,7 +201,9 @@ class BookService:
                 for book in await session.scalars(select(Book).where(Book.isbn13.in_(chunk))):
                     held[book.isbn13] = book
             changed: list[str] = []
-            for isbn13, record in records.items():
+            for done, (isbn13, record) in enumerate(records.items()):
+                if on_progress is not None and done and done % PROGRESS_EVERY == 0:
+                    on_progress(done)
                 book = held.get(isbn13)
                 if book is None:
                     await self._insert(session, isbn13, record, actor=actor)

@@ -27,7 +27,13 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class BookUpserter(Protocol):
-    async def upsert_books(self, *, books: Sequence[BookCreate], actor: str) -> UpsertSummary: ...
+    async def upsert_books(
+        self,
+        *,
+        books: Sequence[BookCreate],
+        actor: str,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> UpsertSummary: ...
 
 
 class ReadResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,8 +89,11 @@ async def import_file(
     progress(len(result.errors), result.records)
     summary = UpsertSummary()
     if result.books:
+        refused = len(result.errors)
         summary = await service.upsert_books(
-            books=[parsed.book for parsed in result.books], actor=actor
+            books=[parsed.book for parsed in result.books],
+            actor=actor,
+            on_progress=lambda written: progress(refused + written, result.records),
         )
     progress(result.records, result.records)
     return ImportReport(

@@ -3,6 +3,7 @@ callback, the real BookService on SQLite and Postgres."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,33 @@ async def test_an_upload_is_imported_with_progress_and_reported(books: BookServi
     assert progress == [(6, 8), (8, 8)]
     unravelling = await books.get(isbn13="9798668485680")
     assert (unravelling.price_pence, unravelling.on_hand) == (2399, 2)
+
+
+async def test_a_large_upload_reports_progress_while_it_writes(books: BookService) -> None:
+    lines = "\n".join(
+        json.dumps({"isbn13": isbn, "title": f"Pamphlet {n}", "price_pence": 300})
+        for n, isbn in enumerate(valid_isbns(250))
+    )
+    progress: list[tuple[int, int]] = []
+    report = await import_file(
+        f"{lines}\nnot json\n".encode(),
+        format=ImportFormat.JSONL,
+        service=books,
+        actor="stock@example.org",
+        on_progress=lambda done, total: progress.append((done, total)),
+    )
+    assert report.created == 250
+    # The refused line is counted at once, then the books as they are written.
+    assert progress == [(1, 251), (101, 251), (201, 251), (251, 251)]
+
+
+def valid_isbns(count: int) -> list[str]:
+    isbns = []
+    for n in range(count):
+        body = f"979{n:09d}"
+        check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
+        isbns.append(f"{body}{check}")
+    return isbns
 
 
 async def test_a_refused_upload_leaves_the_catalogue_empty(books: BookService) -> None:
