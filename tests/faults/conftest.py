@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 from uuid import UUID
 
 import httpx
@@ -500,10 +501,15 @@ class WholeShop:
 
     async def on_stripe_page(self, payment_url: str, action: str) -> httpx.Response:
         """The reader presses a button on the hosted page, the shipping address typed in; a
-        cancel follows the redirect back."""
+        cancel follows the redirect back, then gives the order up with that page's button."""
         answer = await self.http.post(payment_url, data={"action": action, **READER_ADDRESS})
         if action == "cancel" and answer.status_code == 303:
-            return await self.http.get(answer.headers["location"], headers={"Accept": "text/html"})
+            back = answer.headers["location"]
+            await self.http.get(back, headers={"Accept": "text/html"})
+            page, _, query = back.partition("?")
+            return await self.http.post(
+                page, data=dict(parse_qsl(query)), headers={"Accept": "text/html"}
+            )
         return answer
 
     async def standin(self, method: str, path: str, **kwargs: Any) -> Any:
