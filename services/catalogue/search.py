@@ -27,6 +27,7 @@ cached: building SQLAlchemy's nested selects costs more than running them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -70,6 +71,43 @@ MATCH_NAMES = {
 }
 
 
+@dataclass(frozen=True)
+class SearchEntry:
+    """What a book is found by."""
+
+    isbn13: str
+    title: str
+    subtitle: str | None
+    authors: Sequence[str]
+    in_stock: bool
+
+
+async def index_books(session: AsyncSession, books: Sequence[SearchEntry]) -> None:
+    """Replace the books' search terms, in two statements however many books."""
+    if not books:
+        return
+    await session.execute(
+        delete(SearchTerm).where(SearchTerm.isbn13.in_([b.isbn13 for b in books]))
+    )
+    rows = []
+    for book in books:
+        terms = search_terms(
+            isbn13=book.isbn13, title=book.title, subtitle=book.subtitle, authors=book.authors
+        )
+        mask = words_mask(term for kind, term in terms if kind == TermKind.WORD)
+        rows += [
+            {
+                "isbn13": book.isbn13,
+                "kind": int(kind),
+                "term": term,
+                "out_of_stock": 0 if book.in_stock else 1,
+                "words_mask": mask,
+            }
+            for kind, term in sorted(terms)
+        ]
+    await session.execute(insert(SearchTerm), rows)
+
+
 async def index_book(
     session: AsyncSession,
     *,
@@ -80,22 +118,7 @@ async def index_book(
     in_stock: bool,
 ) -> None:
     """Replace the book's search terms."""
-    await session.execute(delete(SearchTerm).where(SearchTerm.isbn13 == isbn13))
-    terms = search_terms(isbn13=isbn13, title=title, subtitle=subtitle, authors=authors)
-    mask = words_mask(term for kind, term in terms if kind == TermKind.WORD)
-    await session.execute(
-        insert(SearchTerm),
-        [
-            {
-                "isbn13": isbn13,
-                "kind": int(kind),
-                "term": term,
-                "out_of_stock": 0 if in_stock else 1,
-                "words_mask": mask,
-            }
-            for kind, term in sorted(terms)
-        ],
-    )
+    await index_books(session, [SearchEntry(isbn13, title, subtitle, authors, in_stock)])
 
 
 def _fixed(count: int) -> Any:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue import search
-from services.catalogue.changes import announce
+from services.catalogue.changes import announce, book_changed
 from services.catalogue.domain import merge_quantities, parse_query, stock_differences
 from services.catalogue.models import Book, LedgerEntry, Stock
 from services.catalogue.schemas import (
@@ -36,12 +36,12 @@ from services.catalogue.schemas import (
     StockTakeResult,
     UpsertSummary,
 )
-from services.catalogue.stock import Movement, Who, move
+from services.catalogue.stock import Movement, Who, move, open_stock
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.isbn import to_isbn13
 from shared.messaging.message import utcnow
-from shared.messaging.unit_of_work import UnitOfWorkFactory
+from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 Clock = Callable[[], datetime]
 DEFAULT_REORDER_POINT = 1
@@ -154,8 +154,7 @@ class BookService:
             async with self._uow() as uow:
                 if await uow.session.get(Book, isbn13) is not None:
                     raise Conflict(f"the catalogue already has ISBN {isbn13}: change it instead")
-                await self._insert(uow.session, isbn13, book, actor=actor)
-                await announce(uow, [isbn13], now=self._clock())
+                await self._insert_new(uow, {isbn13: book}, actor=actor)
         except IntegrityError as error:
             raise Conflict(f"the catalogue already has ISBN {isbn13}: change it instead") from error
         return await self.get(isbn13=isbn13)
@@ -201,23 +200,26 @@ class BookService:
                 for book in await session.scalars(select(Book).where(Book.isbn13.in_(chunk))):
                     held[book.isbn13] = book
             changed: list[str] = []
-            for done, (isbn13, record) in enumerate(records.items()):
-                if on_progress is not None and done and done % PROGRESS_EVERY == 0:
-                    on_progress(done)
-                book = held.get(isbn13)
-                if book is None:
-                    await self._insert(session, isbn13, record, actor=actor)
-                    summary.created += 1
-                    changed.append(isbn13)
-                    continue
-                fields = _fields_of(record)
-                if record.reorder_point is None:
-                    del fields["reorder_point"]
-                if await self._apply(session, book, fields):
-                    summary.updated += 1
-                    changed.append(isbn13)
-                else:
-                    summary.unchanged += 1
+            items = list(records.items())
+            for start in range(0, len(items), PROGRESS_EVERY):
+                if on_progress is not None and start:
+                    on_progress(start)
+                new: dict[str, BookCreate] = {}
+                for isbn13, record in items[start : start + PROGRESS_EVERY]:
+                    book = held.get(isbn13)
+                    if book is None:
+                        new[isbn13] = record
+                        continue
+                    fields = _fields_of(record)
+                    if record.reorder_point is None:
+                        del fields["reorder_point"]
+                    if await self._apply(session, book, fields):
+                        summary.updated += 1
+                        changed.append(isbn13)
+                    else:
+                        summary.unchanged += 1
+                await self._insert_new(uow, new, actor=actor)
+                summary.created += len(new)
             await announce(uow, changed, now=self._clock())
         return summary
 
@@ -245,30 +247,42 @@ class BookService:
             hits = await search.find(session, query, limit=limit)
         return SearchResults(query=q, isbn_lookup=query.is_isbn_lookup, hits=hits)
 
-    async def _insert(
-        self, session: AsyncSession, isbn13: str, record: BookCreate, *, actor: str
+    async def _insert_new(
+        self, uow: UnitOfWork, records: dict[str, BookCreate], *, actor: str
     ) -> None:
+        """Add new books with their stock, ledger, search terms and announcements, a
+        statement per table for the lot: an import of thousands of books was a dozen
+        statements a book. They start at version 1, the version they are announced with."""
+        if not records:
+            return
         now = self._clock()
-        fields = _fields_of(record)
-        if fields["reorder_point"] is None:
-            fields["reorder_point"] = DEFAULT_REORDER_POINT
-        await session.execute(
-            insert(Book).values(isbn13=isbn13, version=0, created_at=now, updated_at=now, **fields)
-        )
-        await session.execute(insert(Stock).values(isbn13=isbn13, on_hand=0, reserved=0))
-        await search.index_book(
-            session,
-            isbn13=isbn13,
-            title=fields["title"],
-            subtitle=fields["subtitle"],
-            authors=fields["authors"],
-            in_stock=False,
-        )
-        if record.stock > 0:
-            who = Who(actor=actor, batch_id=uuid4(), now=now, reason="opening stock")
-            await move(
-                session, isbn13=isbn13, kind=Movement.RECEIVED, on_hand_change=record.stock, who=who
+        rows = []
+        for isbn13, record in records.items():
+            fields = _fields_of(record)
+            if fields["reorder_point"] is None:
+                fields["reorder_point"] = DEFAULT_REORDER_POINT
+            rows.append(
+                {"isbn13": isbn13, "version": 1, "created_at": now, "updated_at": now, **fields}
             )
+        session = uow.session
+        books = (
+            await session.execute(
+                insert(Book).returning(*Book.__table__.c, sort_by_parameter_order=True), rows
+            )
+        ).all()
+        opening = {isbn13: record.stock for isbn13, record in records.items()}
+        who = Who(actor=actor, batch_id=uuid4(), now=now, reason="opening stock")
+        await open_stock(session, opening, who)
+        await search.index_books(
+            session,
+            [
+                search.SearchEntry(
+                    book.isbn13, book.title, book.subtitle, book.authors, opening[book.isbn13] > 0
+                )
+                for book in books
+            ],
+        )
+        await uow.publish(*(book_changed(book, available=opening[book.isbn13]) for book in books))
 
     async def _apply(self, session: AsyncSession, book: Book, fields: dict[str, Any]) -> bool:
         """Set the fields that differ; True if any did."""

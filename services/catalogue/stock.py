@@ -76,6 +76,37 @@ def _move_statement(*, expecting_on_hand: bool) -> Update:
     )
 
 
+async def open_stock(session: AsyncSession, opening: dict[str, int], who: Who) -> None:
+    """Stock rows for new books, each with its opening copies received in the ledger: one
+    statement per table however many books (an import brings thousands)."""
+    await session.execute(
+        insert(_stock),
+        [
+            {"isbn13": isbn13, "on_hand": copies, "reserved": 0}
+            for isbn13, copies in opening.items()
+        ],
+    )
+    received = [
+        {
+            "batch_id": who.batch_id,
+            "isbn13": isbn13,
+            "kind": Movement.RECEIVED.value,
+            "on_hand_change": copies,
+            "reserved_change": 0,
+            "on_hand_after": copies,
+            "reserved_after": 0,
+            "actor": who.actor,
+            "reason": who.reason,
+            "reference": who.reference,
+            "created_at": who.now,
+        }
+        for isbn13, copies in opening.items()
+        if copies > 0
+    ]
+    if received:
+        await session.execute(_RECORD, received)
+
+
 _MOVE = _move_statement(expecting_on_hand=False)
 _MOVE_IF_UNCHANGED = _move_statement(expecting_on_hand=True)
 _RECORD = insert(_ledger)

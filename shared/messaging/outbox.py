@@ -55,19 +55,26 @@ def define_outbox(metadata: MetaData) -> Table:
     )
 
 
-async def stage(session: AsyncSession, outbox: Table, message: Message) -> None:
-    """Queue `message` in the caller's transaction; it leaves only if that transaction commits."""
-    message = message.traced()
+async def stage(session: AsyncSession, outbox: Table, *messages: Message) -> None:
+    """Queue `messages` in the caller's transaction; they leave only if that transaction
+    commits. Several go in one statement."""
+    if not messages:
+        return
     mark(session, OUTBOX)
-    await session.execute(
-        insert(outbox).values(
-            message_id=message.message_id,
-            kind=message.task,
-            deliveries=list(message.deliveries()),
-            payload=message.to_json_dict(),
-            created_at=utcnow(),
+    now = utcnow()
+    rows = []
+    for message in messages:
+        traced = message.traced()
+        rows.append(
+            {
+                "message_id": traced.message_id,
+                "kind": traced.task,
+                "deliveries": list(traced.deliveries()),
+                "payload": traced.to_json_dict(),
+                "created_at": now,
+            }
         )
-    )
+    await session.execute(insert(outbox), rows)
 
 
 class OutboxRelay:

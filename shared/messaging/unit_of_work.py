@@ -20,8 +20,8 @@ class UnitOfWork:
         self.session = session
         self._outbox = outbox
 
-    async def publish(self, message: Message) -> None:
-        await stage(self.session, self._outbox, message)
+    async def publish(self, *messages: Message) -> None:
+        await stage(self.session, self._outbox, *messages)
 
 
 class UnitOfWorkFactory:
