@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from shared.messaging.errors import BrokerUnavailable, RemoteFailure, ReplyTimeout
 from shared.messaging.message import Command, Message, queue_of
+from shared.messaging.replies import ReplyListener
 
 R = TypeVar("R")
 
@@ -36,6 +37,7 @@ class CeleryPublisher:
     def __init__(self, app: Celery) -> None:
         self.app = app
         self._redis: aioredis.Redis | None = None
+        self._replies: ReplyListener | None = None
 
     def send_raw(
         self, task_name: str, payload: dict[str, Any], *, task_id: str | None = None
@@ -68,8 +70,7 @@ class CeleryPublisher:
         task_id = str(command.message_id)
         key = self.app.backend.get_key_for_task(task_id)
         try:
-            async with self._client().pubsub() as pubsub:
-                await pubsub.subscribe(key)
+            async with self._listener().waiting_for(key) as replies:
                 # A command sent again with the same id (a client retry) gets the stored reply:
                 # Celery never overwrites a successful result, so no new one would be published.
                 if (stored := await self._client().get(key)) is not None and (
@@ -80,14 +81,13 @@ class CeleryPublisher:
                     self.send_raw, command.task, command.traced().to_json_dict(), task_id=task_id
                 )
                 while (remaining := deadline - time.monotonic()) > 0:
-                    message = await pubsub.get_message(
-                        ignore_subscribe_messages=True, timeout=remaining
-                    )
-                    if (
-                        message is not None
-                        and (reply := self._decode_reply(command, message["data"], reply_type))
-                        is not None
-                    ):
+                    try:
+                        data = await asyncio.wait_for(replies.get(), remaining)
+                    except TimeoutError:
+                        break
+                    if isinstance(data, BrokerUnavailable):
+                        raise data
+                    if (reply := self._decode_reply(command, data, reply_type)) is not None:
                         return reply
         except RedisError as error:
             raise BrokerUnavailable(f"the message broker is unreachable: {error}") from error
@@ -102,6 +102,11 @@ class CeleryPublisher:
             raise RemoteFailure(f"{command.task} failed: {meta.get('result')}")
         return None
 
+    def _listener(self) -> ReplyListener:
+        if self._replies is None:
+            self._replies = ReplyListener(self._client())
+        return self._replies
+
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
             self._redis = aioredis.from_url(
@@ -110,6 +115,9 @@ class CeleryPublisher:
         return self._redis
 
     async def close(self) -> None:
+        if self._replies is not None:
+            await self._replies.close()
+            self._replies = None
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None

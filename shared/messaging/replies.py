@@ -1,0 +1,91 @@
+"""Where a process waits for the replies to its commands: one Redis pub/sub connection for all.
+
+A request subscribes to its reply's channel on the shared connection for as long as it waits.
+Each request opening a subscription of its own cost a TCP connection, its handshake and its
+teardown on every Buy. One task reads the connection (redis-py's `PubSub.run`) and hands each
+message to the queue of the request waiting on its channel. If the connection breaks, every
+request waiting fails at once, as it would have on a connection of its own; redis-py connects
+again and subscribes the channels still wanted on its next read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from shared.messaging.errors import BrokerUnavailable
+
+log = logging.getLogger(__name__)
+
+RECONNECT_PAUSE_SECONDS = 0.5
+
+
+class ReplyListener:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._waiting: dict[str, asyncio.Queue[bytes | BrokerUnavailable]] = {}
+        self._starting = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def waiting_for(
+        self, key: str | bytes
+    ) -> AsyncIterator[asyncio.Queue[bytes | BrokerUnavailable]]:
+        """Messages published on `key` from now until the block ends, in a queue; a
+        BrokerUnavailable in it says the connection broke meanwhile."""
+        channel = key.decode() if isinstance(key, bytes) else key
+        queue: asyncio.Queue[bytes | BrokerUnavailable] = asyncio.Queue()
+        self._waiting[channel] = queue
+        try:
+            pubsub = await self._running()
+            await pubsub.subscribe(**{channel: self._deliver})
+            yield queue
+        finally:
+            self._waiting.pop(channel, None)
+            if self._pubsub is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(channel)
+
+    async def _running(self) -> PubSub:
+        # One connection: the first requests of a process must not each open their own.
+        async with self._starting:
+            if self._pubsub is None or self._reader is None or self._reader.done():
+                pubsub = self._client.pubsub()
+                await pubsub.connect()
+                self._reader = asyncio.create_task(
+                    pubsub.run(exception_handler=self._broken), name="reply-listener"
+                )
+                self._pubsub = pubsub
+            return self._pubsub
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        channel = message["channel"]
+        queue = self._waiting.get(channel.decode() if isinstance(channel, bytes) else channel)
+        if queue is not None:
+            queue.put_nowait(message["data"])
+
+    async def _broken(self, error: BaseException, pubsub: PubSub) -> None:
+        log.warning("reply listener: %s", error)
+        failure = BrokerUnavailable(f"the message broker is unreachable: {error}")
+        for queue in self._waiting.values():
+            queue.put_nowait(failure)
+        # redis-py reconnects on the next read; not in a tight loop while Redis is away.
+        await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await self._reader
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()
+        self._pubsub = self._reader = None
