@@ -3,18 +3,17 @@ which owns the staff accounts; the session it starts is honoured by every servic
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from services.catalogue.staff import SignInRefused, StaffService
 from shared.auth.guards import SIGN_IN_PATH, SIGNED_IN, safe_next
 from shared.auth.sessions import current_staff, sign_in, sign_out
+from shared.web import Form
 from shared.web_assets import STAFF_PAGES
 
 # Longer input is not a username or password anybody types; refusing it early saves hashing it.
@@ -47,7 +46,7 @@ class StaffSignInController(Controller):
         self,
         request: Request[Any, Any, Any],
         staff: StaffService,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: Form,
     ) -> Redirect | Template:
         username = str(data.get("username") or "")[:_MAX_FIELD]
         password = str(data.get("password") or "")[:_MAX_FIELD]

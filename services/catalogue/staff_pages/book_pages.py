@@ -9,17 +9,10 @@ from litestar.response import Redirect, Template
 from services.catalogue.schemas import Adjustment, BookUpdate
 from services.catalogue.service import BookService, StockService
 from services.catalogue.staff_pages import forms
-from services.catalogue.staff_pages.web import (
-    NOTICES,
-    Form,
-    Query,
-    StockArea,
-    book_path,
-    page,
-    see_other,
-)
+from services.catalogue.staff_pages.web import NOTICES, Query, StockArea, book_path, page, see_other
 from shared.errors import InvalidInput, NotFound, ShopError
 from shared.isbn import is_isbn, to_isbn13
+from shared.web import Form
 
 LEDGER_PAGE = 50
 

@@ -11,7 +11,6 @@ from services.catalogue.staff_pages import forms
 from services.catalogue.staff_pages.goods_in import GoodsInDesk, PendingDelivery
 from services.catalogue.staff_pages.web import (
     NOTICES,
-    Form,
     StockArea,
     is_htmx,
     page,
@@ -19,6 +18,7 @@ from services.catalogue.staff_pages.web import (
     staff_of,
 )
 from shared.errors import ShopError
+from shared.web import Form
 
 
 class GoodsInPages(StockArea):

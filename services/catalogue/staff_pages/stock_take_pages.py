@@ -11,8 +11,9 @@ from services.catalogue.schemas import CountedLine, StockTake
 from services.catalogue.service import StockService
 from services.catalogue.staff_pages import forms
 from services.catalogue.staff_pages.shelves import Shelves
-from services.catalogue.staff_pages.web import Form, Query, StockArea, page
+from services.catalogue.staff_pages.web import Query, StockArea, page
 from shared.errors import InvalidInput, ShopError
+from shared.web import Form
 
 
 class StockTakePages(StockArea):

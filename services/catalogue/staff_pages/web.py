@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request
 from litestar.datastructures import CacheControlHeader
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -19,7 +18,6 @@ from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.auth.sessions import StaffIdentity, current_staff
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Query = Annotated[str, Parameter(max_length=200)]
 SHOP_TIME = ZoneInfo("Europe/London")
 # What a redirect after a change may ask the next page to say (never free text in a URL).

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from services.checkout.models import Order
@@ -15,6 +13,7 @@ from services.checkout.schemas import OrderRead
 from services.checkout.service import OrderService
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import InvalidInput, NotFound
+from shared.web import Form
 
 
 class BuyPagesController(Controller):
@@ -26,7 +25,7 @@ class BuyPagesController(Controller):
     async def buy(
         self,
         orders: OrderService,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: Form,
     ) -> Redirect:
         """The Buy form: isbn13, quantity, article and link. Any price sent is ignored."""
         isbn = str(data.get("isbn13") or data.get("isbn") or "").strip()
@@ -63,7 +62,7 @@ class BuyPagesController(Controller):
     async def cancel(
         self,
         orders: OrderService,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: Form,
     ) -> Template:
         """The reader gives the order up: the copies go back on the shelf, Stripe's session ends."""
         try:
@@ -94,7 +93,7 @@ class OrderStatusController(Controller):
         self,
         request: Request[Any, Any, Any],
         orders: OrderService,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: Form,
     ) -> Template:
         reference = str(data.get("reference") or "")
         email = str(data.get("email") or "")

@@ -15,8 +15,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -33,6 +32,7 @@ from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.errors import InvalidInput, ShopError
 from shared.isbn import InvalidISBN
+from shared.web import Form
 
 # The desk shows more books than the snippet, so an editor can pin one from further down.
 DESK_BOOKS = 10
@@ -47,8 +47,6 @@ def snippet_path(article_id: str) -> str:
     """Where a page can fetch the article's snippet (the public endpoint, cached a minute)."""
     return f"/articles/{quote(article_id, safe='')}/snippet"
 
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 RULE_ACTIONS: dict[str, tuple[RuleKind, bool]] = {
     "pin": (RuleKind.PIN, True),
