@@ -76,6 +76,30 @@ def _move_statement(*, expecting_on_hand: bool) -> Update:
     )
 
 
+def _ledger_row(
+    who: Who,
+    *,
+    isbn13: str,
+    kind: Movement,
+    on_hand_change: int,
+    reserved_change: int,
+    after: Counters,
+) -> dict[str, object]:
+    return {
+        "batch_id": who.batch_id,
+        "isbn13": isbn13,
+        "kind": kind.value,
+        "on_hand_change": on_hand_change,
+        "reserved_change": reserved_change,
+        "on_hand_after": after.on_hand,
+        "reserved_after": after.reserved,
+        "actor": who.actor,
+        "reason": who.reason,
+        "reference": who.reference,
+        "created_at": who.now,
+    }
+
+
 async def open_stock(session: AsyncSession, opening: dict[str, int], who: Who) -> None:
     """Stock rows for new books, each with its opening copies received in the ledger: one
     statement per table however many books (an import brings thousands)."""
@@ -87,19 +111,14 @@ async def open_stock(session: AsyncSession, opening: dict[str, int], who: Who) -
         ],
     )
     received = [
-        {
-            "batch_id": who.batch_id,
-            "isbn13": isbn13,
-            "kind": Movement.RECEIVED.value,
-            "on_hand_change": copies,
-            "reserved_change": 0,
-            "on_hand_after": copies,
-            "reserved_after": 0,
-            "actor": who.actor,
-            "reason": who.reason,
-            "reference": who.reference,
-            "created_at": who.now,
-        }
+        _ledger_row(
+            who,
+            isbn13=isbn13,
+            kind=Movement.RECEIVED,
+            on_hand_change=copies,
+            reserved_change=0,
+            after=Counters(on_hand=copies, reserved=0),
+        )
         for isbn13, copies in opening.items()
         if copies > 0
     ]
@@ -146,18 +165,13 @@ async def move(
     counters = Counters(on_hand=row.on_hand, reserved=row.reserved)
     await connection.execute(
         _RECORD,
-        {
-            "batch_id": who.batch_id,
-            "isbn13": isbn13,
-            "kind": kind.value,
-            "on_hand_change": on_hand_change,
-            "reserved_change": reserved_change,
-            "on_hand_after": counters.on_hand,
-            "reserved_after": counters.reserved,
-            "actor": who.actor,
-            "reason": who.reason,
-            "reference": who.reference,
-            "created_at": who.now,
-        },
+        _ledger_row(
+            who,
+            isbn13=isbn13,
+            kind=kind,
+            on_hand_change=on_hand_change,
+            reserved_change=reserved_change,
+            after=counters,
+        ),
     )
     return counters
