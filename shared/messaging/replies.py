@@ -32,7 +32,8 @@ class ReplyListener:
         self._client = client
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._waiting: dict[str, asyncio.Queue[bytes | BrokerUnavailable]] = {}
+        # A command sent again with its id (a client's retry) may be awaited twice at once.
+        self._waiting: dict[str, list[asyncio.Queue[bytes | BrokerUnavailable]]] = {}
         self._starting = asyncio.Lock()
 
     @contextlib.asynccontextmanager
@@ -43,14 +44,17 @@ class ReplyListener:
         BrokerUnavailable in it says the connection broke meanwhile."""
         channel = key.decode() if isinstance(key, bytes) else key
         queue: asyncio.Queue[bytes | BrokerUnavailable] = asyncio.Queue()
-        self._waiting[channel] = queue
+        self._waiting.setdefault(channel, []).append(queue)
         try:
             pubsub = await self._running()
             await pubsub.subscribe(**{channel: self._deliver})
             yield queue
         finally:
-            self._waiting.pop(channel, None)
-            if self._pubsub is not None:
+            waiters = self._waiting[channel]
+            waiters.remove(queue)
+            if not waiters:
+                del self._waiting[channel]
+            if not waiters and self._pubsub is not None:
                 with contextlib.suppress(RedisError, OSError):
                     await self._pubsub.unsubscribe(channel)
 
@@ -68,15 +72,17 @@ class ReplyListener:
 
     def _deliver(self, message: dict[str, Any]) -> None:
         channel = message["channel"]
-        queue = self._waiting.get(channel.decode() if isinstance(channel, bytes) else channel)
-        if queue is not None:
+        for queue in self._waiting.get(
+            channel.decode() if isinstance(channel, bytes) else channel, ()
+        ):
             queue.put_nowait(message["data"])
 
     async def _broken(self, error: BaseException, pubsub: PubSub) -> None:
         log.warning("reply listener: %s", error)
         failure = BrokerUnavailable(f"the message broker is unreachable: {error}")
-        for queue in self._waiting.values():
-            queue.put_nowait(failure)
+        for waiters in self._waiting.values():
+            for queue in waiters:
+                queue.put_nowait(failure)
         # redis-py reconnects on the next read; not in a tight loop while Redis is away.
         await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
 

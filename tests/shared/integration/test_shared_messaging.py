@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -78,6 +79,21 @@ async def test_a_command_is_handled_once_however_often_it_is_delivered(
     assert first.count == 1
     assert again.count == 1, "a redelivered message answers as before"
     assert await count_effects(db) == 1
+    await publisher.close()
+
+
+async def test_requests_awaited_together_each_get_their_reply(
+    db: Database, celery_app: Celery
+) -> None:
+    publisher = CeleryPublisher(celery_app)
+    notes = [Note(note=f"note {n}") for n in range(10)]
+    # Two of them the same command, awaited at once (a client's retry racing the first try).
+    replies = await asyncio.gather(
+        *(publisher.request(note, NoteCount, timeout=10) for note in [*notes, notes[0]])
+    )
+    assert sorted(reply.count for reply in replies[:-1]) == list(range(1, 11))
+    assert replies[-1] == replies[0]
+    assert await count_effects(db) == 10
     await publisher.close()
 
 
