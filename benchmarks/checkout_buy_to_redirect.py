@@ -9,7 +9,7 @@ writes the hold in its own Postgres database), create the Checkout Session on th
 stand-in, record it, answer 303. Everything runs as in deployment, each in its own process:
 checkout's web app (`bookshop serve checkout`; --web-processes 2 as the compose file runs it,
 but on a 2-core machine shared with the worker, Postgres and Redis one process does better),
-the catalogue worker (`bookshop worker catalogue`), the stand-in
+the catalogue worker (`bookshop worker catalogue --pool solo`, as the compose file runs it), the stand-in
 (`python -m services.stripe_standin`), Redis and Postgres.
 
 Beside it, in the same run: the bare Celery round trip (a task that only answers, on its own
@@ -322,6 +322,8 @@ async def measure(
             ("reservation round trip", reserve),
             ("Buy -> Stripe redirect", buy),
         ):
+            if args.only and work.__name__ not in args.only:
+                continue
             await timed(work, requests=WARM_UP, concurrency=1)
             for concurrency in args.concurrency:
                 ways = (
@@ -366,13 +368,14 @@ def main() -> None:
     parser.add_argument(
         "--pace", type=float, default=20, help="Buys a second in all for the paced readers"
     )
-    parser.add_argument("--catalogue-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--only", nargs="+", choices=["ping", "reserve", "buy"], help="measure these alone"
+    )
+    parser.add_argument("--catalogue-concurrency", type=int, default=1)
     parser.add_argument(
         "--web-processes", type=int, default=1, help="checkout web processes (the compose file: 2)"
     )
-    parser.add_argument(
-        "--catalogue-pool", default="prefork", choices=["prefork", "solo", "threads"]
-    )
+    parser.add_argument("--catalogue-pool", default="solo", choices=["prefork", "solo", "threads"])
     args = parser.parse_args()
 
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"checkout-bench-{os.getpid()}"
@@ -447,7 +450,8 @@ def main() -> None:
             print(
                 f"{os.cpu_count()} cores; Postgres, Redis, checkout web ({args.web_processes} "
                 "processes), catalogue "
-                f"worker (prefork x{args.catalogue_concurrency}), stand-in, all on this machine"
+                f"worker ({args.catalogue_pool} x{args.catalogue_concurrency}), stand-in, all on this "
+                "machine"
             )
             processes = {
                 "checkout web": checkout_process,

@@ -13,9 +13,11 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import msgspec
+import uvloop
 from celery import Celery
 from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -60,7 +62,9 @@ class WorkerRuntime:
         if self._pid != os.getpid():
             # A forked child must not reuse its parent's loop or connections.
             self._pid = os.getpid()
-            self._runner = asyncio.Runner()
+            # uvloop, as uvicorn runs the web apps: a worker spends much of a short
+            # handler's time in the loop's own machinery.
+            self._runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
             self._resources = None
         assert self._runner is not None
         return self._runner.run(make_coroutine())  # type: ignore[arg-type]
@@ -84,8 +88,13 @@ def task_name_for(service: str, message_type: type[Message]) -> str:
     return message_type.task
 
 
+@cache
+def _parameters(handler: Handler) -> frozenset[str]:
+    return frozenset(inspect.signature(handler).parameters)
+
+
 def _accepted_dependencies(handler: Handler, dependencies: Mapping[str, Any]) -> dict[str, Any]:
-    parameters = inspect.signature(handler).parameters
+    parameters = _parameters(handler)
     return {name: value for name, value in dependencies.items() if name in parameters}
 
 
