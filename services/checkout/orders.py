@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cache
 from uuid import UUID
 
-from sqlalchemy import Table, func, insert, inspect, select, update
+from sqlalchemy import Executable, Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -25,6 +26,18 @@ Clock = Callable[[], datetime]
 REFERENCE_TRIES = 10
 EMAILS = "emails"
 """The mark of a transaction that queued emails (shared.db.mark): the sender wakes on it."""
+
+_ORDERS: Table = Order.__table__  # type: ignore[assignment]
+_LINES: Table = OrderLine.__table__  # type: ignore[assignment]
+_HISTORY: Table = StatusChange.__table__  # type: ignore[assignment]
+# The Buy's statements, built once: their columns come from the parameters of each
+# execution, so SQLAlchemy finds them compiled in its cache instead of building and keying a
+# new statement per Buy. `moving_*` name the WHERE's parameters apart from the SET's columns.
+_INSERT_LINES = insert(_LINES)
+_INSERT_HISTORY = insert(_HISTORY)
+_MOVE = update(_ORDERS).where(
+    _ORDERS.c.id == bindparam("moving_id"), _ORDERS.c.status == bindparam("moving_from")
+)
 
 
 async def load_for_update(session: AsyncSession, **where: object) -> Order | None:
@@ -46,6 +59,15 @@ def _columns(row: DeclarativeBase, table: Table) -> dict[str, object]:
     return {column.key: given[column.key] for column in table.columns if column.key in given}
 
 
+@cache
+def _insert_order_for(dialect: str) -> Executable:
+    return (
+        insert_for(dialect, _ORDERS)
+        .on_conflict_do_nothing(index_elements=[_ORDERS.c.reference])
+        .returning(_ORDERS.c.id)
+    )
+
+
 async def insert_order(session: AsyncSession, order: Order) -> None:
     """Write a new order, its lines and its first history by plain INSERTs.
 
@@ -55,25 +77,20 @@ async def insert_order(session: AsyncSession, order: Order) -> None:
     (1 in 10^12 a try) draws a new one without failing the transaction.
     """
     connection = await session.connection()
-    orders = Order.__table__
+    statement = _insert_order_for(connection.dialect.name)
     for _ in range(REFERENCE_TRIES):
-        written = await connection.execute(
-            insert_for(connection.dialect.name, orders)
-            .values(_columns(order, orders))
-            .on_conflict_do_nothing(index_elements=[orders.c.reference])
-            .returning(orders.c.id)
-        )
+        written = await connection.execute(statement, _columns(order, _ORDERS))
         if written.first() is not None:
             break
         order.reference = domain.new_reference()
     else:
         raise RuntimeError("No free order reference after several tries; the space is too full.")
-    for rows, table in (
-        (order.lines, OrderLine.__table__),
-        (order.history, StatusChange.__table__),
+    for rows, table, statement in (
+        (order.lines, _LINES, _INSERT_LINES),
+        (order.history, _HISTORY, _INSERT_HISTORY),
     ):
         await connection.execute(
-            insert(table), [{**_columns(row, table), "order_id": order.id} for row in rows]
+            statement, [{**_columns(row, table), "order_id": order.id} for row in rows]
         )
 
 
@@ -94,16 +111,15 @@ async def move_detached(
     status = OrderStatus(order.status)
     for wanted, _ in steps:
         status = domain.check_transition(status, wanted)
-    changed = await session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == order.status)
-        .values(status=status.value, **values)
-        .execution_options(synchronize_session=False)
+    connection = await session.connection()
+    changed = await connection.execute(
+        _MOVE,
+        {"moving_id": order.id, "moving_from": order.status, "status": status.value, **values},
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if changed.rowcount != 1:
         return False
-    await session.execute(
-        insert(StatusChange),
+    await connection.execute(
+        _INSERT_HISTORY,
         [
             {"order_id": order.id, "status": wanted.value, "at": at, "note": note}
             for wanted, note in steps

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,6 +60,11 @@ from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from shared.money import format_pence
 
 log = logging.getLogger(__name__)
+
+# Built once with an expanding IN: every Buy finds it compiled in SQLAlchemy's cache.
+_PRICES = select(Book.isbn13, Book.title, Book.price_pence, Book.withdrawn).where(
+    Book.isbn13.in_(bindparam("isbns", expanding=True))
+)
 
 R = TypeVar("R")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -332,7 +337,7 @@ class OrderService:
             quantities[isbn13] = quantities.get(isbn13, 0) + quantity
         books = {
             book.isbn13: book
-            for book in await session.scalars(select(Book).where(Book.isbn13.in_(list(quantities))))
+            for book in await session.execute(_PRICES, {"isbns": list(quantities)})
         }
         priced = []
         for isbn13, quantity in quantities.items():
