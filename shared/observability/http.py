@@ -59,7 +59,9 @@ class ObservedRequests:
             await self._app(scope, receive, send_with_id)
         except Exception as error:
             # Raised before a response (a refused CSRF token, a rate limit): Litestar's outer
-            # handler answers it, without passing through here.
+            # handler answers it, without passing through here, so the id rides on the error.
+            if isinstance(error, HTTPException):
+                error.headers = {**(error.headers or {}), request_id.HEADER: current}
             if not status:
                 status = error.status_code if isinstance(error, HTTPException) else 500
             raise

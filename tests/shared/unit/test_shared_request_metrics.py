@@ -70,8 +70,13 @@ async def test_an_id_is_made_or_kept_echoed_and_bound_to_the_logs(
     made = await client.get("/things/a")
     kept = await client.get("/things/a", headers={"X-Request-ID": "reader-7"})
     refused = await client.get("/things/a", headers={"X-Request-ID": "no spaces, please"})
+    crowded = await client.get("/things/crowded", headers={"X-Request-ID": "reader-8"})
     assert len(made.headers["x-request-id"]) == 32
     assert kept.headers["x-request-id"] == "reader-7"
+    assert crowded.status_code == 429
+    assert crowded.headers["x-request-id"] == "reader-8", (
+        "refused before any response, still echoed"
+    )
     assert refused.headers["x-request-id"] != "no spaces, please"
     assert seen_ids[-3:] == [
         made.headers["x-request-id"],
