@@ -16,10 +16,19 @@ SERVICE_COMMANDS = {
     "checkout": "services.checkout.cli:checkout",
     "staff": "services.catalogue.staff_cli:staff",
 }
+SERVICE_SUMMARIES = {
+    "catalogue": "The catalogue: books and their stock.",
+    "recommend": "Recommend the shop's books for newspaper articles.",
+    "checkout": "Checkout: orders, payments and emails.",
+    "staff": "Staff accounts: who may sign in to the staff pages, and with which roles.",
+}
+"""What `bookshop --help` says of each service's commands without importing them (a test
+holds them to each group's own help)."""
 
 
 class ShopGroup(click.Group):
-    """Loads each service's command group only when it is used (keeps `bookshop --help` fast)."""
+    """Loads each service's command group only when it is used: importing them all (their
+    models, the recommender's libraries) made `bookshop --help` take seconds."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *SERVICE_COMMANDS})
@@ -33,6 +42,18 @@ class ShopGroup(click.Group):
                     f"the {cmd_name} commands are not available: {error}"
                 ) from error
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))  # as click's own listing
+        rows = [
+            (name, SERVICE_SUMMARIES[name])
+            if name in SERVICE_COMMANDS
+            else (name, self.commands[name].get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=ShopGroup)
