@@ -15,9 +15,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from types import FrameType, TracebackType
+from typing import Any, Self, TypeVar
 
 import click
 import uvicorn
@@ -29,6 +30,106 @@ from shared.settings import data_dir
 
 DEMO_BOOKS = Path(__file__).parent / "catalogue" / "demo" / "books.jsonl"
 STANDIN_PREFIX = "/stripe"
+# Ctrl+C; what docker stop, systemd, kill and CI runners send; what a closed terminal sends.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_GRACE_SECONDS = 10
+
+T = TypeVar("T")
+
+
+class ShopStopping(SystemExit):
+    """A stop signal arrived. A SystemExit, since asyncio (in a task or a callback), uvicorn and
+    every `except Exception` let that through to the Supervisor: anything else raised where a
+    signal lands might be logged and dropped, and the shop would not stop."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(0)
+        self.signal_name = signal.Signals(signum).name
+
+
+class Supervisor:
+    """Everything `bookshop up` starts is stopped one way, however the run ends: any stop
+    signal, uvicorn failing to start, an error on the way up.
+
+    The stop signals are the Supervisor's alone. The first one, while uvicorn serves, asks it
+    to shut down gracefully (the apps' lifespan shutdown included) and then unwinds; at any
+    other time it unwinds at once, by raising ShopStopping in the main thread. Unwinding stops
+    what was started, newest first. Signals are only recorded while something starts (stopping
+    half-way would leave it running and forgotten), and later ones are ignored: a second Ctrl+C
+    must not break off the cleanup, nor force uvicorn to skip the apps' shutdown.
+    """
+
+    def __init__(self) -> None:
+        self._started = ExitStack()
+        self._previous_handlers: dict[signal.Signals, Any] = {}
+        self._received: int | None = None
+        self._holding = False
+        self._serving: uvicorn.Server | None = None
+
+    def __enter__(self) -> Self:
+        self._previous_handlers = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        self._holding = True
+        try:
+            self._started.close()
+        finally:
+            for sig, handler in self._previous_handlers.items():
+                signal.signal(sig, handler)
+        if isinstance(error, ShopStopping):
+            click.echo(f"The bookshop is closed ({error.signal_name}).")
+            return True
+        return False
+
+    def start(self, service: AbstractContextManager[T]) -> T:
+        """Enter `service`, which starts something, and stop it when the shop stops."""
+        self._holding = True
+        try:
+            entered = self._started.enter_context(service)
+        finally:
+            self._holding = False
+        self._stop_if_signalled()
+        return entered
+
+    def serve(self, config: uvicorn.Config) -> None:
+        """Serve until a stop signal, then stop everything."""
+        server = SupervisedServer(config)
+        self._serving = server
+        try:
+            server.run()
+        finally:
+            self._serving = None
+        self._stop_if_signalled()
+
+    def _stop_if_signalled(self) -> None:
+        if self._received is not None:
+            raise ShopStopping(self._received)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._received is not None:
+            return
+        self._received = signum
+        if self._serving is not None:
+            self._serving.should_exit = True
+        elif not self._holding:
+            raise ShopStopping(signum)
+
+
+class SupervisedServer(uvicorn.Server):
+    """uvicorn leaving the stop signals to the Supervisor. Its own handlers turn a second Ctrl+C
+    into a forced exit that skips the apps' lifespan shutdown; the event loop's teardown then
+    cancels the lifespan instead, and that hung `bookshop up` for good, before anything was
+    stopped (the gateway's AsyncExitStack spun in contextlib's `_fix_exception_context`)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def free_port(preferred: int) -> int:
@@ -92,33 +193,42 @@ def seed_demo_data() -> None:
         )
 
 
-def start_background_processes(log_folder: Path) -> list[subprocess.Popen[bytes]]:
+@contextmanager
+def background_processes(log_folder: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """One worker per service and beat, each logging to a file; stopped when the shop stops."""
     commands = [
         [sys.executable, "-m", "services.cli", "worker", name, "--pool", "solo"]
         for name in SERVICES
     ]
     commands.append([sys.executable, "-m", "services.cli", "beat"])
-    processes = []
-    for command in commands:
-        log_path = log_folder / f"{command[4] if command[3] == 'worker' else 'beat'}.log"
-        processes.append(
-            subprocess.Popen(
-                command, stdout=log_path.open("ab"), stderr=subprocess.STDOUT, env=os.environ.copy()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for command in commands:
+            log_path = log_folder / f"{command[4] if command[3] == 'worker' else 'beat'}.log"
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    stdout=log_path.open("ab"),
+                    stderr=subprocess.STDOUT,
+                    env=os.environ.copy(),
+                )
             )
-        )
-    return processes
+        yield processes
+    finally:
+        stop(processes)
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def build_gateway() -> Gateway:
@@ -143,27 +253,35 @@ def run_embedded_shop(*, host: str, port: int, seed: bool) -> None:
     os.environ["BOOKSHOP_DATA_DIR"] = str(folder)
     public_url = f"http://{host}:{port}"
     configure_environment(public_url)
-    with shop_redis(folder) as redis_url:
+    with Supervisor() as supervisor:
+        redis_url = supervisor.start(shop_redis(folder))
         os.environ["REDIS_URL"] = redis_url
         migrate_all()
         if seed:
             seed_demo_data()
-        processes = start_background_processes(folder)
-        try:
-            gateway = build_gateway()
-            click.echo(f"The bookshop is open at {public_url}/")
-            click.echo(f"  a book:        {public_url}/books/9798463348616")
-            click.echo(f"  search:        {public_url}/search?q=imperialism")
-            click.echo(f"  health:        {public_url}/health")
-            for name in SERVICES:
-                click.echo(f"  {name + ' API:':<22}{public_url}/api/{name}/schema")
-            click.echo(
-                f"  Stripe stand-in: {public_url}{STANDIN_PREFIX}  broker: {redis_url}  data: {folder}"
+        supervisor.start(background_processes(folder))
+        gateway = build_gateway()
+        click.echo(f"The bookshop is open at {public_url}/")
+        click.echo(f"  a book:        {public_url}/books/9798463348616")
+        click.echo(f"  search:        {public_url}/search?q=imperialism")
+        click.echo(f"  health:        {public_url}/health")
+        for name in SERVICES:
+            click.echo(f"  {name + ' API:':<22}{public_url}/api/{name}/schema")
+        click.echo(
+            f"  Stripe stand-in: {public_url}{STANDIN_PREFIX}  broker: {redis_url}  data: {folder}"
+        )
+        click.echo(f"  logs of workers and beat: {folder}/*.log   (Ctrl+C stops everything)")
+        supervisor.serve(
+            uvicorn.Config(
+                gateway,
+                host=host,
+                port=port,
+                log_level="warning",
+                lifespan="on",
+                # Requests still running then are cancelled: a stop takes bounded time.
+                timeout_graceful_shutdown=int(STOP_GRACE_SECONDS),
             )
-            click.echo(f"  logs of workers and beat: {folder}/*.log   (Ctrl+C stops everything)")
-            uvicorn.run(gateway, host=host, port=port, log_level="warning", lifespan="on")
-        finally:
-            stop(processes)
+        )
 
 
 @contextmanager
