@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.params import Body
+from litestar.params import URLEncodedBody
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -21,7 +20,7 @@ from shared.isbn import InvalidISBN
 log = logging.getLogger(__name__)
 
 # A handler's `data: Form` is an HTML form's fields (application/x-www-form-urlencoded).
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Form = URLEncodedBody[dict[str, Any]]
 
 # Books, orders and articles are small; anything bigger is a mistake or an attack.
 MAX_JSON_BODY_BYTES = 256 * 1024

@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar, MediaType, get
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import DefineMiddleware
+from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import REGISTRY, generate_latest
@@ -23,7 +24,7 @@ seen_ids: list[str | None] = []
 
 
 @get("/things/{name:str}", media_type=MediaType.TEXT)
-async def thing(name: str) -> str:
+async def thing(name: FromPath[str]) -> str:
     seen_ids.append(request_id.current())
     if name == "broken":
         raise RuntimeError("a bug")
