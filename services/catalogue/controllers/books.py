@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
+from services.catalogue.controllers.dependencies import Actor, Books, Stock
 from services.catalogue.controllers.guards import LOOK_UP_BOOKS, STOCK
 from services.catalogue.schemas import (
     BookCreate,
@@ -15,7 +16,6 @@ from services.catalogue.schemas import (
     LedgerEntryRead,
     SearchResults,
 )
-from services.catalogue.service import BookService, StockService
 
 
 class BookController(Controller):
@@ -23,26 +23,28 @@ class BookController(Controller):
     tags = ["books"]
 
     @post("/", guards=[STOCK], status_code=201)
-    async def create(self, books: BookService, data: BookCreate, actor: str) -> BookRead:
+    async def create(self, books: Books, data: JSONBody[BookCreate], actor: Actor) -> BookRead:
         """Add a book; ISBN-10 or hyphenated input is stored as ISBN-13."""
         return await books.create(book=data, actor=actor)
 
     @get("/{isbn:str}", guards=[LOOK_UP_BOOKS])
-    async def read(self, books: BookService, isbn: str) -> BookRead:
+    async def read(self, books: Books, isbn: FromPath[str]) -> BookRead:
         return await books.get(isbn13=isbn)
 
     @patch("/{isbn:str}", guards=[STOCK])
-    async def update(self, books: BookService, isbn: str, data: BookUpdate, actor: str) -> BookRead:
+    async def update(
+        self, books: Books, isbn: FromPath[str], data: JSONBody[BookUpdate], actor: Actor
+    ) -> BookRead:
         """Change the fields given; the others stay as they are."""
         return await books.update(isbn13=isbn, changes=data, actor=actor)
 
     @get("/{isbn:str}/ledger", guards=[STOCK])
     async def ledger(
         self,
-        stock: StockService,
-        isbn: str,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        before_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+        stock: Stock,
+        isbn: FromPath[str],
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        before_id: Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)] = None,
     ) -> list[LedgerEntryRead]:
         """The book's stock movements, newest first; page back with `before_id`."""
         return await stock.ledger(isbn13=isbn, limit=limit, before_id=before_id)
@@ -56,9 +58,9 @@ class SearchController(Controller):
     @get("/")
     async def search(
         self,
-        books: BookService,
-        q: Annotated[str, Parameter(max_length=200, description="what was typed so far")],
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        books: Books,
+        q: Annotated[str, QueryParameter(max_length=200, description="what was typed so far")],
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> SearchResults:
         """Search as you type: exact ISBN, then title prefix, author prefix, words anywhere;
         in stock first within each. A whole or partial ISBN or barcode is looked up as one."""

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY
 
+from services.catalogue.controllers.dependencies import Books
 from services.catalogue.domain import availability_label
 from services.catalogue.page_cache import Shopfront
-from services.catalogue.service import BookService
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import NotFound
 from shared.isbn import InvalidISBN, hyphenless, to_isbn13
@@ -44,10 +45,10 @@ class PublicPages(Controller):
     async def book(
         self,
         request: Request[Any, Any, Any],
-        shopfront: Shopfront,
-        isbn: str,
-        article: str | None = None,
-        link: str | None = None,
+        shopfront: NamedDependency[Shopfront],
+        isbn: FromPath[str],
+        article: FromQuery[str | None] = None,
+        link: FromQuery[str | None] = None,
     ) -> Response[Any] | Template:
         article, link = _attribution(article), _attribution(link)
         # Most requests: a page kept under the address as given was built for a valid ISBN-13,
@@ -92,8 +93,8 @@ class PublicPages(Controller):
     @get("/search", media_type=MediaType.HTML)
     async def search(
         self,
-        books: BookService,
-        q: Annotated[str, Parameter(max_length=200)] = "",
+        books: Books,
+        q: Annotated[str, QueryParameter(max_length=200)] = "",
     ) -> Template:
         results = await books.search(q=q, limit=30) if q.strip() else None
         return Template(

@@ -7,10 +7,12 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import CacheControlHeader
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from services.catalogue.staff import SignInRefused, StaffService
+from services.catalogue.controllers.dependencies import Staff
+from services.catalogue.staff import SignInRefused
 from shared.auth.guards import SIGN_IN_PATH, SIGNED_IN, safe_next
 from shared.auth.sessions import current_staff, sign_in, sign_out
 from shared.web import Form
@@ -38,14 +40,16 @@ class StaffSignInController(Controller):
     cache_control = _NO_STORE
 
     @get("/login")
-    async def login_form(self, request: Request[Any, Any, Any], next: str = "") -> Template:
+    async def login_form(
+        self, request: Request[Any, Any, Any], next: FromQuery[str] = ""
+    ) -> Template:
         return _login_page(next_path=safe_next(next), error=None)
 
     @post("/login", status_code=HTTP_303_SEE_OTHER)
     async def login(
         self,
         request: Request[Any, Any, Any],
-        staff: StaffService,
+        staff: Staff,
         data: Form,
     ) -> Redirect | Template:
         username = str(data.get("username") or "")[:_MAX_FIELD]

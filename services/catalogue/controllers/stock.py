@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 
+from services.catalogue.controllers.dependencies import Actor, Stock
 from services.catalogue.controllers.guards import STOCK
 from services.catalogue.schemas import (
     Adjustment,
@@ -16,7 +17,6 @@ from services.catalogue.schemas import (
     StockTake,
     StockTakeResult,
 )
-from services.catalogue.service import StockService
 
 
 class StockController(Controller):
@@ -25,37 +25,39 @@ class StockController(Controller):
     guards = [STOCK]
 
     @post("/deliveries", status_code=201)
-    async def receive(self, stock: StockService, data: Delivery, actor: str) -> StockBatch:
+    async def receive(self, stock: Stock, data: JSONBody[Delivery], actor: Actor) -> StockBatch:
         """A delivery from a supplier: every line is received in one ledger batch, or none."""
         return await stock.receive(delivery=data, actor=actor)
 
     @post("/returns", status_code=201)
     async def return_to_supplier(
-        self, stock: StockService, data: Delivery, actor: str
+        self, stock: Stock, data: JSONBody[Delivery], actor: Actor
     ) -> StockBatch:
         """Copies sent back to the supplier (copies held for orders cannot go)."""
         return await stock.return_to_supplier(delivery=data, actor=actor)
 
     @post("/adjustments", status_code=201)
-    async def adjust(self, stock: StockService, data: Adjustment, actor: str) -> StockBatch:
+    async def adjust(self, stock: Stock, data: JSONBody[Adjustment], actor: Actor) -> StockBatch:
         """Add or remove copies for a reason (damaged, found, lost...): the reason is required."""
         return await stock.adjust(adjustment=data, actor=actor)
 
     @post("/stocktake/preview", status_code=200)
     async def preview_stock_take(
-        self, stock: StockService, data: StockTake, actor: str
+        self, stock: Stock, data: JSONBody[StockTake], actor: Actor
     ) -> StockTakeResult:
         """The differences between the counts and the books' on-hand figures; writes nothing."""
         return await stock.stock_take(take=data, actor=actor, apply=False)
 
     @post("/stocktake", status_code=201)
-    async def stock_take(self, stock: StockService, data: StockTake, actor: str) -> StockTakeResult:
+    async def stock_take(
+        self, stock: Stock, data: JSONBody[StockTake], actor: Actor
+    ) -> StockTakeResult:
         """Apply a count: a stocktake correction for every difference, in one batch."""
         return await stock.stock_take(take=data, actor=actor, apply=True)
 
     @get("/low")
     async def low_stock(
-        self, stock: StockService, limit: Annotated[int, Parameter(ge=1, le=1000)] = 200
+        self, stock: Stock, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200
     ) -> list[LowStockRow]:
         """Books whose available copies are below their reorder point, fewest first."""
         return await stock.low_stock(limit=limit)

@@ -4,8 +4,10 @@ figures and ledger, adjustments with a reason, price and reorder point."""
 from __future__ import annotations
 
 from litestar import get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from services.catalogue.controllers.dependencies import Actor, Books, Stock
 from services.catalogue.schemas import Adjustment, BookUpdate
 from services.catalogue.service import BookService, StockService
 from services.catalogue.staff_pages import forms
@@ -19,7 +21,7 @@ LEDGER_PAGE = 50
 
 class BookPages(StockArea):
     @get("/")
-    async def index(self, books: BookService, q: Query = "") -> Template | Redirect:
+    async def index(self, books: Books, q: Query = "") -> Template | Redirect:
         """Search as you type; Enter on an ISBN (a scanner's EAN-13) opens that book."""
         if is_isbn(q):
             isbn13 = to_isbn13(q)
@@ -40,7 +42,7 @@ class BookPages(StockArea):
         return page("index.html", {"q": q, "results": results, "error": None})
 
     @get("/search")
-    async def search(self, books: BookService, q: Query = "") -> Template:
+    async def search(self, books: Books, q: Query = "") -> Template:
         """The results table alone, for the search box's live updates."""
         results = await books.search(q=q, limit=30) if q.strip() else None
         return page("_results.html", {"q": q, "results": results})
@@ -48,11 +50,11 @@ class BookPages(StockArea):
     @get("/books/{isbn:str}")
     async def book(
         self,
-        books: BookService,
-        stock: StockService,
-        isbn: str,
-        before: int | None = None,
-        done: str = "",
+        books: Books,
+        stock: Stock,
+        isbn: FromPath[str],
+        before: FromQuery[int | None] = None,
+        done: FromQuery[str] = "",
     ) -> Template | Redirect:
         isbn13 = to_isbn13(isbn)
         if isbn13 != isbn:
@@ -62,10 +64,10 @@ class BookPages(StockArea):
     @post("/books/{isbn:str}/adjust")
     async def adjust(
         self,
-        books: BookService,
-        stock: StockService,
-        actor: str,
-        isbn: str,
+        books: Books,
+        stock: Stock,
+        actor: Actor,
+        isbn: FromPath[str],
         data: Form,
     ) -> Template | Redirect:
         isbn13 = to_isbn13(isbn)
@@ -99,10 +101,10 @@ class BookPages(StockArea):
     @post("/books/{isbn:str}/details")
     async def details(
         self,
-        books: BookService,
-        stock: StockService,
-        actor: str,
-        isbn: str,
+        books: Books,
+        stock: Stock,
+        actor: Actor,
+        isbn: FromPath[str],
         data: Form,
     ) -> Template | Redirect:
         isbn13 = to_isbn13(isbn)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from services.catalogue.controllers.dependencies import Actor
 from services.catalogue.staff_pages import forms
 from services.catalogue.staff_pages.goods_in import GoodsInDesk, PendingDelivery
 from services.catalogue.staff_pages.web import (
@@ -20,15 +23,18 @@ from services.catalogue.staff_pages.web import (
 from shared.errors import ShopError
 from shared.web import Form
 
+# The clerk's pending deliveries (the app's `goods_in` dependency).
+GoodsIn = NamedDependency[GoodsInDesk]
+
 
 class GoodsInPages(StockArea):
     @get("/goods-in")
     async def goods_in(
         self,
         request: Request[Any, Any, Any],
-        goods_in: GoodsInDesk,
-        written: str = "",
-        done: str = "",
+        goods_in: GoodsIn,
+        written: FromQuery[str] = "",
+        done: FromQuery[str] = "",
     ) -> Template:
         staff = staff_of(request)
         delivery = await goods_in.pending(staff.staff_id)
@@ -40,7 +46,7 @@ class GoodsInPages(StockArea):
 
     @post("/goods-in/scan")
     async def scan(
-        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk, data: Form
+        self, request: Request[Any, Any, Any], goods_in: GoodsIn, data: Form
     ) -> Template | Redirect:
         """One scan (or typed ISBN and Enter): one more copy on the list."""
         staff = staff_of(request)
@@ -59,7 +65,7 @@ class GoodsInPages(StockArea):
 
     @post("/goods-in/save")
     async def save_delivery(
-        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk, data: Form
+        self, request: Request[Any, Any, Any], goods_in: GoodsIn, data: Form
     ) -> Template | Redirect:
         """Quantities and the supplier note as typed (0 takes a book off the list)."""
         staff = staff_of(request)
@@ -80,7 +86,7 @@ class GoodsInPages(StockArea):
 
     @post("/goods-in/remove/{isbn:str}")
     async def remove_line(
-        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk, isbn: str
+        self, request: Request[Any, Any, Any], goods_in: GoodsIn, isbn: FromPath[str]
     ) -> Template | Redirect:
         staff = staff_of(request)
         delivery = await goods_in.remove(staff.staff_id, isbn)
@@ -89,15 +95,13 @@ class GoodsInPages(StockArea):
         return self._delivery(request, delivery, notice=f"Took {isbn} off the list.")
 
     @post("/goods-in/clear")
-    async def clear_delivery(
-        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk
-    ) -> Redirect:
+    async def clear_delivery(self, request: Request[Any, Any, Any], goods_in: GoodsIn) -> Redirect:
         await goods_in.clear(staff_of(request).staff_id)
         return see_other("/staff/stock/goods-in", done="cleared")
 
     @post("/goods-in/confirm")
     async def confirm_delivery(
-        self, request: Request[Any, Any, Any], goods_in: GoodsInDesk, actor: str, data: Form
+        self, request: Request[Any, Any, Any], goods_in: GoodsIn, actor: Actor, data: Form
     ) -> Template | Redirect:
         """Write the list as one delivery; a repeat of the same confirm writes nothing more."""
         staff = staff_of(request)

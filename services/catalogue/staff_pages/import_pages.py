@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.di import NamedDependency
+from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Template
 
+from services.catalogue.controllers.dependencies import Actor
 from services.catalogue.imports.errors import ImportRefused
 from services.catalogue.staff_pages.import_jobs import MAX_UPLOAD_BYTES, ImportJobs, import_format
 from services.catalogue.staff_pages.web import StockArea, page, see_other
+
+# The import jobs in progress (the app's `imports` dependency).
+Imports = NamedDependency[ImportJobs]
 
 
 class ImportPages(StockArea):
@@ -23,9 +27,9 @@ class ImportPages(StockArea):
     @post("/import", request_max_body_size=MAX_UPLOAD_BYTES + 64 * 1024)
     async def start_import(
         self,
-        imports: ImportJobs,
-        actor: str,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        imports: Imports,
+        actor: Actor,
+        data: MultipartBody[dict[str, Any]],
     ) -> Template | Redirect:
         upload = data.get("file")
         try:
@@ -47,10 +51,10 @@ class ImportPages(StockArea):
         return see_other(f"/staff/stock/import/{job.id}")
 
     @get("/import/{job_id:str}")
-    async def import_job(self, imports: ImportJobs, job_id: str) -> Template:
+    async def import_job(self, imports: Imports, job_id: FromPath[str]) -> Template:
         return page("import_job.html", {"job": await imports.get(job_id[:64])})
 
     @get("/import/{job_id:str}/progress")
-    async def import_progress(self, imports: ImportJobs, job_id: str) -> Template:
+    async def import_progress(self, imports: Imports, job_id: FromPath[str]) -> Template:
         """The progress fragment the job page polls; once finished it stops the polling."""
         return page("_import_progress.html", {"job": await imports.get(job_id[:64])})

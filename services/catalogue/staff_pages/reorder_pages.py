@@ -5,18 +5,18 @@ from __future__ import annotations
 from litestar import Response, get
 from litestar.response import Template
 
-from services.catalogue.service import StockService
+from services.catalogue.controllers.dependencies import Stock
 from services.catalogue.staff_pages.reorders import reorder_csv, reorder_lines
 from services.catalogue.staff_pages.web import StockArea, page
 
 
 class ReorderPages(StockArea):
     @get("/low-stock")
-    async def low_stock(self, stock: StockService) -> Template:
+    async def low_stock(self, stock: Stock) -> Template:
         return page("low_stock.html", {"lines": reorder_lines(await stock.low_stock(limit=1000))})
 
     @get("/low-stock.csv")
-    async def low_stock_csv(self, stock: StockService) -> Response[str]:
+    async def low_stock_csv(self, stock: Stock) -> Response[str]:
         lines = reorder_lines(await stock.low_stock(limit=100_000))
         return Response(
             reorder_csv(lines),

@@ -5,20 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get, post
+from litestar.di import NamedDependency
 from litestar.response import Template
 
+from services.catalogue.controllers.dependencies import Actor, Stock
 from services.catalogue.schemas import CountedLine, StockTake
-from services.catalogue.service import StockService
 from services.catalogue.staff_pages import forms
 from services.catalogue.staff_pages.shelves import Shelves
 from services.catalogue.staff_pages.web import Query, StockArea, page
 from shared.errors import InvalidInput, ShopError
 from shared.web import Form
 
+# The shelves to count (the app's `shelves` dependency).
+Shelving = NamedDependency[Shelves]
+
 
 class StockTakePages(StockArea):
     @get("/stock-take")
-    async def stock_take(self, shelves: Shelves, subject: Query = "") -> Template:
+    async def stock_take(self, shelves: Shelving, subject: Query = "") -> Template:
         """Choose a shelf (a subject), then count its books."""
         if not subject:
             return page("stock_take.html", {"shelves": await shelves.all(), "subject": ""})
@@ -29,7 +33,7 @@ class StockTakePages(StockArea):
 
     @post("/stock-take/preview")
     async def preview_stock_take(
-        self, shelves: Shelves, stock: StockService, actor: str, data: Form
+        self, shelves: Shelving, stock: Stock, actor: Actor, data: Form
     ) -> Template:
         """The differences between the counts and the books' figures; writes nothing."""
         subject = forms.text(data, "subject", limit=60)
@@ -65,7 +69,7 @@ class StockTakePages(StockArea):
         )
 
     @post("/stock-take/recount")
-    async def recount(self, shelves: Shelves, data: Form) -> Template:
+    async def recount(self, shelves: Shelving, data: Form) -> Template:
         """Back from the preview to the counts as typed."""
         subject = forms.text(data, "subject", limit=60)
         return page(
@@ -79,7 +83,7 @@ class StockTakePages(StockArea):
 
     @post("/stock-take/write")
     async def write_stock_take(
-        self, shelves: Shelves, stock: StockService, actor: str, data: Form
+        self, shelves: Shelving, stock: Stock, actor: Actor, data: Form
     ) -> Template:
         """Write the previewed corrections, unless the stock moved since the preview."""
         subject = forms.text(data, "subject", limit=60)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request
 from litestar.datastructures import CacheControlHeader
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -18,7 +18,7 @@ from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.auth.sessions import StaffIdentity, current_staff
 
-Query = Annotated[str, Parameter(max_length=200)]
+Query = Annotated[str, QueryParameter(max_length=200)]
 SHOP_TIME = ZoneInfo("Europe/London")
 # What a redirect after a change may ask the next page to say (never free text in a URL).
 NOTICES = {
