@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody
 
+from services.checkout.controllers.dependencies import Orders
 from services.checkout.domain import Delivery
 from services.checkout.schemas import FulfilIn, OrderRead, PhoneOrderCreate, RefundCreate
-from services.checkout.service import Customer, OrderService, WantedLine
+from services.checkout.service import Customer, WantedLine
 from shared.auth.guards import requires
 from shared.auth.roles import Role
 
@@ -20,7 +22,7 @@ class PhoneOrdersController(Controller):
 
     @post("/", status_code=201)
     async def place(
-        self, request: Request[Any, Any, Any], orders: OrderService, data: PhoneOrderCreate
+        self, request: Request[Any, Any, Any], orders: Orders, data: JSONBody[PhoneOrderCreate]
     ) -> Response[OrderRead]:
         """A phone order; the Idempotency-Key header makes a repeated submit find the same order."""
         order, created = await orders.place_phone_order(
@@ -37,20 +39,22 @@ class PhoneOrdersController(Controller):
         return Response(OrderRead.of(order), status_code=201 if created else 200)
 
     @get("/{reference:str}")
-    async def read(self, orders: OrderService, reference: str) -> OrderRead:
+    async def read(self, orders: Orders, reference: FromPath[str]) -> OrderRead:
         return OrderRead.of(await orders.get(reference))
 
     @post("/{reference:str}/payment-link", status_code=200)
-    async def payment_link(self, orders: OrderService, reference: str) -> OrderRead:
+    async def payment_link(self, orders: Orders, reference: FromPath[str]) -> OrderRead:
         """A Stripe Checkout Session for the order, emailed to the customer."""
         return OrderRead.of(await orders.send_payment_link(reference))
 
     @post("/{reference:str}/pay-on-collection", status_code=200)
-    async def pay_on_collection(self, orders: OrderService, reference: str) -> OrderRead:
+    async def pay_on_collection(self, orders: Orders, reference: FromPath[str]) -> OrderRead:
         return OrderRead.of(await orders.pay_on_collection(reference))
 
     @post("/{reference:str}/refund", status_code=200)
-    async def refund(self, orders: OrderService, reference: str, data: RefundCreate) -> OrderRead:
+    async def refund(
+        self, orders: Orders, reference: FromPath[str], data: JSONBody[RefundCreate]
+    ) -> OrderRead:
         order = await orders.refund(
             reference,
             reason=data.reason,
@@ -62,10 +66,12 @@ class PhoneOrdersController(Controller):
         return OrderRead.of(order)
 
     @post("/{reference:str}/fulfil", status_code=200)
-    async def fulfil(self, orders: OrderService, reference: str, data: FulfilIn) -> OrderRead:
+    async def fulfil(
+        self, orders: Orders, reference: FromPath[str], data: JSONBody[FulfilIn]
+    ) -> OrderRead:
         """Dispatched (posted orders) or collected; the customer is emailed."""
         return OrderRead.of(await orders.fulfil(reference, how=data.how))
 
     @post("/{reference:str}/cancel", status_code=200)
-    async def cancel(self, orders: OrderService, reference: str) -> OrderRead:
+    async def cancel(self, orders: Orders, reference: FromPath[str]) -> OrderRead:
         return OrderRead.of(await orders.cancel(reference, note="cancelled by staff"))

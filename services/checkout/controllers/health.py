@@ -6,11 +6,10 @@ from typing import Any
 
 from litestar import Response, get
 
-from services.checkout.settings import CheckoutSettings
+from services.checkout.controllers.dependencies import Runtime, Settings
 from shared.health import health_response
-from shared.runtime import ServiceRuntime
 
 
 @get("/health/checkout", include_in_schema=False)
-async def health(runtime: ServiceRuntime, settings: CheckoutSettings) -> Response[dict[str, Any]]:
+async def health(runtime: Runtime, settings: Settings) -> Response[dict[str, Any]]:
     return await health_response(runtime, settings.redis_url)

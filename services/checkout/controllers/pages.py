@@ -6,11 +6,12 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
+from services.checkout.controllers.dependencies import Orders
 from services.checkout.models import Order
 from services.checkout.schemas import OrderRead
-from services.checkout.service import OrderService
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import InvalidInput, NotFound
 from shared.web import Form
@@ -24,7 +25,7 @@ class BuyPagesController(Controller):
     @post("/buy", status_code=303)
     async def buy(
         self,
-        orders: OrderService,
+        orders: Orders,
         data: Form,
     ) -> Redirect:
         """The Buy form: isbn13, quantity, article and link. Any price sent is ignored."""
@@ -42,7 +43,7 @@ class BuyPagesController(Controller):
         return Redirect(path=placed.payment_url, status_code=303)
 
     @get("/success")
-    async def success(self, orders: OrderService, session_id: str) -> Template:
+    async def success(self, orders: Orders, session_id: FromQuery[str]) -> Template:
         """Shown while the webhook confirms payment; it refreshes itself and never marks paid."""
         order = await orders.by_session(session_id)
         return Template(
@@ -51,7 +52,7 @@ class BuyPagesController(Controller):
         )
 
     @get("/cancel")
-    async def left(self, orders: OrderService, order_id: UUID) -> Template:
+    async def left(self, orders: Orders, order_id: FromQuery[UUID]) -> Template:
         """Stripe's cancel_url, where its back link lands: says where the order stands and
         changes nothing. A GET must be safe (a prefetch or a second look must not close an
         order); the reader closes it with the page's button, or it lapses with its session."""
@@ -61,7 +62,7 @@ class BuyPagesController(Controller):
     @post("/cancel", status_code=200)
     async def cancel(
         self,
-        orders: OrderService,
+        orders: Orders,
         data: Form,
     ) -> Template:
         """The reader gives the order up: the copies go back on the shelf, Stripe's session ends."""
@@ -92,7 +93,7 @@ class OrderStatusController(Controller):
     async def lookup(
         self,
         request: Request[Any, Any, Any],
-        orders: OrderService,
+        orders: Orders,
         data: Form,
     ) -> Template:
         reference = str(data.get("reference") or "")

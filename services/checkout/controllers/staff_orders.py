@@ -8,8 +8,10 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import CacheControlHeader, FormMultiDict
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from services.checkout.controllers.dependencies import Orders
 from services.checkout.domain import Delivery, normalise_reference
 from services.checkout.service import (
     FulfilmentStage,
@@ -90,7 +92,9 @@ class StaffOrdersController(Controller):
     cache_control = CacheControlHeader(no_store=True)
 
     @get("/")
-    async def queue(self, orders: OrderService, view: str = "", q: str = "") -> Template:
+    async def queue(
+        self, orders: Orders, view: FromQuery[str] = "", q: FromQuery[str] = ""
+    ) -> Template:
         chosen = _view(view, q)
         search = q.strip()[:200]
         found = await orders.fulfilment_queue(view=chosen, search=search)
@@ -109,7 +113,9 @@ class StaffOrdersController(Controller):
         )
 
     @get("/{reference:str}")
-    async def detail(self, orders: OrderService, reference: str, done: str = "") -> Template:
+    async def detail(
+        self, orders: Orders, reference: FromPath[str], done: FromQuery[str] = ""
+    ) -> Template:
         return await self._detail_page(orders, reference, notice=NOTICES.get(done))
 
     async def _detail_page(
@@ -155,7 +161,7 @@ class StaffOrdersController(Controller):
 
     @post("/{reference:str}/fulfilment", status_code=303)
     async def fulfilment(
-        self, request: Request[Any, Any, Any], orders: OrderService, reference: str
+        self, request: Request[Any, Any, Any], orders: Orders, reference: FromPath[str]
     ) -> Redirect | Template:
         """The next step on the packing table: picking, packed, then dispatched or collected."""
         step = str((await request.form()).get("step") or "")
@@ -180,7 +186,7 @@ class StaffOrdersController(Controller):
 
     @post("/{reference:str}/refund", status_code=303)
     async def refund(
-        self, request: Request[Any, Any, Any], orders: OrderService, reference: str
+        self, request: Request[Any, Any, Any], orders: Orders, reference: FromPath[str]
     ) -> Redirect | Template:
         """In full or by line; Stripe gives the money back and the customer is told why."""
         order = await orders.get(reference)
@@ -203,7 +209,7 @@ class StaffOrdersController(Controller):
 
     @post("/{reference:str}/emails/{email_id:int}/resend", status_code=303)
     async def resend(
-        self, orders: OrderService, reference: str, email_id: int
+        self, orders: Orders, reference: FromPath[str], email_id: FromPath[int]
     ) -> Redirect | Template:
         return await self._after(
             orders, reference, "resent", orders.resend_email(reference, email_id=email_id)

@@ -15,8 +15,10 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import CacheControlHeader, FormMultiDict
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from services.checkout.controllers.dependencies import Orders
 from services.checkout.domain import Delivery, OrderStatus
 from services.checkout.models import Order
 from services.checkout.service import Customer, OrderService, StockUnavailable, WantedLine
@@ -147,7 +149,7 @@ class StaffPhoneController(Controller):
     cache_control = CacheControlHeader(no_store=True)
 
     @get("/")
-    async def page(self, orders: OrderService) -> Template:
+    async def page(self, orders: Orders) -> Template:
         form = PhoneOrderForm.empty()
         return _html(
             "staff/phone.html",
@@ -155,19 +157,19 @@ class StaffPhoneController(Controller):
         )
 
     @get("/customers")
-    async def customers(self, orders: OrderService, q: str = "") -> Template:
+    async def customers(self, orders: Orders, q: FromQuery[str] = "") -> Template:
         """Past customers matching a phone number, email or name as it is typed."""
         found = await orders.find_customers(q[:MAX_FIELD])
         return _html("staff/_customer_results.html", {"customers": found, "q": q.strip()})
 
     @get("/books")
-    async def books(self, orders: OrderService, q: str = "") -> Template:
+    async def books(self, orders: Orders, q: FromQuery[str] = "") -> Template:
         """Books whose title words or ISBN start as typed, with price and copies left."""
         found = await orders.search_books(q[:MAX_FIELD])
         return _html("staff/_book_results.html", {"books": found, "q": q.strip()})
 
     @post("/basket", status_code=200)
-    async def basket(self, request: Request[Any, Any, Any], orders: OrderService) -> Template:
+    async def basket(self, request: Request[Any, Any, Any], orders: Orders) -> Template:
         """The basket again after adding, removing or changing a line, or the delivery."""
         form = await request.form()
         lines = _basket_lines(form)
@@ -186,9 +188,7 @@ class StaffPhoneController(Controller):
         return _html("staff/_basket.html", context)
 
     @post("/orders", status_code=303)
-    async def place(
-        self, request: Request[Any, Any, Any], orders: OrderService
-    ) -> Redirect | Template:
+    async def place(self, request: Request[Any, Any, Any], orders: Orders) -> Redirect | Template:
         """Place the order and hold the copies. The form's key makes a double submit one order."""
         form = PhoneOrderForm(await request.form())
         if not form.idempotency_key:
@@ -227,7 +227,9 @@ class StaffPhoneController(Controller):
         )
 
     @get("/orders/{reference:str}")
-    async def placed(self, orders: OrderService, reference: str, done: str = "") -> Template:
+    async def placed(
+        self, orders: Orders, reference: FromPath[str], done: FromQuery[str] = ""
+    ) -> Template:
         """The order placed: its reference to read back, and how the customer will pay."""
         return await self._placed_page(await orders.get(reference), done=done)
 
@@ -241,7 +243,7 @@ class StaffPhoneController(Controller):
         )
 
     @post("/orders/{reference:str}/payment-link", status_code=303)
-    async def payment_link(self, orders: OrderService, reference: str) -> Redirect | Template:
+    async def payment_link(self, orders: Orders, reference: FromPath[str]) -> Redirect | Template:
         """A Stripe payment link, emailed to the customer."""
         try:
             order = await orders.send_payment_link(reference)
@@ -252,7 +254,9 @@ class StaffPhoneController(Controller):
         return Redirect(f"/staff/phone/orders/{order.reference}?done=link", status_code=303)
 
     @post("/orders/{reference:str}/pay-on-collection", status_code=303)
-    async def pay_on_collection(self, orders: OrderService, reference: str) -> Redirect | Template:
+    async def pay_on_collection(
+        self, orders: Orders, reference: FromPath[str]
+    ) -> Redirect | Template:
         try:
             order = await orders.pay_on_collection(reference)
         except ShopError as error:

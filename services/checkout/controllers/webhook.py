@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, post
 
-from services.checkout.stripe_events import StripeEventService
+from services.checkout.controllers.dependencies import StripeEvents
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ class StripeWebhookController(Controller):
 
     @post("/webhook", status_code=200)
     async def receive(
-        self, request: Request[Any, Any, Any], stripe_events: StripeEventService
+        self, request: Request[Any, Any, Any], stripe_events: StripeEvents
     ) -> dict[str, str]:
         # The signature covers the exact bytes, so the body is read raw, never re-encoded.
         outcome = await stripe_events.receive(

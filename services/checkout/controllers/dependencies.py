@@ -1,0 +1,17 @@
+"""The app's dependencies (`create_app`) as checkout's handlers take them: by name,
+`orders: Orders`. Litestar 3 injects only into a parameter marked for it, so each is marked once
+here rather than in every handler."""
+
+from __future__ import annotations
+
+from litestar.di import NamedDependency
+
+from services.checkout.service import OrderService
+from services.checkout.settings import CheckoutSettings
+from services.checkout.stripe_events import StripeEventService
+from shared.runtime import ServiceRuntime
+
+Orders = NamedDependency[OrderService]
+StripeEvents = NamedDependency[StripeEventService]
+Runtime = NamedDependency[ServiceRuntime]
+Settings = NamedDependency[CheckoutSettings]
