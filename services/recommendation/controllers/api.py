@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
+from services.recommendation.controllers.dependencies import Recommendations
 from services.recommendation.controllers.guards import EDITOR, require_editor
 from services.recommendation.domain import (
     DEFAULT_K,
@@ -21,7 +22,7 @@ from services.recommendation.domain import (
     RuleKind,
     article_source,
 )
-from services.recommendation.service import ArticleDraft, RecommendationService
+from services.recommendation.service import ArticleDraft
 
 ArticleId = Annotated[str, msgspec.Meta(pattern=r"^[\w.\-:]{1,120}$")]
 
@@ -46,8 +47,8 @@ class RecommendationsController(Controller):
     async def recommend(
         self,
         request: Request[Any, Any, Any],
-        recommendations: RecommendationService,
-        data: RecommendRequest,
+        recommendations: Recommendations,
+        data: JSONBody[RecommendRequest],
     ) -> ArticleBooks:
         """The best books for an article, each with its reason and its link.
 
@@ -72,53 +73,55 @@ class EditorController(Controller):
     @get("/")
     async def list_articles(
         self,
-        recommendations: RecommendationService,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        recommendations: Recommendations,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> list[ArticleSummary]:
         """Stored articles, most recently changed first."""
         return await recommendations.list_articles(limit=limit, offset=offset)
 
     @get("/{article_id:str}")
     async def article(
-        self, recommendations: RecommendationService, article_id: str
+        self, recommendations: Recommendations, article_id: FromPath[str]
     ) -> ArticleSummary:
         return await recommendations.article(article_id)
 
     @get("/{article_id:str}/rules")
-    async def rules(self, recommendations: RecommendationService, article_id: str) -> EditorRules:
+    async def rules(
+        self, recommendations: Recommendations, article_id: FromPath[str]
+    ) -> EditorRules:
         """The article's pinned books (in order) and banned books."""
         return await recommendations.rules(article_id)
 
     @post("/{article_id:str}/pins/{isbn:str}", status_code=200)
     async def pin(
-        self, recommendations: RecommendationService, article_id: str, isbn: str
+        self, recommendations: Recommendations, article_id: FromPath[str], isbn: FromPath[str]
     ) -> EditorRules:
         """Show this book first for the article (after any pinned before it)."""
         return await recommendations.set_rule(article_id, isbn, RuleKind.PIN)
 
     @delete("/{article_id:str}/pins/{isbn:str}", status_code=200)
     async def unpin(
-        self, recommendations: RecommendationService, article_id: str, isbn: str
+        self, recommendations: Recommendations, article_id: FromPath[str], isbn: FromPath[str]
     ) -> EditorRules:
         return await recommendations.drop_rule(article_id, isbn, RuleKind.PIN)
 
     @post("/{article_id:str}/bans/{isbn:str}", status_code=200)
     async def ban(
-        self, recommendations: RecommendationService, article_id: str, isbn: str
+        self, recommendations: Recommendations, article_id: FromPath[str], isbn: FromPath[str]
     ) -> EditorRules:
         """Never show this book for the article."""
         return await recommendations.set_rule(article_id, isbn, RuleKind.BAN)
 
     @delete("/{article_id:str}/bans/{isbn:str}", status_code=200)
     async def unban(
-        self, recommendations: RecommendationService, article_id: str, isbn: str
+        self, recommendations: Recommendations, article_id: FromPath[str], isbn: FromPath[str]
     ) -> EditorRules:
         return await recommendations.drop_rule(article_id, isbn, RuleKind.BAN)
 
     @get("/{article_id:str}/report")
     async def report(
-        self, recommendations: RecommendationService, article_id: str
+        self, recommendations: Recommendations, article_id: FromPath[str]
     ) -> ArticleReport:
         """Clicks on the article's links per book, and the orders and revenue it brought."""
         return await recommendations.report(article_id)

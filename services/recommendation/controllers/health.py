@@ -6,17 +6,15 @@ from typing import Any
 
 from litestar import Response, get
 
-from services.recommendation.service import RecommendationService
-from services.recommendation.settings import RecommendationSettings
+from services.recommendation.controllers.dependencies import Recommendations, Runtime, Settings
 from shared.health import health_response
-from shared.runtime import ServiceRuntime
 
 
 @get("/health/recommendation", include_in_schema=False)
 async def health(
-    runtime: ServiceRuntime,
-    settings: RecommendationSettings,
-    recommendations: RecommendationService,
+    runtime: Runtime,
+    settings: Settings,
+    recommendations: Recommendations,
 ) -> Response[dict[str, Any]]:
     index = recommendations.index
     # The index is built at the first ranking, so "not built yet" is healthy.

@@ -6,15 +6,15 @@ from typing import Annotated
 
 from litestar import Controller, MediaType, get
 from litestar.datastructures import CacheControlHeader
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from services.recommendation.controllers.dependencies import Recommendations
 from services.recommendation.domain import DEFAULT_K, MAX_K, MIN_K, ArticleBooks
-from services.recommendation.service import RecommendationService
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 
-BookCount = Annotated[int, Parameter(ge=MIN_K, le=MAX_K)]
+BookCount = Annotated[int, QueryParameter(ge=MIN_K, le=MAX_K)]
 
 
 class ArticleBooksController(Controller):
@@ -24,7 +24,7 @@ class ArticleBooksController(Controller):
 
     @get("/{article_id:str}/books")
     async def books(
-        self, recommendations: RecommendationService, article_id: str, k: BookCount = DEFAULT_K
+        self, recommendations: Recommendations, article_id: FromPath[str], k: BookCount = DEFAULT_K
     ) -> ArticleBooks:
         """A stored article's books, computed once and again only when the index changes."""
         return await recommendations.article_books(article_id, k=k)
@@ -36,7 +36,7 @@ class ArticleBooksController(Controller):
         cache_control=CacheControlHeader(max_age=60, public=True),
     )
     async def snippet(
-        self, recommendations: RecommendationService, article_id: str, k: BookCount = DEFAULT_K
+        self, recommendations: Recommendations, article_id: FromPath[str], k: BookCount = DEFAULT_K
     ) -> Template:
         """An HTML fragment for the article's page: no scripts, no outside assets."""
         found = await recommendations.article_books(article_id, k=k)
@@ -54,7 +54,7 @@ class LinkController(Controller):
 
     @get("/{article_id:str}/{isbn:str}", cache_control=CacheControlHeader(no_store=True))
     async def follow(
-        self, recommendations: RecommendationService, article_id: str, isbn: str
+        self, recommendations: Recommendations, article_id: FromPath[str], isbn: FromPath[str]
     ) -> Redirect:
         """Count the click, then on to the book (or the best book still on sale)."""
         location = await recommendations.follow_link(article_id, isbn)

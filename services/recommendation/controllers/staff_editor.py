@@ -15,10 +15,11 @@ from urllib.parse import quote, urlencode
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from services.recommendation.controllers.dependencies import Recommendations, Settings
 from services.recommendation.domain import (
     DEFAULT_K,
     ArticleSource,
@@ -121,8 +122,8 @@ class EditorDeskController(Controller):
     @get("/")
     async def index(
         self,
-        recommendations: RecommendationService,
-        page: Annotated[int, Parameter(ge=1, le=10_000)] = 1,
+        recommendations: Recommendations,
+        page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
     ) -> Template:
         return await self._index(recommendations, page=page, form=ArticleForm(), error=None)
 
@@ -152,7 +153,7 @@ class EditorDeskController(Controller):
         )
 
     @post("/articles", status_code=HTTP_303_SEE_OTHER, request_max_body_size=MAX_FORM_BYTES)
-    async def save(self, recommendations: RecommendationService, data: Form) -> Redirect | Template:
+    async def save(self, recommendations: Recommendations, data: Form) -> Redirect | Template:
         """Store the article (replacing one with the same id), then show its books."""
         form = ArticleForm.from_data(data)
         try:
@@ -174,11 +175,11 @@ class EditorDeskController(Controller):
     @get("/articles/{article_id:str}")
     async def article(
         self,
-        recommendations: RecommendationService,
-        settings: RecommendationSettings,
-        article_id: str,
-        done: str | None = None,
-        isbn: str | None = None,
+        recommendations: Recommendations,
+        settings: Settings,
+        article_id: FromPath[str],
+        done: FromQuery[str | None] = None,
+        isbn: FromQuery[str | None] = None,
     ) -> Template:
         return await self._article(recommendations, settings, article_id, done=done, isbn=isbn)
 
@@ -223,9 +224,9 @@ class EditorDeskController(Controller):
     async def rule(
         self,
         request: Request[Any, Any, Any],
-        recommendations: RecommendationService,
-        settings: RecommendationSettings,
-        article_id: str,
+        recommendations: Recommendations,
+        settings: Settings,
+        article_id: FromPath[str],
         data: Form,
     ) -> Redirect | Template:
         """Pin, unpin, ban or unban one book (form fields `action` and `isbn13`)."""
