@@ -52,9 +52,6 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The Stripe SDK logs every request and response at INFO: two lines a Buy that repeat
-    # the access log, and their cost in a busy web process. Its warnings still show.
-    logging.getLogger("stripe").setLevel(max(root.level, logging.WARNING))
     structlog.configure(
         processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
