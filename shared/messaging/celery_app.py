@@ -10,6 +10,7 @@ from shared.messaging.message import queue_of
 from shared.settings import BrokerSettings
 
 SERVICE_QUEUES = ("catalogue", "recommendation", "checkout")
+BROKER_SOCKET_TIMEOUT_SECONDS = 5.0
 
 
 def route_by_prefix(
@@ -33,6 +34,10 @@ def make_celery(service: str, redis_url: str, **overrides: Any) -> Celery:
         # timeout is also a short recovery.
         "unacked_restore_interval": min(10.0, max(1.0, visibility_timeout / 4)),
         "unacked_restore_throttle": 1,
+        # Without them a Redis that stops answering without refusing (a lost route, a frozen
+        # server) holds a publish or a worker's read for ever; with them they fail and retry.
+        "socket_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
     }
     app = Celery(f"bookshop.{service}", broker=redis_url, backend=redis_url, set_as_current=False)
     app.conf.update(
@@ -48,6 +53,8 @@ def make_celery(service: str, redis_url: str, **overrides: Any) -> Celery:
         result_expires=3600,
         broker_transport_options=broker_options,
         result_backend_transport_options={"visibility_timeout": visibility_timeout},
+        redis_socket_timeout=BROKER_SOCKET_TIMEOUT_SECONDS,
+        redis_socket_connect_timeout=BROKER_SOCKET_TIMEOUT_SECONDS,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_hijack_root_logger=False,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -66,11 +65,12 @@ class CeleryPublisher:
         """
         if not command.replies:
             raise TypeError(f"{type(command).__name__} declares no reply")
-        deadline = time.monotonic() + timeout
         task_id = str(command.message_id)
         key = self.app.backend.get_key_for_task(task_id)
         try:
-            async with self._listener().waiting_for(key) as replies:
+            # The whole wait is bounded, the broker's part included: a Redis that stops
+            # answering without refusing (a lost route) must not hold the caller past it.
+            async with asyncio.timeout(timeout), self._listener().waiting_for(key) as replies:
                 # A command sent again with the same id (a client retry) gets the stored reply:
                 # Celery never overwrites a successful result, so no new one would be published.
                 if (stored := await self._client().get(key)) is not None and (
@@ -80,18 +80,16 @@ class CeleryPublisher:
                 await asyncio.to_thread(
                     self.send_raw, command.task, command.traced().to_json_dict(), task_id=task_id
                 )
-                while (remaining := deadline - time.monotonic()) > 0:
-                    try:
-                        data = await asyncio.wait_for(replies.get(), remaining)
-                    except TimeoutError:
-                        break
+                while True:
+                    data = await replies.get()
                     if isinstance(data, BrokerUnavailable):
                         raise data
                     if (reply := self._decode_reply(command, data, reply_type)) is not None:
                         return reply
+        except TimeoutError as error:
+            raise ReplyTimeout(f"no reply to {command.task} within {timeout:.1f}s") from error
         except RedisError as error:
             raise BrokerUnavailable(f"the message broker is unreachable: {error}") from error
-        raise ReplyTimeout(f"no reply to {command.task} within {timeout:.1f}s")
 
     def _decode_reply(self, command: Command, data: bytes, reply_type: type[R]) -> R | None:
         """The reply in a stored result, None while the task is still pending or retrying."""
