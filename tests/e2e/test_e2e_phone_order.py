@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from conftest import ARTIFACTS
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 STATE_AND_REVOLUTION = "9798069814539"
 PEOPLES_HISTORY = "9798319747327"
@@ -104,3 +104,39 @@ def test_a_phone_order_from_the_first_key_to_the_read_back_reference(
     expect(emails.first).to_contain_text(f"Pay for your order {reference}")
     expect(emails.first).to_contain_text(f"payment link to {email} · sent")
     expect(page.get_by_test_id("payment-link")).to_have_text(re.compile(r"/stripe/pay/cs_"))
+
+
+@pytest.mark.e2e
+def test_typing_on_while_a_book_is_added_keeps_the_keys_in_the_search_box(
+    page: Page, signed_in: Callable[..., object]
+) -> None:
+    """The taken book's quantity box gets the focus when the basket comes back, unless the
+    clerk has already moved on: the next search's letters must not land in the quantity."""
+    signed_in(page, "phone_orders")
+    page.goto("/staff/phone")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/staff/phone/basket", hold)
+    search = page.locator("#book-search")
+    search.fill("state and rev")
+    page.locator(f"#book-results [data-isbn='{STATE_AND_REVOLUTION}']").click()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the basket was asked for"
+
+    # The clerk types the next search while the basket's answer is still on its way.
+    search.fill("people's history")
+    held[0].continue_()
+
+    quantity = page.locator(f"#qty-{STATE_AND_REVOLUTION}")
+    expect(quantity).to_have_value("1")
+    page.wait_for_timeout(200)  # past htmx's settle, where the focus used to move
+    expect(search).to_be_focused()
+    expect(search).to_have_value("people's history")
+    expect(page.locator(f"#book-results [data-isbn='{PEOPLES_HISTORY}']")).to_be_visible()
+    expect(quantity).to_have_value("1")

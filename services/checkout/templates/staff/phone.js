@@ -6,6 +6,13 @@
   const customerSearch = document.getElementById("customer-search");
   const bookSearch = document.getElementById("book-search");
   const waiting = new Map(); // search box -> an Enter pressed before its results arrived
+  // A book was just taken: its quantity box gets the focus when the basket comes back, unless
+  // the clerk has moved on meanwhile (typing the next search, another field): taking the focus
+  // then sent their next keys into the quantity box.
+  let focusQuantity = false;
+  for (const type of ["keydown", "input", "focusin", "pointerdown"]) {
+    document.addEventListener(type, () => { focusQuantity = false; }, true);
+  }
 
   function listOf(input) { return document.getElementById(input.getAttribute("aria-controls")); }
   function options(list) { return Array.from(list.querySelectorAll("[role=option]:not([aria-disabled=true])")); }
@@ -63,6 +70,7 @@
     });
     bookSearch.value = "";
     close(bookSearch);
+    focusQuantity = true;
   }
 
   function take(input, item) {
@@ -104,7 +112,11 @@
       }
     }
     const next = document.querySelector("#basket [data-focus]");
-    if (next) { next.removeAttribute("data-focus"); next.focus(); next.select(); }
+    if (next) {
+      next.removeAttribute("data-focus");
+      if (focusQuantity) { next.focus(); next.select(); }
+      focusQuantity = false;
+    }
   });
 
   form.addEventListener("keydown", (event) => {
