@@ -1,6 +1,7 @@
 """Redis unreachable without refusing (a lost route, a frozen server: only timeouts notice):
-a reader's Buy is answered 503 within the bounded wait, and a reader's page that needs only the
-database goes on answering meanwhile (nothing waits on the broker with the event loop held).
+a reader's Buy is answered 503 within the bounded wait; meanwhile a reader's page that needs
+only the database answers at once (nothing waits on the broker with the event loop held) and a
+rate-limited form soon after, its limit unchecked.
 
 Checkout reaches its broker through a TCP proxy the test blackholes, then restores.
 """
@@ -36,6 +37,7 @@ from shared.contracts import BookChanged
 from shared.db import Database
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 from shared.migrations import upgrade
+from shared.ratelimit import REDIS_TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +105,13 @@ async def test_a_buy_is_answered_within_the_bounded_wait_while_redis_is_blackhol
             )
             return answer.status_code, time.monotonic() - started
 
+        async def status_lookup() -> tuple[int, float]:
+            started = time.monotonic()
+            answer = await http.post(
+                "/orders/status", data={"reference": "BK-NONE", "email": "a@b.org"}, headers=html
+            )
+            return answer.status_code, time.monotonic() - started
+
         async def back_from_stripe() -> tuple[int, float]:
             started = time.monotonic()
             answer = await http.get(f"/checkout/cancel?order_id={uuid4()}", headers=html)
@@ -115,6 +124,8 @@ async def test_a_buy_is_answered_within_the_bounded_wait_while_redis_is_blackhol
         cut_buys = asyncio.gather(buy(), buy())
         await asyncio.sleep(0.3)
         page_status, page_took = await back_from_stripe()
+        # A rate-limited form: its limit cannot be checked, so it is let through, soon.
+        lookup_status, lookup_took = await status_lookup()
         buys_while_cut = await cut_buys
         proxy.restore()
         queued = redis.Redis.from_url(own_redis.url)
@@ -129,9 +140,12 @@ async def test_a_buy_is_answered_within_the_bounded_wait_while_redis_is_blackhol
         assert took < BOUNDED_WAIT_SECONDS, took
     assert page_status == 200, "Stripe's way back answers from the database alone"
     assert page_took < 1.0, f"a page that needs no broker waited {page_took:.1f} s"
+    assert lookup_status == 404, "the order status lookup answers, its limit unchecked"
+    assert lookup_took < REDIS_TIMEOUT_SECONDS + 1.0, lookup_took
     report(
         "Redis blackholed",
         buys_while_cut=[f"{s} in {t:.2f} s" for s, t in buys_while_cut],
         page_while_cut=f"{page_status} in {page_took:.2f} s",
+        rate_limited_lookup_while_cut=f"{lookup_status} in {lookup_took:.2f} s",
         sent_again_after_restore=f"{recovered_in:.2f} s",
     )
