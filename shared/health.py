@@ -7,11 +7,14 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from litestar import Response
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from shared.runtime import ServiceRuntime
 
 CHECK_SECONDS = 3
+Runtime = NamedDependency[ServiceRuntime]
+"""The app's `runtime` dependency as a health handler takes it: `runtime: Runtime`."""
 
 
 async def _database(runtime: ServiceRuntime) -> str:

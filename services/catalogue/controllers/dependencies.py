@@ -9,12 +9,10 @@ from litestar.di import NamedDependency
 from services.catalogue.service import BookService, StockService
 from services.catalogue.settings import CatalogueSettings
 from services.catalogue.staff import StaffService
-from shared.runtime import ServiceRuntime
 
 Books = NamedDependency[BookService]
 Stock = NamedDependency[StockService]
 # The signed-in username, for the stock ledger (shared.auth.guards.staff_actor).
 Actor = NamedDependency[str]
 Staff = NamedDependency[StaffService]
-Runtime = NamedDependency[ServiceRuntime]
 Settings = NamedDependency[CatalogueSettings]

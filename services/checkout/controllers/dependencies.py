@@ -9,9 +9,7 @@ from litestar.di import NamedDependency
 from services.checkout.service import OrderService
 from services.checkout.settings import CheckoutSettings
 from services.checkout.stripe_events import StripeEventService
-from shared.runtime import ServiceRuntime
 
 Orders = NamedDependency[OrderService]
 StripeEvents = NamedDependency[StripeEventService]
-Runtime = NamedDependency[ServiceRuntime]
 Settings = NamedDependency[CheckoutSettings]

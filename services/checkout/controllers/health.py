@@ -6,8 +6,8 @@ from typing import Any
 
 from litestar import Response, get
 
-from services.checkout.controllers.dependencies import Runtime, Settings
-from shared.health import health_response
+from services.checkout.controllers.dependencies import Settings
+from shared.health import Runtime, health_response
 
 
 @get("/health/checkout", include_in_schema=False)

@@ -8,8 +8,6 @@ from litestar.di import NamedDependency
 
 from services.recommendation.service import RecommendationService
 from services.recommendation.settings import RecommendationSettings
-from shared.runtime import ServiceRuntime
 
 Recommendations = NamedDependency[RecommendationService]
-Runtime = NamedDependency[ServiceRuntime]
 Settings = NamedDependency[RecommendationSettings]

@@ -6,8 +6,8 @@ from typing import Any
 
 from litestar import Response, get
 
-from services.recommendation.controllers.dependencies import Recommendations, Runtime, Settings
-from shared.health import health_response
+from services.recommendation.controllers.dependencies import Recommendations, Settings
+from shared.health import Runtime, health_response
 
 
 @get("/health/recommendation", include_in_schema=False)
