@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
 from services.shop import SERVICES, load
 
+
+class ServiceCommands(NamedTuple):
+    target: str
+    """Where the command group is, for `load`."""
+    summary: str
+    """What `bookshop --help` says of it without importing it (a test holds it to the group's
+    own help)."""
+
+
 SERVICE_COMMANDS = {
-    "catalogue": "services.catalogue.cli:catalogue",
-    "recommend": "services.recommendation.cli:recommend",
-    "checkout": "services.checkout.cli:checkout",
-    "staff": "services.catalogue.staff_cli:staff",
+    "catalogue": ServiceCommands(
+        "services.catalogue.cli:catalogue", "The catalogue: books and their stock."
+    ),
+    "recommend": ServiceCommands(
+        "services.recommendation.cli:recommend",
+        "Recommend the shop's books for newspaper articles.",
+    ),
+    "checkout": ServiceCommands(
+        "services.checkout.cli:checkout", "Checkout: orders, payments and emails."
+    ),
+    "staff": ServiceCommands(
+        "services.catalogue.staff_cli:staff",
+        "Staff accounts: who may sign in to the staff pages, and with which roles.",
+    ),
 }
-SERVICE_SUMMARIES = {
-    "catalogue": "The catalogue: books and their stock.",
-    "recommend": "Recommend the shop's books for newspaper articles.",
-    "checkout": "Checkout: orders, payments and emails.",
-    "staff": "Staff accounts: who may sign in to the staff pages, and with which roles.",
-}
-"""What `bookshop --help` says of each service's commands without importing them (a test
-holds them to each group's own help)."""
 
 
 class ShopGroup(click.Group):
@@ -36,7 +47,7 @@ class ShopGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in SERVICE_COMMANDS:
             try:
-                return load(SERVICE_COMMANDS[cmd_name])
+                return load(SERVICE_COMMANDS[cmd_name].target)
             except (ImportError, AttributeError) as error:
                 raise click.ClickException(
                     f"the {cmd_name} commands are not available: {error}"
@@ -47,7 +58,7 @@ class ShopGroup(click.Group):
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(map(len, names))  # as click's own listing
         rows = [
-            (name, SERVICE_SUMMARIES[name])
+            (name, SERVICE_COMMANDS[name].summary)
             if name in SERVICE_COMMANDS
             else (name, self.commands[name].get_short_help_str(limit))
             for name in names

@@ -284,7 +284,7 @@ def run_embedded_shop(*, host: str, port: int, seed: bool) -> None:
                 log_level="warning",
                 lifespan="on",
                 # Requests still running then are cancelled: a stop takes bounded time.
-                timeout_graceful_shutdown=int(STOP_GRACE_SECONDS),
+                timeout_graceful_shutdown=STOP_GRACE_SECONDS,
             )
         )
 

@@ -33,8 +33,7 @@ _HISTORY: Table = StatusChange.__table__  # type: ignore[assignment]
 # The Buy's statements, built once: their columns come from the parameters of each
 # execution, so SQLAlchemy finds them compiled in its cache instead of building and keying a
 # new statement per Buy. `moving_*` name the WHERE's parameters apart from the SET's columns.
-_INSERT_LINES = insert(_LINES)
-_INSERT_HISTORY = insert(_HISTORY)
+_INSERTS = {table: insert(table) for table in (_LINES, _HISTORY)}
 _MOVE = update(_ORDERS).where(
     _ORDERS.c.id == bindparam("moving_id"), _ORDERS.c.status == bindparam("moving_from")
 )
@@ -85,12 +84,9 @@ async def insert_order(session: AsyncSession, order: Order) -> None:
         order.reference = domain.new_reference()
     else:
         raise RuntimeError("No free order reference after several tries; the space is too full.")
-    for rows, table, statement in (
-        (order.lines, _LINES, _INSERT_LINES),
-        (order.history, _HISTORY, _INSERT_HISTORY),
-    ):
+    for rows, table in ((order.lines, _LINES), (order.history, _HISTORY)):
         await connection.execute(
-            statement, [{**_columns(row, table), "order_id": order.id} for row in rows]
+            _INSERTS[table], [{**_columns(row, table), "order_id": order.id} for row in rows]
         )
 
 
@@ -119,7 +115,7 @@ async def move_detached(
     if changed.rowcount != 1:
         return False
     await connection.execute(
-        _INSERT_HISTORY,
+        _INSERTS[_HISTORY],
         [
             {"order_id": order.id, "status": wanted.value, "at": at, "note": note}
             for wanted, note in steps

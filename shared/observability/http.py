@@ -62,8 +62,9 @@ class ObservedRequests:
             # handler answers it, without passing through here, so the id rides on the error.
             if isinstance(error, HTTPException):
                 error.headers = {**(error.headers or {}), request_id.HEADER: current}
-            if not status:
-                status = error.status_code if isinstance(error, HTTPException) else 500
+                status = status or error.status_code
+            else:
+                status = status or 500
             raise
         finally:
             request_id.unbind(binding)

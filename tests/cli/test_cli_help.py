@@ -9,25 +9,25 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from services.cli import SERVICE_COMMANDS, SERVICE_SUMMARIES, main
+from services.cli import SERVICE_COMMANDS, main
 from services.shop import load
 
 
 def test_the_listing_names_every_command_with_its_summary() -> None:
     result = CliRunner().invoke(main, ["--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    for name, summary in SERVICE_SUMMARIES.items():
+    for name, commands in SERVICE_COMMANDS.items():
         assert f"{name}  " in result.output
-        assert summary in result.output
+        assert commands.summary in result.output
     for name in ("up", "serve", "worker", "beat", "migrate"):
         assert f"  {name}  " in result.output
 
 
 @pytest.mark.parametrize("name", sorted(SERVICE_COMMANDS))
 def test_each_summary_is_the_groups_own_first_line(name: str) -> None:
-    group = load(SERVICE_COMMANDS[name])
+    group = load(SERVICE_COMMANDS[name].target)
     assert isinstance(group, click.Group)
-    assert SERVICE_SUMMARIES[name] == group.get_short_help_str(limit=1000)
+    assert SERVICE_COMMANDS[name].summary == group.get_short_help_str(limit=1000)
 
 
 def test_the_listing_imports_no_service_commands() -> None:
