@@ -7,13 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from services.shop import SERVICES, load
+from shared.gc_freeze import freeze_startup_objects
 from shared.observability.logs import configure_logging_from_env
 
 
 def _create(name: str) -> Any:
     configure_logging_from_env(service=name)
     parts = SERVICES[name]
-    return load(parts.create_app)(parts.load_settings())
+    app = load(parts.create_app)(parts.load_settings())
+    freeze_startup_objects()
+    return app
 
 
 def catalogue() -> Any:

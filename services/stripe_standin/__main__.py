@@ -7,6 +7,7 @@ import uvicorn
 
 from services.stripe_standin.app import create_app
 from services.stripe_standin.settings import StripeStandinSettings
+from shared.gc_freeze import freeze_startup_objects
 
 
 def main() -> None:
@@ -19,7 +20,9 @@ def main() -> None:
         settings = settings.model_copy(
             update={"public_base_url": f"http://{args.host}:{args.port}"}
         )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    app = create_app(settings)
+    freeze_startup_objects()
+    uvicorn.run(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":
