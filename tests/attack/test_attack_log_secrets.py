@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 
 from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 from shared.auth.sessions import SESSION_COOKIE
-from shared.observability.logs import configure_logging
+from shared.observability.logs import PER_CALL_LOGGERS, configure_logging
 
 CARD = "4242 4242 4242 4242"
 READER_EMAIL = "web.reader.5150@example.org"
@@ -73,12 +73,16 @@ def shop_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """Everything the shop logs while the test runs, as its processes write it."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    per_call = {name: logging.getLogger(name).level for name in PER_CALL_LOGGERS}
     captured = io.StringIO()
     monkeypatch.setattr(sys, "stdout", captured)
-    configure_logging(level="INFO", json=True, service="shop")
+    # The Stripe SDK's line per request too: a deployer may turn them on.
+    configure_logging(level="INFO", json=True, service="shop", per_call=True)
     yield captured
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, each in per_call.items():
+        logging.getLogger(name).setLevel(each)
     structlog.reset_defaults()
 
 

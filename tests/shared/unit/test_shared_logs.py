@@ -1,0 +1,59 @@
+"""The JSON logs: libraries that write a line per call or task keep to their warnings unless
+asked for every line."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from shared.observability.logs import PER_CALL_LOGGERS, configure_logging
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    per_call = {name: logging.getLogger(name).level for name in PER_CALL_LOGGERS}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, each in per_call.items():
+        logging.getLogger(name).setLevel(each)
+    structlog.reset_defaults()
+
+
+def logged(capsys: pytest.CaptureFixture[str]) -> list[dict[str, str]]:
+    """The JSON lines written to stdout, where configure_logging sends them."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_by_default_stripe_calls_and_celery_tasks_log_their_warnings_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(level="INFO", json=True, service="checkout")
+    logging.getLogger("stripe").info("message='Request to Stripe api' method=post")
+    logging.getLogger("celery.app.trace").info("Task catalogue.reserve_stock.v1 succeeded")
+    logging.getLogger("celery.worker.strategy").info("Task catalogue.reserve_stock.v1 received")
+    logging.getLogger("stripe").warning("Stripe retried a request")
+    logging.getLogger("services.checkout").info("order BK-7Q2M paid")
+
+    lines = logged(capsys)
+    assert [(line["logger"], line["event"]) for line in lines] == [
+        ("stripe", "Stripe retried a request"),
+        ("services.checkout", "order BK-7Q2M paid"),
+    ]
+    assert all(line["service"] == "checkout" for line in lines)
+
+
+def test_per_call_every_stripe_call_and_celery_task_is_logged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(level="INFO", json=True, per_call=True)
+    logging.getLogger("stripe").info("message='Request to Stripe api' method=post")
+    logging.getLogger("celery.app.trace").info("Task catalogue.reserve_stock.v1 succeeded")
+
+    assert [line["logger"] for line in logged(capsys)] == ["stripe", "celery.app.trace"]
