@@ -26,6 +26,11 @@ PUBLISH_RETRY_POLICY = {
 }
 
 
+# A request with no reply yet after this long looks for one stored by an earlier send of the
+# same command. Replies to a first send arrive in milliseconds.
+STORED_REPLY_AFTER_SECONDS = 0.5
+
+
 class Publisher(Protocol):
     def send(self, message: Message) -> None: ...
 
@@ -71,25 +76,43 @@ class CeleryPublisher:
             # The whole wait is bounded, the broker's part included: a Redis that stops
             # answering without refusing (a lost route) must not hold the caller past it.
             async with asyncio.timeout(timeout), self._listener().waiting_for(key) as replies:
-                # A command sent again with the same id (a client retry) gets the stored reply:
-                # Celery never overwrites a successful result, so no new one would be published.
-                if (stored := await self._client().get(key)) is not None and (
-                    reply := self._decode_reply(command, stored, reply_type)
-                ) is not None:
-                    return reply
                 await asyncio.to_thread(
                     self.send_raw, command.task, command.traced().to_json_dict(), task_id=task_id
                 )
-                while True:
-                    data = await replies.get()
-                    if isinstance(data, BrokerUnavailable):
-                        raise data
-                    if (reply := self._decode_reply(command, data, reply_type)) is not None:
-                        return reply
+                return await self._reply(command, key, replies, reply_type)
         except TimeoutError as error:
             raise ReplyTimeout(f"no reply to {command.task} within {timeout:.1f}s") from error
         except RedisError as error:
             raise BrokerUnavailable(f"the message broker is unreachable: {error}") from error
+
+    async def _reply(
+        self,
+        command: Command,
+        key: str | bytes,
+        replies: asyncio.Queue[bytes | BrokerUnavailable],
+        reply_type: type[R],
+    ) -> R:
+        """The reply published on the result's channel, or, for a command sent again with the
+        same id (a client's retry), the one stored the first time: Celery never overwrites a
+        successful result, so none is published again. Looking for a stored one only when no
+        reply came quickly keeps a Redis round trip off every first send."""
+        stored_checked = False
+        while True:
+            try:
+                data = (
+                    await replies.get()
+                    if stored_checked
+                    else await asyncio.wait_for(replies.get(), STORED_REPLY_AFTER_SECONDS)
+                )
+            except TimeoutError:
+                stored_checked = True
+                if (stored := await self._client().get(key)) is None:
+                    continue
+                data = stored
+            if isinstance(data, BrokerUnavailable):
+                raise data
+            if (reply := self._decode_reply(command, data, reply_type)) is not None:
+                return reply
 
     def _decode_reply(self, command: Command, data: bytes, reply_type: type[R]) -> R | None:
         """The reply in a stored result, None while the task is still pending or retrying."""
