@@ -67,7 +67,9 @@ class WorkerRuntime:
             self._runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
             self._resources = None
         assert self._runner is not None
-        return self._runner.run(make_coroutine())  # type: ignore[arg-type]
+        # Straight on the runner's loop: Runner.run would also swap the SIGINT handler in and
+        # out around every task, which is Celery's to handle.
+        return self._runner.get_loop().run_until_complete(make_coroutine())
 
     async def resources(self) -> ConsumerResources:
         if self._resources is None:
