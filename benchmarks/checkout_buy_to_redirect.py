@@ -6,11 +6,11 @@
 What one Buy does: price the line from checkout's read model, write the order, ask the
 catalogue to reserve (a Celery round trip through Redis to a real catalogue worker, which
 writes the hold in its own Postgres database), create the Checkout Session on the Stripe
-stand-in, record it, answer 303. Everything runs as in deployment, each in its own process:
-checkout's web app (`bookshop serve checkout`; --web-processes 2 as the compose file runs it,
-but on a 2-core machine shared with the worker, Postgres and Redis one process does better),
-the catalogue worker (`bookshop worker catalogue --pool solo`, as the compose file runs it), the stand-in
-(`python -m services.stripe_standin`), Redis and Postgres.
+stand-in, record it, answer 303. Everything runs as the compose file deploys it, each in its
+own processes: checkout's web app (`bookshop serve checkout --workers 2`), two catalogue
+workers (`bookshop worker catalogue --pool solo`), the stand-in (`python -m
+services.stripe_standin`), Redis and Postgres. --web-processes and --catalogue-workers change
+the counts.
 
 Beside it, in the same run: the bare Celery round trip (a task that only answers, on its own
 worker, awaited the way checkout awaits the reservation), and the reservation round trip alone.
@@ -221,26 +221,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    """CPU time of a process and its children (a prefork worker's pool)."""
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """CPU time of processes and their children (a prefork worker's pool)."""
     total = 0.0
-    for each in (process, *process.children(recursive=True)):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            times = each.cpu_times()
-            total += times.user + times.system
+    for process in processes:
+        for each in (process, *process.children(recursive=True)):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = each.cpu_times()
+                total += times.user + times.system
     return total
 
 
-def servers() -> dict[str, psutil.Process]:
+def servers() -> dict[str, list[psutil.Process]]:
     """The Postgres and Redis servers on this machine, to count their share of a Buy's CPU."""
-    found: dict[str, psutil.Process] = {}
+    found: dict[str, list[psutil.Process]] = {}
     for each in psutil.process_iter(["name", "ppid"]):
         name = each.info["name"] or ""
         with contextlib.suppress(psutil.Error):
             if name == "redis-server":
-                found.setdefault("redis", each)
+                found.setdefault("redis", [each])
             elif name.startswith("postgres") and psutil.Process(each.info["ppid"]).name() != name:
-                found.setdefault("postgres", each)
+                found.setdefault("postgres", [each])
     return found
 
 
@@ -287,7 +288,7 @@ async def measure(
     args: argparse.Namespace,
     checkout_base: str,
     redis_url: str,
-    processes: dict[str, psutil.Process],
+    processes: dict[str, list[psutil.Process]],
 ) -> None:
     publisher = CeleryPublisher(make_celery("checkout", redis_url))
     # aiohttp rather than httpx: the readers' browsers are not on the shop's machine, so the
@@ -382,9 +383,15 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="+", choices=["ping", "reserve", "buy"], help="measure these alone"
     )
+    parser.add_argument(
+        "--catalogue-workers",
+        type=int,
+        default=2,
+        help="catalogue worker processes (the compose file: 2, each --pool solo)",
+    )
     parser.add_argument("--catalogue-concurrency", type=int, default=1)
     parser.add_argument(
-        "--web-processes", type=int, default=1, help="checkout web processes (the compose file: 2)"
+        "--web-processes", type=int, default=2, help="checkout web processes (the compose file: 2)"
     )
     parser.add_argument("--catalogue-pool", default="solo", choices=["prefork", "solo", "threads"])
     args = parser.parse_args()
@@ -417,30 +424,13 @@ def main() -> None:
         )
         ping_worker.start()
         with (
+            contextlib.ExitStack() as catalogue_workers,
             process(
                 [sys.executable, "-m", "services.stripe_standin", "--port", str(standin_port)],
                 env,
                 answers(f"{standin}/_standin/faults"),
                 logs / "standin.log",
             ) as standin_process,
-            process(
-                [
-                    sys.executable,
-                    "-m",
-                    "services.cli",
-                    "worker",
-                    "catalogue",
-                    "--pool",
-                    args.catalogue_pool,
-                    "--concurrency",
-                    str(args.catalogue_concurrency),
-                    "--loglevel",
-                    "INFO",
-                ],
-                env,
-                logged(logs / "catalogue.log", "ready"),
-                logs / "catalogue.log",
-            ) as catalogue_process,
             process(
                 [
                     sys.executable,
@@ -458,16 +448,39 @@ def main() -> None:
                 logs / "checkout.log",
             ) as checkout_process,
         ):
+            catalogue_processes = [
+                catalogue_workers.enter_context(
+                    process(
+                        [
+                            sys.executable,
+                            "-m",
+                            "services.cli",
+                            "worker",
+                            "catalogue",
+                            "--pool",
+                            args.catalogue_pool,
+                            "--concurrency",
+                            str(args.catalogue_concurrency),
+                            "--loglevel",
+                            "INFO",
+                        ],
+                        env,
+                        logged(logs / f"catalogue-{number}.log", "ready"),
+                        logs / f"catalogue-{number}.log",
+                    )
+                )
+                for number in range(args.catalogue_workers)
+            ]
             print(
                 f"{os.cpu_count()} cores; Postgres, Redis, checkout web ({args.web_processes} "
                 "processes), catalogue "
-                f"worker ({args.catalogue_pool} x{args.catalogue_concurrency}), stand-in, all on this "
-                "machine"
+                f"workers ({args.catalogue_workers} x {args.catalogue_pool} x"
+                f"{args.catalogue_concurrency}), stand-in, all on this machine"
             )
             processes = {
-                "checkout web": checkout_process,
-                "catalogue worker": catalogue_process,
-                "stand-in": standin_process,
+                "checkout web": [checkout_process],
+                "catalogue worker": catalogue_processes,
+                "stand-in": [standin_process],
                 **servers(),
             }
             asyncio.run(measure(args, checkout, args.redis, processes))
