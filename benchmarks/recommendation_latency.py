@@ -36,6 +36,7 @@ from services.recommendation.semantic import (
     minilm_embedder,
     wordllama_embedder,
 )
+from shared.gc_freeze import freeze_long_lived_objects
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
@@ -117,6 +118,8 @@ def measure(name: str, books: list[IndexedBook], config: RankerConfig, rounds: i
     rss_before = peak_rss_mib()
     started = time.perf_counter()
     ranker = Ranker(books, config=config)
+    # As the service's LiveIndex does after a build: the collector leaves the index alone.
+    freeze_long_lived_objects()
     build = time.perf_counter() - started
     print(f"\n== {name}: {len(books):,} books")
     print(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.shop import SERVICES, load
-from shared.gc_freeze import freeze_startup_objects
+from shared.gc_freeze import freeze_long_lived_objects
 from shared.observability.logs import configure_logging_from_env
 
 
@@ -15,7 +15,7 @@ def _create(name: str) -> Any:
     configure_logging_from_env(service=name)
     parts = SERVICES[name]
     app = load(parts.create_app)(parts.load_settings())
-    freeze_startup_objects()
+    freeze_long_lived_objects()
     return app
 
 

@@ -136,14 +136,14 @@ def worker(service: str, pool: str, concurrency: int, loglevel: str) -> None:
     """Run SERVICE's Celery worker on its own queue."""
     from celery.signals import setup_logging, worker_process_init, worker_ready
 
-    from shared.gc_freeze import freeze_startup_objects
+    from shared.gc_freeze import freeze_long_lived_objects
 
     parts = SERVICES[service]
     # Connected, this signal stops Celery from installing its own log handlers over ours.
     setup_logging.connect(lambda **_: _configure_logging(service=service), weak=False)
     # Tasks run in the main process (solo, threads) or in forked pool processes (prefork).
     for started in (worker_ready, worker_process_init):
-        started.connect(lambda **_: freeze_startup_objects(), weak=False)
+        started.connect(lambda **_: freeze_long_lived_objects(), weak=False)
     app = load(parts.create_worker)(parts.load_settings())
     app.worker_main(
         [

@@ -26,7 +26,7 @@ import uvicorn
 
 from services.gateway import SERVICE_PREFIXES, Gateway, Mount
 from services.shop import SERVICES, load
-from shared.gc_freeze import freeze_startup_objects
+from shared.gc_freeze import freeze_long_lived_objects
 from shared.migrations import upgrade
 from shared.settings import data_dir
 
@@ -267,7 +267,7 @@ def run_embedded_shop(*, host: str, port: int, seed: bool) -> None:
             seed_demo_data()
         supervisor.start(background_processes(folder))
         gateway = build_gateway()
-        freeze_startup_objects()
+        freeze_long_lived_objects()
         click.echo(f"The bookshop is open at {public_url}/")
         click.echo(f"  a book:        {public_url}/books/9798463348616")
         click.echo(f"  search:        {public_url}/search?q=imperialism")

@@ -7,7 +7,7 @@ import uvicorn
 
 from services.stripe_standin.app import create_app
 from services.stripe_standin.settings import StripeStandinSettings
-from shared.gc_freeze import freeze_startup_objects
+from shared.gc_freeze import freeze_long_lived_objects
 
 
 def main() -> None:
@@ -21,7 +21,7 @@ def main() -> None:
             update={"public_base_url": f"http://{args.host}:{args.port}"}
         )
     app = create_app(settings)
-    freeze_startup_objects()
+    freeze_long_lived_objects()
     uvicorn.run(app, host=args.host, port=args.port)
 
 

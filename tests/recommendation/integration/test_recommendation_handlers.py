@@ -3,6 +3,7 @@ refunded orders."""
 
 from __future__ import annotations
 
+import gc
 from uuid import uuid4
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from services.recommendation import handlers
 from services.recommendation.fetching import HttpFetcher
 from services.recommendation.index import LiveIndex, read_position
 from services.recommendation.models import Article, AttributedOrder, Book, CachedBook
+from services.recommendation.ranking import Ranker
 from services.recommendation.service import RecommendationService
 from shared.contracts import ArticlePublished, Attribution, OrderLine, OrderPaid, OrderRefunded
 
@@ -100,6 +102,18 @@ async def test_a_published_article_is_stored_with_its_books(feed, builds, settin
     assert "Share this article" not in article.text
     assert cached[0].isbn13 == CALLINICOS and cached[0].reason
     assert article.cached_version == (await position(feed)).version
+
+
+async def test_a_built_index_is_left_out_of_the_collectors_walks(feed, builds) -> None:
+    """At 100,000 books a full collection walking the index took 420 ms: frozen, none does."""
+    await feed.catalogue()
+    index = LiveIndex(feed.db, builds)
+    try:
+        await index.refresh()
+        assert index.size > 0
+        assert not any(isinstance(each, Ranker) for each in gc.get_objects())
+    finally:
+        gc.unfreeze()
 
 
 async def test_a_paid_order_from_an_article_is_remembered_and_refunds_come_off(feed) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.gc_freeze import freeze_startup_objects
+from shared.gc_freeze import freeze_long_lived_objects
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def test_the_objects_alive_at_startup_are_left_out_of_collections() -> None:
         pass
 
     started = [Started() for _ in range(1000)]
-    freeze_startup_objects()
+    freeze_long_lived_objects()
     assert gc.get_freeze_count() >= len(started)
     assert not any(isinstance(each, Started) for each in gc.get_objects())
 
@@ -35,6 +35,22 @@ def test_garbage_left_by_starting_is_collected_not_frozen() -> None:
     first, second = Cycle(), Cycle()
     first.other, second.other = second, first
     del first, second
-    freeze_startup_objects()
+    freeze_long_lived_objects()
+    gc.unfreeze()
+    assert not any(isinstance(each, Cycle) for each in gc.get_objects())
+
+
+@pytest.mark.usefixtures("unfrozen_afterwards")
+def test_freezing_again_collects_what_was_frozen_and_dropped_since() -> None:
+    """A rebuilt index replaces one frozen before: its cycles must not stay frozen forever."""
+
+    class Cycle:
+        other: Cycle
+
+    first, second = Cycle(), Cycle()
+    first.other, second.other = second, first
+    freeze_long_lived_objects()
+    del first, second
+    freeze_long_lived_objects()
     gc.unfreeze()
     assert not any(isinstance(each, Cycle) for each in gc.get_objects())
