@@ -1,4 +1,5 @@
-"""Objects a process builds while starting are frozen out of the garbage collector's walks."""
+"""Objects a process keeps for life are frozen out of the garbage collector's walks; garbage
+is collected, not frozen."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ import pytest
 from shared.gc_freeze import freeze_long_lived_objects
 
 
-@pytest.fixture
+class Cycle:
+    other: Cycle
+
+
+@pytest.fixture(autouse=True)
 def unfrozen_afterwards() -> Iterator[None]:
     yield
     gc.unfreeze()
 
 
-@pytest.mark.usefixtures("unfrozen_afterwards")
-def test_the_objects_alive_at_startup_are_left_out_of_collections() -> None:
+def test_the_objects_alive_when_frozen_are_left_out_of_collections() -> None:
     class Started:
         pass
 
@@ -27,29 +31,18 @@ def test_the_objects_alive_at_startup_are_left_out_of_collections() -> None:
     assert not any(isinstance(each, Started) for each in gc.get_objects())
 
 
-@pytest.mark.usefixtures("unfrozen_afterwards")
-def test_garbage_left_by_starting_is_collected_not_frozen() -> None:
-    class Cycle:
-        other: Cycle
-
+@pytest.mark.parametrize(
+    "frozen_while_alive",
+    [False, True],
+    ids=["garbage left by starting", "dropped after an earlier freeze (a rebuilt index)"],
+)
+def test_reference_cycles_no_longer_used_are_collected_not_frozen(
+    frozen_while_alive: bool,
+) -> None:
     first, second = Cycle(), Cycle()
     first.other, second.other = second, first
-    del first, second
-    freeze_long_lived_objects()
-    gc.unfreeze()
-    assert not any(isinstance(each, Cycle) for each in gc.get_objects())
-
-
-@pytest.mark.usefixtures("unfrozen_afterwards")
-def test_freezing_again_collects_what_was_frozen_and_dropped_since() -> None:
-    """A rebuilt index replaces one frozen before: its cycles must not stay frozen forever."""
-
-    class Cycle:
-        other: Cycle
-
-    first, second = Cycle(), Cycle()
-    first.other, second.other = second, first
-    freeze_long_lived_objects()
+    if frozen_while_alive:
+        freeze_long_lived_objects()
     del first, second
     freeze_long_lived_objects()
     gc.unfreeze()
