@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import gc
 
+_freezing = False
+
 
 def freeze_long_lived_objects() -> None:
-    """Collect the garbage, then freeze everything left: call once the process is up, and again
-    after building something that lives as long (the recommendation index).
-
-    Objects frozen before are thawed first, so that what was dropped since (the index a rebuild
-    replaced) is collected too, reference cycles included.
-    """
+    """Collect the garbage, then freeze everything left. A process's entry point calls it once
+    the process is up; that also has `refreeze_long_lived_objects` work from then on."""
+    global _freezing
+    _freezing = True
+    # Objects frozen before are thawed first, so that what was dropped since (the index a
+    # rebuild replaced) is collected too, reference cycles included.
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def refreeze_long_lived_objects() -> None:
+    """After building something that lives as long as the process (the recommendation index):
+    freeze again, if the process froze at startup. A process that did not (a test run, a
+    one-off command) is left to the collector's defaults, and pays no full collection here."""
+    if _freezing:
+        freeze_long_lived_objects()

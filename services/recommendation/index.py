@@ -22,7 +22,7 @@ from services.recommendation.cleaning import CleanArticle
 from services.recommendation.models import Article, Book, CachedBook, IndexState
 from services.recommendation.ranking import Ranker, RankerConfig, Recommendation
 from shared.db import Database
-from shared.gc_freeze import freeze_long_lived_objects
+from shared.gc_freeze import refreeze_long_lived_objects
 
 RankerFactory = Callable[[Iterable[IndexedBook]], Ranker]
 
@@ -148,7 +148,7 @@ class LiveIndex:
                     self._make_ranker, [indexed_book(r) for r in rows]
                 )
                 # The index lives as long as the process; the one it replaced is garbage now.
-                await asyncio.to_thread(freeze_long_lived_objects)
+                await asyncio.to_thread(refreeze_long_lived_objects)
                 self.last_build_seconds = time.perf_counter() - started
                 self._position = _after(wanted, rows)
                 return self._ranker

@@ -8,23 +8,27 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.gc_freeze import freeze_long_lived_objects
+from shared import gc_freeze
+from shared.gc_freeze import freeze_long_lived_objects, refreeze_long_lived_objects
 
 
 class Cycle:
     other: Cycle
 
 
+class Started:
+    pass
+
+
 @pytest.fixture(autouse=True)
-def unfrozen_afterwards() -> Iterator[None]:
+def unfrozen_afterwards(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test process goes back to the collector's defaults."""
+    monkeypatch.setattr(gc_freeze, "_freezing", False)
     yield
     gc.unfreeze()
 
 
 def test_the_objects_alive_when_frozen_are_left_out_of_collections() -> None:
-    class Started:
-        pass
-
     started = [Started() for _ in range(1000)]
     freeze_long_lived_objects()
     assert gc.get_freeze_count() >= len(started)
@@ -47,3 +51,15 @@ def test_reference_cycles_no_longer_used_are_collected_not_frozen(
     freeze_long_lived_objects()
     gc.unfreeze()
     assert not any(isinstance(each, Cycle) for each in gc.get_objects())
+
+
+def test_refreezing_waits_for_the_process_to_have_frozen_at_startup() -> None:
+    built = [Started() for _ in range(10)]
+    refreeze_long_lived_objects()
+    assert gc.get_freeze_count() == 0, "a process that never froze is left alone"
+
+    freeze_long_lived_objects()
+    built_later = [Started() for _ in range(10)]
+    refreeze_long_lived_objects()
+    assert not any(isinstance(each, Started) for each in gc.get_objects())
+    assert len(built + built_later) == 20
