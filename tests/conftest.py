@@ -7,6 +7,7 @@ where BOOKSHOP_REQUIRE_SERVICES=1 is set: a missing service must never pass sile
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import httpx
 import psycopg
 import pytest
 import redis
+import structlog
 from litestar.middleware.csrf import generate_csrf_token
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis as AsyncRedis
@@ -28,6 +30,7 @@ from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 from shared.auth.roles import Role
 from shared.auth.sessions import SESSION_COOKIE, SESSION_NAMESPACE, StaffIdentity
 from shared.auth.settings import StaffAuthSettings
+from shared.observability.logs import PER_CALL_LOGGERS
 
 REQUIRE_SERVICES = os.environ.get("BOOKSHOP_REQUIRE_SERVICES") == "1"
 TEST_REDIS_URL = os.environ.get("BOOKSHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -214,3 +217,17 @@ def staff_session(staff_credentials: StaffLogin) -> StaffSignIn:
         return credentials.identity
 
     return sign_in
+
+
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """For a test that calls configure_logging: the test process's logging as it was after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    per_call = {name: logging.getLogger(name).level for name in PER_CALL_LOGGERS}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, each in per_call.items():
+        logging.getLogger(name).setLevel(each)
+    structlog.reset_defaults()

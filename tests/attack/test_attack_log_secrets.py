@@ -9,7 +9,6 @@ purpose, for the one-machine demo), and its logs are the JSON lines `configure_l
 from __future__ import annotations
 
 import io
-import logging
 import re
 import socket
 import sys
@@ -20,12 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-import structlog
 from aiosmtpd.controller import Controller
 
 from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 from shared.auth.sessions import SESSION_COOKIE
-from shared.observability.logs import PER_CALL_LOGGERS, configure_logging
+from shared.observability.logs import configure_logging
 
 CARD = "4242 4242 4242 4242"
 READER_EMAIL = "web.reader.5150@example.org"
@@ -69,21 +67,13 @@ def settings_overrides(mailbox: tuple[Mailbox, int]) -> dict[str, dict[str, Any]
 
 
 @pytest.fixture
-def shop_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+def shop_logs(monkeypatch: pytest.MonkeyPatch, logging_restored: None) -> io.StringIO:
     """Everything the shop logs while the test runs, as its processes write it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    per_call = {name: logging.getLogger(name).level for name in PER_CALL_LOGGERS}
     captured = io.StringIO()
     monkeypatch.setattr(sys, "stdout", captured)
     # The Stripe SDK's line per request too: a deployer may turn them on.
     configure_logging(level="INFO", json=True, service="shop", per_call=True)
-    yield captured
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, each in per_call.items():
-        logging.getLogger(name).setLevel(each)
-    structlog.reset_defaults()
+    return captured
 
 
 def luhn_valid(digits: str) -> bool:

@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
-import structlog
 
-from shared.observability.logs import PER_CALL_LOGGERS, configure_logging
+from shared.observability.logs import configure_logging
 
-
-@pytest.fixture(autouse=True)
-def logging_restored() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    per_call = {name: logging.getLogger(name).level for name in PER_CALL_LOGGERS}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, each in per_call.items():
-        logging.getLogger(name).setLevel(each)
-    structlog.reset_defaults()
+pytestmark = pytest.mark.usefixtures("logging_restored")
 
 
 def logged(capsys: pytest.CaptureFixture[str]) -> list[dict[str, str]]:
