@@ -4,8 +4,8 @@ A request subscribes to its reply's channel on the shared connection for as long
 Each request opening a subscription of its own cost a TCP connection, its handshake and its
 teardown on every Buy. One task reads the connection (redis-py's `PubSub.run`) and hands each
 message to the queue of the request waiting on its channel. If the connection breaks, every
-request waiting fails at once, as it would have on a connection of its own; redis-py connects
-again and subscribes the channels still wanted on its next read.
+request waiting fails at once, as it would have on a connection of its own, and the next
+request opens a new one.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from redis.exceptions import RedisError
 from shared.messaging.errors import BrokerUnavailable
 
 log = logging.getLogger(__name__)
-
-RECONNECT_PAUSE_SECONDS = 0.5
 
 
 class ReplyListener:
@@ -54,21 +52,44 @@ class ReplyListener:
             waiters.remove(queue)
             if not waiters:
                 del self._waiting[channel]
-            if not waiters and self._pubsub is not None:
+            # A broken connection (its reader ended) is replaced whole, not unsubscribed from:
+            # that would connect it again.
+            if not waiters and self._pubsub is not None and self._listening():
                 with contextlib.suppress(RedisError, OSError):
                     await self._pubsub.unsubscribe(channel)
 
     async def _running(self) -> PubSub:
         # One connection: the first requests of a process must not each open their own.
         async with self._starting:
-            if self._pubsub is None or self._reader is None or self._reader.done():
+            if self._pubsub is None or not self._listening():
+                if self._pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        await self._pubsub.aclose()
                 pubsub = self._client.pubsub()
                 await pubsub.connect()
-                self._reader = asyncio.create_task(
-                    pubsub.run(exception_handler=self._broken), name="reply-listener"
-                )
+                self._reader = asyncio.create_task(self._read(pubsub), name="reply-listener")
                 self._pubsub = pubsub
             return self._pubsub
+
+    def _listening(self) -> bool:
+        return self._reader is not None and not self._reader.done()
+
+    async def _read(self, pubsub: PubSub) -> None:
+        """Hand each reply on until the connection breaks, then fail every request waiting.
+
+        The connection is not mended here: redis-py reconnecting it in this reader raced a
+        request subscribing on it, which reconnected it too, and two coroutines read one socket
+        (a RuntimeError, answered 500, while Redis restarted). The next request opens a new
+        connection, under `_starting`.
+        """
+        try:
+            await pubsub.run()
+        except (RedisError, OSError) as error:
+            log.warning("reply listener: %s", error)
+            failure = BrokerUnavailable(f"the message broker is unreachable: {error}")
+            for waiters in self._waiting.values():
+                for queue in waiters:
+                    queue.put_nowait(failure)
 
     def _deliver(self, message: dict[str, Any]) -> None:
         channel = message["channel"]
@@ -76,15 +97,6 @@ class ReplyListener:
             channel.decode() if isinstance(channel, bytes) else channel, ()
         ):
             queue.put_nowait(message["data"])
-
-    async def _broken(self, error: BaseException, pubsub: PubSub) -> None:
-        log.warning("reply listener: %s", error)
-        failure = BrokerUnavailable(f"the message broker is unreachable: {error}")
-        for waiters in self._waiting.values():
-            for queue in waiters:
-                queue.put_nowait(failure)
-        # redis-py reconnects on the next read; not in a tight loop while Redis is away.
-        await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
 
     async def close(self) -> None:
         if self._reader is not None:
