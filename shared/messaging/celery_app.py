@@ -5,12 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.backends.redis import RedisBackend
 
 from shared.messaging.message import queue_of
 from shared.settings import BrokerSettings
 
 SERVICE_QUEUES = ("catalogue", "recommendation", "checkout")
 BROKER_SOCKET_TIMEOUT_SECONDS = 5.0
+
+
+class ReplyStore(RedisBackend):
+    """Celery's Redis result backend without its result consumer's subscription per task sent.
+
+    A reply is awaited by shared.messaging.replies, on one pub/sub connection per process.
+    Celery's own consumer also subscribed to the result channel of every task sent (events
+    and commands alike) on a second connection that nothing reads, so every reply was also
+    delivered there and left unread, and while Redis was down the unsubscribe in each
+    result's `__del__` raised "Retry limit exceeded" into the garbage collector.
+    """
+
+    def on_task_call(self, producer: Any, task_id: str) -> None:
+        """No AsyncResult the shop holds is waited on through Celery: nothing to subscribe."""
 
 
 def route_by_prefix(
@@ -39,7 +54,13 @@ def make_celery(service: str, redis_url: str, **overrides: Any) -> Celery:
         "socket_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
         "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
     }
-    app = Celery(f"bookshop.{service}", broker=redis_url, backend=redis_url, set_as_current=False)
+    app = Celery(
+        f"bookshop.{service}",
+        broker=redis_url,
+        # The backend's class, then its URL (Celery's `class+url` form).
+        backend=f"{__name__}:{ReplyStore.__name__}+{redis_url}",
+        set_as_current=False,
+    )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

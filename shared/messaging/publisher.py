@@ -131,7 +131,7 @@ class CeleryPublisher:
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
             self._redis = aioredis.from_url(
-                self.app.conf.result_backend, socket_connect_timeout=2, socket_timeout=5
+                self.app.backend.url, socket_connect_timeout=2, socket_timeout=5
             )
         return self._redis
 

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import msgspec
 import pytest
+import redis
 from celery import Celery
 from messaging_note_service import Note, NoteCount, effects, metadata, outbox
 from sqlalchemy import func, select
@@ -128,6 +129,17 @@ async def test_a_reply_that_never_comes_times_out_within_the_bound(redis_url: st
         await publisher.request(Unhandled(), NoteCount, timeout=0.5)
     assert time.monotonic() - started < 2
     await publisher.close()
+
+
+def test_a_task_sent_leaves_its_reply_to_our_listener(redis_url: str) -> None:
+    """Celery's own result consumer does not subscribe to it too, on a connection nobody
+    reads (every reply was delivered there and left unread)."""
+    app = make_celery("checkout", redis_url)
+    sent = app.send_task(Unhandled.task, args=[Unhandled().to_json_dict()], queue="nobody")
+    assert sent.id
+    assert not app.backend.result_consumer.subscribed_to
+    with redis.Redis.from_url(redis_url) as client:
+        client.delete("nobody")
 
 
 async def test_an_unreachable_broker_is_reported_quickly() -> None:
