@@ -2,10 +2,11 @@
 public order-status look-up and the public recommendations endpoint (per address).
 
 Counts live in the Redis every process shares, so the limit holds however many web
-processes serve the shop. Each limit is a window of one minute per key; over it, the answer
-is 429 with Retry-After (the seconds until the window ends). If Redis cannot be reached the
-request goes through: a broken counter must not close the shop (sign-in also has its own
-lock-out, kept in the database).
+processes serve the shop. Each limit is a moving window of one minute per key: at most N
+requests in any 60 seconds (fixed one-minute windows would let 2N through across a window's
+end). Over it, the answer is 429 with Retry-After (the seconds until the oldest counted
+request leaves the window). If Redis cannot be reached the request goes through: a broken
+counter must not close the shop (sign-in also has its own lock-out, kept in the database).
 
     limiter = rate_limits(settings, LOGIN)
     Litestar(middleware=[..., limiter], on_shutdown=[limiter.close])
@@ -19,10 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 from litestar.connection import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
@@ -73,14 +78,15 @@ class HasRateLimits(Protocol):
 
 @dataclass(frozen=True)
 class Limit:
-    """At most `per_minute` requests of `method` to `path` per client address (and, with
-    `form_field`, per value of that field of the form posted)."""
+    """At most `allowed` requests of `method` to `path` in any `window_seconds`, per client
+    address (and, with `form_field`, per value of that field of the form posted)."""
 
     name: str
     method: str
     path: str
-    per_minute: int
+    allowed: int
     form_field: str | None = None
+    window_seconds: int = WINDOW_SECONDS
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,8 @@ class LimitRule:
     form_field: str | None = None
 
     def limit(self, limits: RateLimitSettings) -> Limit:
-        per_minute = int(getattr(limits, self.setting))
-        return Limit(self.name, self.method, self.path, per_minute, self.form_field)
+        allowed = int(getattr(limits, self.setting))
+        return Limit(self.name, self.method, self.path, allowed, self.form_field)
 
 
 LOGIN = LimitRule("login", "POST", "/staff/login", "login_per_minute", form_field="username")
@@ -106,24 +112,31 @@ RECOMMENDATIONS = LimitRule(
 
 
 class RateLimiter:
-    """Fixed one-minute windows counted in Redis: INCR, and the expiry set with the first hit."""
+    """The `limits` library's moving window, kept in Redis (one list per key, trimmed by a Lua
+    script in one round trip). Keys hold a digest of the address and username, not them."""
 
     def __init__(self, redis: Redis) -> None:
-        self._redis = redis
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            key_prefix=KEY_PREFIX,
+            # The middleware's own client's pool, which it closes; limits types its
+            # pass-through options as scalars, though it documents this one.
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
+        )
+        self._windows = MovingWindowRateLimiter(storage)
 
-    async def hit(self, limit: Limit, key: str, *, now: float | None = None) -> int | None:
-        """Count one request; None if it is within the limit, else the seconds to wait."""
-        moment = time.time() if now is None else now
-        window = int(moment // WINDOW_SECONDS)
+    async def hit(self, limit: Limit, key: str) -> int | None:
+        """Count one request; None if it is within the limit, else the seconds to wait.
+
+        A refused request is not counted, so a client hammering away is let in again once
+        its earlier requests have left the window."""
+        item = RateLimitItemPerSecond(limit.allowed, limit.window_seconds)
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        redis_key = f"{KEY_PREFIX}:{limit.name}:{window}:{digest}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, WINDOW_SECONDS + 1, nx=True)
-            count, _ = await pipe.execute()
-        if int(count) <= limit.per_minute:
+        if await self._windows.hit(item, limit.name, digest):
             return None
-        return max(1, int((window + 1) * WINDOW_SECONDS - moment + 0.999))
+        reset_at, _ = await self._windows.get_window_stats(item, limit.name, digest)
+        return max(1, math.ceil(reset_at - time.time()))
 
 
 class RateLimitMiddleware:
@@ -146,7 +159,7 @@ class RateLimitMiddleware:
         async def limited(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == ScopeType.HTTP:
                 limit = limits.get((scope["method"], scope["path"].rstrip("/")))
-                if limit is not None and limit.per_minute > 0:
+                if limit is not None and limit.allowed > 0:
                     await self._check(limit, scope, receive)
             await app(scope, receive, send)
 

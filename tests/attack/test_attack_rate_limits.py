@@ -4,7 +4,6 @@ shared Redis so every web process holds the same count."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,12 +12,9 @@ import pytest
 import redis
 
 from services.catalogue.app import create_app as create_catalogue
-from shared.ratelimit import KEY_PREFIX, WINDOW_SECONDS, RateLimitSettings
+from shared.ratelimit import KEY_PREFIX, RateLimitSettings
 
 LOGIN_LIMIT, STATUS_LIMIT, RECOMMENDATIONS_LIMIT = 3, 3, 4
-# Each test's requests must fall in one counting window: one that straddled the window's end
-# would start counting afresh halfway and never reach its limit.
-WINDOW_LEFT_SECONDS = 15
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +32,6 @@ SERVICES = ("catalogue", "checkout", "recommendation")
 
 @pytest.fixture(autouse=True)
 def fresh_counts(shop: Any) -> Iterator[None]:
-    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
-    if left < WINDOW_LEFT_SECONDS:
-        time.sleep(left)
     with redis.Redis.from_url(shop.redis_url) as client:
         for key in client.scan_iter(f"{KEY_PREFIX}:*"):
             client.delete(key)
