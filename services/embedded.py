@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -25,6 +26,7 @@ import click
 import uvicorn
 
 from services.gateway import SERVICE_PREFIXES, Gateway, Mount
+from services.settling import Settling, wait_until_settled
 from services.shop import SERVICES, load
 from shared.gc_freeze import freeze_long_lived_objects
 from shared.migrations import upgrade
@@ -35,6 +37,8 @@ STANDIN_PREFIX = "/stripe"
 # Ctrl+C; what docker stop, systemd, kill and CI runners send; what a closed terminal sends.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_GRACE_SECONDS = 10
+# Long enough for a first start on a slow machine (three workers loading, 208 books passed on).
+SETTLE_TIMEOUT_SECONDS = 180
 
 T = TypeVar("T")
 
@@ -67,6 +71,8 @@ class Supervisor:
         self._received: int | None = None
         self._holding = False
         self._serving: uvicorn.Server | None = None
+        self.stopping = threading.Event()
+        """Set by the first stop signal: for threads that must not carry on past it."""
 
     def __enter__(self) -> Self:
         self._previous_handlers = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
@@ -117,6 +123,7 @@ class Supervisor:
         if self._received is not None:
             return
         self._received = signum
+        self.stopping.set()
         if self._serving is not None:
             self._serving.should_exit = True
         elif not self._holding:
@@ -268,16 +275,14 @@ def run_embedded_shop(*, host: str, port: int, seed: bool) -> None:
         supervisor.start(background_processes(folder))
         gateway = build_gateway()
         freeze_long_lived_objects()
-        click.echo(f"The bookshop is open at {public_url}/")
-        click.echo(f"  a book:        {public_url}/books/9798463348616")
-        click.echo(f"  search:        {public_url}/search?q=imperialism")
-        click.echo(f"  health:        {public_url}/health")
-        for name in SERVICES:
-            click.echo(f"  {name + ' API:':<22}{public_url}/api/{name}/schema")
-        click.echo(
-            f"  Stripe stand-in: {public_url}{STANDIN_PREFIX}  broker: {redis_url}  data: {folder}"
+        # Served at once (the apps' outbox relays pass the catalogue on), announced once settled.
+        announcing = threading.Thread(
+            target=announce_when_settled,
+            args=(public_url, redis_url, folder, supervisor.stopping),
+            name="announce",
+            daemon=True,
         )
-        click.echo(f"  logs of workers and beat: {folder}/*.log   (Ctrl+C stops everything)")
+        announcing.start()
         supervisor.serve(
             uvicorn.Config(
                 gateway,
@@ -289,6 +294,41 @@ def run_embedded_shop(*, host: str, port: int, seed: bool) -> None:
                 timeout_graceful_shutdown=STOP_GRACE_SECONDS,
             )
         )
+
+
+def announce_when_settled(
+    public_url: str, redis_url: str, folder: Path, stopping: threading.Event
+) -> None:
+    """Say the shop is open once its workers answer and what is already written has reached
+    every service (on a first start, the demo catalogue reaching checkout and recommendation);
+    one that cannot settle in time is announced all the same, saying so."""
+    settling = Settling(redis_url, SERVICES.values())
+    try:
+        settled = wait_until_settled(
+            settling,
+            timeout=SETTLE_TIMEOUT_SECONDS,
+            report=lambda state: click.echo(f"  {state}"),
+            stop=stopping,
+        )
+    finally:
+        settling.close()
+    if stopping.is_set():
+        return
+    if not settled:
+        click.echo(
+            f"The workers have not caught up in {SETTLE_TIMEOUT_SECONDS} s (their logs: "
+            f"{folder}/*.log); open all the same."
+        )
+    click.echo(f"The bookshop is open at {public_url}/")
+    click.echo(f"  a book:        {public_url}/books/9798463348616")
+    click.echo(f"  search:        {public_url}/search?q=imperialism")
+    click.echo(f"  health:        {public_url}/health")
+    for name in SERVICES:
+        click.echo(f"  {name + ' API:':<22}{public_url}/api/{name}/schema")
+    click.echo(
+        f"  Stripe stand-in: {public_url}{STANDIN_PREFIX}  broker: {redis_url}  data: {folder}"
+    )
+    click.echo(f"  logs of workers and beat: {folder}/*.log   (Ctrl+C stops everything)")
 
 
 @contextmanager

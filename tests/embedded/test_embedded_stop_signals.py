@@ -4,7 +4,6 @@ of docker stop, systemd, kill and CI runners, a closed terminal's SIGHUP, or sev
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from loopback_server import bound_socket
+from embedded_shop import embedded_environment, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
@@ -25,31 +24,15 @@ STOP_TIMEOUT = 30.0
 BROKER_LINE = re.compile(rb"broker: redis://127\.0\.0\.1:(\d+)/")
 
 
-def _free_port() -> int:
-    with bound_socket() as sock:
-        return int(sock.getsockname()[1])
-
-
-def _embedded_environment(data_dir: Path) -> dict[str, str]:
-    """The README's `bookshop up`: no broker or databases configured, so all of them embedded."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name != "REDIS_URL" and not name.endswith("_DATABASE_URL")
-    }
-    return {**env, "BOOKSHOP_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
-
-
 def _wait_until_serving(shop: subprocess.Popen[bytes], port: int, output: Path) -> int:
-    """The shop answers /health; returns the embedded Redis's port."""
+    """The shop has said it is open and answers /health; returns the embedded Redis's port."""
     deadline = time.monotonic() + START_TIMEOUT
     with httpx.Client(timeout=5) as client:
         while time.monotonic() < deadline:
             assert shop.poll() is None, f"`bookshop up` exited early:\n{output.read_text()}"
+            broker = BROKER_LINE.search(output.read_bytes())
             with contextlib.suppress(httpx.TransportError):
-                if client.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    broker = BROKER_LINE.search(output.read_bytes())
-                    assert broker, output.read_text()
+                if broker and client.get(f"http://127.0.0.1:{port}/health").status_code == 200:
                     return int(broker.group(1))
             time.sleep(0.3)
     raise AssertionError(
@@ -84,12 +67,12 @@ def _running(processes: list[psutil.Process]) -> list[psutil.Process]:
 def _shop(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], list[psutil.Process], Path]]:
     """`bookshop up` serving; yields it, everything it runs (recorded now), and its output.
     Whatever the test leaves running is killed afterwards, and only that."""
-    port = _free_port()
+    port = free_port()
     output = tmp_path / "up.log"
     shop = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "up", "--port", str(port), "--no-seed"],
         cwd=REPO,
-        env=_embedded_environment(tmp_path),
+        env=embedded_environment(tmp_path),
         stdout=output.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
