@@ -26,7 +26,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 # "where", "own", which rank harmlessly but make poor reasons to show a person
 _STOPWORDS = frozenset(STOPWORDS_EN) | {"s", "t"}
 _NOT_WORTH_SHOWING = frozenset(STOPWORDS_EN_PLUS) | _STOPWORDS
-# bm25s's defaults ("lucene" BM25); the overlay uses the same numbers
+# bm25s's defaults ("lucene" BM25, whose term weight has no (k1 + 1) factor); the overlay
+# uses the same formula, so a re-described book scores as it would after a rebuild
 _K1 = 1.5
 _B = 0.75
 
@@ -131,5 +132,5 @@ class LexicalIndex:
         for token in query:
             tf = counts.get(token, 0)
             if tf:
-                score += self.idf(token) * tf * (_K1 + 1) / (tf + norm)
+                score += self.idf(token) * tf / (tf + norm)
         return score

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from services.recommendation.books import IndexedBook
 from services.recommendation.lexical import LexicalAnalyser, LexicalIndex, book_document
@@ -51,3 +52,12 @@ def test_overlay_document_is_scored_against_the_built_index() -> None:
 
     assert int(np.argmax(scores)) == 3
     assert index.overlay_size == 1
+
+
+def test_overlay_scores_a_document_as_the_built_index_does() -> None:
+    index = LexicalIndex(DOCS)
+    index.set_overlay(3, DOCS[0])
+
+    scores = index.scores("workers strike and walk out", 4)
+
+    assert scores[3] == pytest.approx(scores[0], rel=1e-5)
