@@ -140,7 +140,7 @@ def pipeline_ranker(
 
 def bm25_baseline(books: Sequence[IndexedBook], *, k: int = RECALL_DEPTH) -> Rank:
     """Plain BM25: headline and text against title, subtitle, authors, subjects, description."""
-    index = LexicalIndex([book_document(b) for b in books])
+    index = LexicalIndex([book_document(b) for b in books], damp_repeats=False)
     isbns = [b.isbn13 for b in books]
 
     def rank(article: Article) -> list[str]:

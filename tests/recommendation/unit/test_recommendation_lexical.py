@@ -61,3 +61,37 @@ def test_overlay_scores_a_document_as_the_built_index_does() -> None:
     scores = index.scores("workers strike and walk out", 4)
 
     assert scores[3] == pytest.approx(scores[0], rel=1e-5)
+
+
+REPEATS_DOCS = [
+    "A novel told by a union official's driver",
+    "Pensions, ballots and the right to strike",
+    "Recipes through the seasons",
+]
+# one word said four times against three words said once each
+REPEATING_QUERY = "driver driver driver driver pensions ballot strike"
+
+
+def test_a_repeated_query_word_counts_less_than_as_many_different_words() -> None:
+    index = LexicalIndex(REPEATS_DOCS)
+
+    scores = index.scores(REPEATING_QUERY, len(REPEATS_DOCS))
+
+    assert int(np.argmax(scores)) == 1
+
+
+def test_plain_bm25_counts_every_repeat() -> None:
+    index = LexicalIndex(REPEATS_DOCS, damp_repeats=False)
+
+    scores = index.scores(REPEATING_QUERY, len(REPEATS_DOCS))
+
+    assert int(np.argmax(scores)) == 0
+
+
+def test_overlay_damps_repeats_as_the_built_index_does() -> None:
+    index = LexicalIndex(REPEATS_DOCS)
+    index.set_overlay(3, REPEATS_DOCS[0])
+
+    scores = index.scores(REPEATING_QUERY, 4)
+
+    assert scores[3] == pytest.approx(scores[0], rel=1e-5)
