@@ -5,7 +5,9 @@ The ranking, per article:
 1. candidates: the top books by BM25 and by WordLlama cosine over the whole catalogue (a
    matrix product over precomputed vectors), plus every book the article names; their
    best `rerank_depth`, MiniLM's own closest few among the books it has read (a matrix
-   product over the kept vectors) and the named books go on to MiniLM;
+   product over the kept vectors) and the named books go on to MiniLM; once steps 2-3
+   have found the leading book, its closest books by MiniLM (of those closest to the
+   article) join them and the two steps are made again;
 2. features for each candidate, each z-scored over the candidates so no stage's scale
    dominates: BM25, WordLlama cosine, MiniLM cosine, and how close the article is to
    the book's subjects (the centroid of the books filed under each subject, which lifts
@@ -82,6 +84,11 @@ class RankerConfig:
     neighbour_seeds: int = 1
     """The first pass's best book only: its runner-up is wrong often enough to pull the
     shelf off course (chosen by leave-one-out over the judged articles)."""
+    lead_neighbours: int = 5
+    """How many of MiniLM's closest books to the article's leading ones join the
+    candidates (those not among them already)."""
+    lead_pool: int = 200
+    """Among how many of MiniLM's closest books to the article those are sought."""
     author_bonus: float = 1.5
     """Added for a book whose author the article names in full (in z units)."""
     in_stock_bonus: float = 0.2
@@ -253,19 +260,17 @@ class Ranker:
             semantic = self._known_rerank_scores(article_vector, n)
             candidates = self._shortlist(candidates, lexical, word, semantic, usable, mentions)
             word[candidates] = self._word_vectors[candidates] @ word_query
-        features = {
-            "lexical": lexical[candidates],
-            "word": word[candidates],
-        }
-        affinity = self._subject_affinity(article_vector, word_query, features, candidates)
-        features["subject"] = self._book_subject_scores(candidates, affinity)
-        fused = self._fuse(features)
-        named = np.array(
-            [int(p) in mentions and mentions[int(p)].kind in _NAMED for p in candidates]
+        fused, named, affinity = self._first_pass(
+            candidates, lexical, word, word_query, article_vector, mentions
         )
-        fused += self._author_bonuses(candidates, fused, mentions)
-        # before the neighbours: the leading book of two equally good ones is the in-stock one
-        fused += self.config.in_stock_bonus * (self._available[candidates] > 0)
+        if article_vector is not None:
+            beside = self._beside_lead(candidates, fused, named, semantic, usable)
+            if len(beside):
+                candidates = np.concatenate([candidates, beside])
+                word[beside] = self._word_vectors[beside] @ word_query
+                fused, named, affinity = self._first_pass(
+                    candidates, lexical, word, word_query, article_vector, mentions
+                )
         fused += self.config.neighbour_weight * self._neighbour_scores(candidates, fused, named)
         order = sorted(range(len(candidates)), key=lambda i: (not named[i], -fused[i]))
         chosen = self._one_edition_each([int(candidates[i]) for i in order], pinned, k)
@@ -281,6 +286,57 @@ class Ranker:
             reason = self._reason(book, mentions.get(position), terms, affinity)
             out.append(Recommendation(book.isbn13, round(scores[position], 4), reason))
         return out
+
+    def _first_pass(
+        self,
+        candidates: np.ndarray,
+        lexical: np.ndarray,
+        word: np.ndarray,
+        word_query: np.ndarray,
+        article_vector: np.ndarray | None,
+        mentions: dict[int, Mention],
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        """The candidates' fused scores before the neighbours, which books the article
+        names, and the article's closeness to each subject."""
+        features = {
+            "lexical": lexical[candidates],
+            "word": word[candidates],
+        }
+        affinity = self._subject_affinity(article_vector, word_query, features, candidates)
+        features["subject"] = self._book_subject_scores(candidates, affinity)
+        fused = self._fuse(features)
+        named = np.array(
+            [int(p) in mentions and mentions[int(p)].kind in _NAMED for p in candidates]
+        )
+        fused += self._author_bonuses(candidates, fused, mentions)
+        # before the neighbours: the leading book of two equally good ones is the in-stock one
+        fused += self.config.in_stock_bonus * (self._available[candidates] > 0)
+        return fused, named, affinity
+
+    def _beside_lead(
+        self,
+        candidates: np.ndarray,
+        fused: np.ndarray,
+        named: np.ndarray,
+        semantic: np.ndarray,
+        usable: np.ndarray,
+    ) -> np.ndarray:
+        """The books closest to the leading ones, by MiniLM, that are not candidates yet.
+
+        The neighbours score books beside the leading ones, but only among candidates:
+        a book on the lead's shelf that the article's own words never reached was left
+        out. They are sought among MiniLM's closest books to the article, so the cost is
+        a product over `lead_pool` kept vectors, not over every kept one.
+        """
+        outside = usable.copy()
+        outside[candidates] = False
+        pool = _top(np.where(outside, semantic, -np.inf), self.config.lead_pool)
+        if len(pool) == 0:
+            return pool
+        lead = self._lead(fused, named)
+        vector = _unit(self._candidate_vectors(candidates[lead]).mean(axis=0))
+        closeness = self._rerank_vectors.get(pool.tolist()) @ vector
+        return pool[np.argsort(-closeness, kind="stable")[: self.config.lead_neighbours]]
 
     def _cheap_candidates(
         self,
@@ -424,14 +480,19 @@ class Ranker:
         the shop's subjects tell the history from the novel and the theory.
         """
         vectors = self._candidate_vectors(candidates)
-        lead = np.flatnonzero(named)
-        if len(lead) == 0:
-            lead = np.argsort(-fused)[: self.config.neighbour_seeds]
+        lead = self._lead(fused, named)
         meaning = vectors @ _unit(vectors[lead].mean(axis=0))
         shelf = self._shared_subjects(candidates, lead)
         for similarity in (meaning, shelf):
             similarity[lead] = similarity.max()
         return _zscores(_zscores(meaning) + _zscores(shelf))
+
+    def _lead(self, fused: np.ndarray, named: np.ndarray) -> np.ndarray:
+        """The article's leading books: those it names, else the first pass's best."""
+        lead = np.flatnonzero(named)
+        if len(lead) == 0:
+            lead = np.argsort(-fused)[: self.config.neighbour_seeds]
+        return lead
 
     def _shared_subjects(self, candidates: np.ndarray, lead: np.ndarray) -> np.ndarray:
         """Each candidate's subjects against the leading books': a Jaccard index in which

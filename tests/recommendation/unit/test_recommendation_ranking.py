@@ -155,6 +155,40 @@ def test_a_rare_subject_shared_with_the_leading_book_counts_more_than_a_common_o
     assert shared[1] > shared[2] > 0
 
 
+CARE = "Who does the unpaid care work at home? Social reproduction keeps the economy running."
+SHELF = [
+    book(
+        "9780000000301",
+        "Social Reproduction Theory",
+        subjects=("womens-liberation",),
+        description="Unpaid care work at home and the social reproduction of labour power.",
+    ),
+    book(
+        "9780000000302",
+        "Marxism and Women's Liberation",
+        subjects=("womens-liberation",),
+        description="Women's oppression under capitalism and the fight for liberation.",
+    ),
+    book("9780000000303", "Kitchen Diaries", subjects=("cookery",), description="Recipes."),
+    book("9780000000304", "Garden Year", subjects=("gardening",), description="Sowing seeds."),
+    book("9780000000305", "Cup Final", subjects=("sport",), description="A season of football."),
+]
+
+
+@pytest.mark.parametrize("lead_neighbours", [0, 1])
+def test_the_leading_books_closest_neighbour_joins_the_candidates(lead_neighbours: int) -> None:
+    # candidates: the one best book by each cheap stage, none of MiniLM's own
+    config = RankerConfig(
+        candidates_per_stage=1, semantic_shortlist=0, lead_neighbours=lead_neighbours
+    )
+    ranker = Ranker(SHELF, config=config)
+
+    ranked = isbns(ranker, CARE, k=3)
+
+    assert ranked[0] == "9780000000301"
+    assert ("9780000000302" in ranked) == (lead_neighbours > 0)
+
+
 def test_removed_book_is_never_recommended(small: Ranker) -> None:
     small.remove("9780000000003")
 
