@@ -8,6 +8,7 @@ import uvicorn
 from services.stripe_standin.app import create_app
 from services.stripe_standin.settings import StripeStandinSettings
 from shared.gc_freeze import freeze_long_lived_objects
+from shared.observability.logs import configure_logging_from_env
 
 
 def main() -> None:
@@ -15,6 +16,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)
     args = parser.parse_args()
+    configure_logging_from_env(service="stripe-standin")
     settings = StripeStandinSettings()
     if "STRIPE_STANDIN_PUBLIC_BASE_URL" not in os.environ:
         settings = settings.model_copy(
@@ -22,7 +24,7 @@ def main() -> None:
         )
     app = create_app(settings)
     freeze_long_lived_objects()
-    uvicorn.run(app, host=args.host, port=args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
 
 
 if __name__ == "__main__":

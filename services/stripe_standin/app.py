@@ -77,6 +77,10 @@ def create_app(
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         lifespan=[background_work],
         openapi_config=None,
+        # Logging is the process's to set (the shop's, or __main__'s): Litestar's default
+        # would replace the root logger's handler with its own when the app starts, and in
+        # `bookshop up` every service's lines would then come out in its plain format.
+        logging_config=None,
     )
 
 

@@ -17,18 +17,19 @@ SHARED_PROCESSORS: list[structlog.types.Processor] = [
 
 
 # Libraries that write a line for every call or task they handle: the Stripe SDK (two per API
-# request) and the Celery worker (task received, task succeeded). Formatted as JSON, those lines
+# request), the Celery worker (task received, task succeeded) and httpx (one per request: the
+# stand-in's webhooks, the shop's /health asking each service). Formatted as JSON, those lines
 # cost a busy process about a seventh of its CPU: on the Buy path, checkout's web process and the
 # catalogue worker alike. By default they keep their warnings and errors only (the metrics count
 # every task and request, and the shop's own logs say what happened to an order);
 # BOOKSHOP_LOG_PER_CALL=1 brings their lines back.
-PER_CALL_LOGGERS = ("stripe", "celery.app.trace", "celery.worker.strategy")
+PER_CALL_LOGGERS = ("stripe", "celery.app.trace", "celery.worker.strategy", "httpx")
 
 
 def configure_logging_from_env(*, service: str | None = None) -> None:
     """JSON lines for machines; `BOOKSHOP_LOG_FORMAT=console` for a person at a terminal;
-    the level from BOOKSHOP_LOG_LEVEL; BOOKSHOP_LOG_PER_CALL=1 for a line per Stripe call and
-    Celery task."""
+    the level from BOOKSHOP_LOG_LEVEL; BOOKSHOP_LOG_PER_CALL=1 for a line per Stripe call,
+    Celery task and HTTP request made."""
     configure_logging(
         level=os.environ.get("BOOKSHOP_LOG_LEVEL", "INFO"),
         json=os.environ.get("BOOKSHOP_LOG_FORMAT", "json") == "json",

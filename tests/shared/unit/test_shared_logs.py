@@ -18,13 +18,14 @@ def logged(capsys: pytest.CaptureFixture[str]) -> list[dict[str, str]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_by_default_stripe_calls_and_celery_tasks_log_their_warnings_only(
+def test_by_default_stripe_calls_celery_tasks_and_http_requests_log_their_warnings_only(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging(level="INFO", json=True, service="checkout")
     logging.getLogger("stripe").info("message='Request to Stripe api' method=post")
     logging.getLogger("celery.app.trace").info("Task catalogue.reserve_stock.v1 succeeded")
     logging.getLogger("celery.worker.strategy").info("Task catalogue.reserve_stock.v1 received")
+    logging.getLogger("httpx").info('HTTP Request: GET http://shop/health/catalogue "200 OK"')
     logging.getLogger("stripe").warning("Stripe retried a request")
     logging.getLogger("services.checkout").info("order BK-7Q2M paid")
 

@@ -1,5 +1,6 @@
 """The app in process (no network): idempotency, faults, auth and the expiry sweep."""
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -8,6 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from services.stripe_standin import StripeStandinSettings, create_app
+from shared.observability.logs import configure_logging
 
 AUTH = {"Authorization": "Bearer sk_test_unit"}
 SESSION = {
@@ -194,3 +196,14 @@ def test_a_session_collecting_an_address_asks_for_it_and_keeps_what_was_typed(
         },
         "name": "Rosa Reader",
     }
+
+
+@pytest.mark.usefixtures("logging_restored")
+def test_starting_the_app_leaves_the_process_logging_as_it_was() -> None:
+    """In `bookshop up` the stand-in runs beside the services in one process, whose logging
+    the shop configured: the app must not put a handler of its own on the root logger."""
+    configure_logging(level="INFO", json=True, service="shop")
+    handlers = list(logging.getLogger().handlers)
+    with TestClient(app=create_app(StripeStandinSettings())) as started:
+        assert started.get("/_standin/faults").status_code == 200
+    assert logging.getLogger().handlers == handlers
