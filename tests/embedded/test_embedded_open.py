@@ -1,6 +1,6 @@
 """`bookshop up` says the shop is open only when a reader can buy: on a first start the demo
 catalogue reaches checkout as messages, and a Buy pressed before checkout had its copy was
-told the shop does not sell the book."""
+told the shop does not sell the book. And one shop per data folder."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 from embedded_shop import embedded_environment, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,38 +23,68 @@ OPEN_LINE = "The bookshop is open at "
 DEMO_BOOK = "9798463348616"
 
 
-def test_a_buy_pressed_as_soon_as_the_shop_says_open_goes_to_the_payment_page(
-    tmp_path: Path,
-) -> None:
-    port = free_port()
-    output = tmp_path / "up.log"
-    shop = subprocess.Popen(
+@dataclass(frozen=True)
+class OpenShop:
+    url: str
+    data_dir: Path
+    output: Path
+
+
+def _up(port: int, data_dir: Path, output: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "services.cli", "up", "--port", str(port)],
         cwd=REPO,
-        env=embedded_environment(tmp_path),
+        env=embedded_environment(data_dir),
         stdout=output.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenShop]:
+    """`bookshop up` on a fresh data folder, yielded the moment it says it is open."""
+    data_dir = tmp_path_factory.mktemp("shop")
+    output = data_dir / "up.log"
+    port = free_port()
+    up = _up(port, data_dir, output)
     try:
         deadline = time.monotonic() + OPEN_TIMEOUT
         while OPEN_LINE not in output.read_text():
-            assert shop.poll() is None, f"`bookshop up` exited early:\n{output.read_text()}"
+            assert up.poll() is None, f"`bookshop up` exited early:\n{output.read_text()}"
             assert time.monotonic() < deadline, f"never said open:\n{output.read_text()}"
             time.sleep(0.1)
-        buy = httpx.post(
-            f"http://127.0.0.1:{port}/checkout/buy",
-            data={"isbn13": DEMO_BOOK, "quantity": "1"},
-            timeout=30,
-        )
-        assert buy.status_code == 303, buy.text
-        assert "/stripe/" in buy.headers["location"], buy.headers
-        text = output.read_text()
-        assert text.index("waiting for the workers") < text.index(OPEN_LINE), text
+        yield OpenShop(f"http://127.0.0.1:{port}", data_dir, output)
     finally:
-        shop.send_signal(signal.SIGINT)
+        up.send_signal(signal.SIGINT)
         try:
-            shop.wait(timeout=60)
+            up.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            shop.kill()
-            shop.wait()
+            up.kill()
+            up.wait()
+
+
+def _buy(shop: OpenShop) -> httpx.Response:
+    return httpx.post(
+        f"{shop.url}/checkout/buy", data={"isbn13": DEMO_BOOK, "quantity": "1"}, timeout=30
+    )
+
+
+def test_a_buy_pressed_as_soon_as_the_shop_says_open_goes_to_the_payment_page(
+    shop: OpenShop,
+) -> None:
+    buy = _buy(shop)
+    assert buy.status_code == 303, buy.text
+    assert "/stripe/" in buy.headers["location"], buy.headers
+    text = shop.output.read_text()
+    assert text.index("waiting for the workers") < text.index(OPEN_LINE), text
+
+
+def test_a_second_shop_on_the_same_data_folder_is_refused_and_the_first_carries_on(
+    shop: OpenShop, tmp_path: Path
+) -> None:
+    output = tmp_path / "second.log"
+    second = _up(free_port(), shop.data_dir, output)
+    assert second.wait(timeout=60) == 1, output.read_text()
+    assert "A shop is already running on the data folder" in output.read_text()
+    assert _buy(shop).status_code == 303
