@@ -73,7 +73,8 @@ class Supervisor:
         self._holding = False
         self._serving: uvicorn.Server | None = None
         self.stopping = threading.Event()
-        """Set by the first stop signal: for threads that must not carry on past it."""
+        """Set by the first stop signal and when the shop unwinds (uvicorn failing to start,
+        say): for threads that must not carry on past it."""
 
     def __enter__(self) -> Self:
         self._previous_handlers = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
@@ -86,6 +87,7 @@ class Supervisor:
         traceback: TracebackType | None,
     ) -> bool:
         self._holding = True
+        self.stopping.set()
         try:
             self._started.close()
         finally:
