@@ -179,6 +179,7 @@ def configure_environment(public_url: str) -> None:
     defaults = {
         "CATALOGUE_PUBLIC_URL": public_url,
         "RECOMMENDATION_PUBLIC_URL": public_url,
+        "RECOMMENDATION_INDEX_IN_BACKGROUND": "true",
         "CHECKOUT_PUBLIC_URL": public_url,
         "CHECKOUT_STRIPE_API_KEY": "sk_test_embedded_standin",
         "CHECKOUT_STRIPE_API_BASE": public_url + STANDIN_PREFIX,

@@ -1,12 +1,15 @@
 """`create_app(settings)`: the recommendation service's web app.
 
 No I/O here: connections open on first use, and the index (with its models) is built at
-the first ranking, in a thread.
+the first ranking, in a thread, or as the app starts with `index_in_background`, which
+then keeps it current between rankings too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,6 +34,10 @@ from shared.web import EXCEPTION_HANDLERS, MAX_JSON_BODY_BYTES, openapi_config
 from shared.web_assets import staff_static_files, staff_template_config
 
 TEMPLATES = Path(__file__).parent / "templates"
+# Often enough that a reader seldom finds changes waiting to be applied (a stock level moves
+# with every Buy); a refresh with nothing new is one small query.
+INDEX_REFRESH_SECONDS = 2.0
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -46,12 +53,35 @@ def create_app(
     sessions = staff_session_config(settings)
     limiter = rate_limits(settings, RECOMMENDATIONS)
 
+    async def keep_index_current() -> None:
+        failing = False
+        while True:
+            try:
+                await recommendations.index.refresh()
+            except Exception:
+                # Not fatal: each ranking refreshes the index itself. Said once per outage.
+                if not failing:
+                    log.warning("the index could not be refreshed", exc_info=True)
+                failing = True
+            else:
+                failing = False
+            await asyncio.sleep(INDEX_REFRESH_SECONDS)
+
     @contextlib.asynccontextmanager
     async def background(_: Litestar) -> AsyncIterator[None]:
+        refreshing = (
+            asyncio.create_task(keep_index_current(), name="recommendation-index")
+            if settings.index_in_background
+            else None
+        )
         try:
             async with runtime.relaying():
                 yield
         finally:
+            if refreshing is not None:
+                refreshing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refreshing
             await runtime.close()
 
     def provide(value: object) -> Provide:

@@ -31,6 +31,13 @@ class RecommendationSettings(ServiceSettings):
     rerank: bool = Field(
         default=True, description="re-rank candidates with MiniLM (better, a little slower)"
     )
+    index_in_background: bool = Field(
+        default=False,
+        description="build the index and load its models as the web app starts, and apply "
+        "the catalogue's changes to it every few seconds, in the background, rather than at "
+        "the next ranking, which then waits for them (`bookshop up` and .env.example turn it "
+        "on)",
+    )
     staff_auth: StaffAuthSettings = Field(
         default_factory=StaffAuthSettings,
         description="staff sign-in, the same in every service (BOOKSHOP_* variables)",

@@ -17,7 +17,7 @@ async def health(
     recommendations: Recommendations,
 ) -> Response[dict[str, Any]]:
     index = recommendations.index
-    # The index is built at the first ranking, so "not built yet" is healthy.
+    # The index may wait for the first ranking to be built, so "not built yet" is healthy.
     return await health_response(
         runtime, settings.redis_url, index={"built": index.loaded, "books": index.size}
     )
