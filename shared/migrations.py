@@ -6,6 +6,8 @@ anywhere, inside an event loop or not.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,12 @@ def upgrade(script_location: str, database_url: str, revision: str = "head") -> 
     parsed = make_url(database_url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # WAL is a lasting property of the file: set here, before any service connects, so
+        # that connections opening at once never race to switch it. The switch needs the file
+        # alone, and SQLite refuses it at once ("database is locked") rather than waiting
+        # while another connection reads.
+        with contextlib.closing(sqlite3.connect(parsed.database)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
     command.upgrade(alembic_config(script_location, database_url), revision)
 
 
