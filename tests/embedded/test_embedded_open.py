@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,9 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from embedded_shop import embedded_environment, free_port
+from embedded_shop import free_port, start_up
 
-REPO = Path(__file__).resolve().parents[2]
 # A first start: three databases made, 208 books seeded and passed on, three workers loading.
 OPEN_TIMEOUT = 240.0
 OPEN_LINE = "The bookshop is open at "
@@ -30,24 +28,13 @@ class OpenShop:
     output: Path
 
 
-def _up(port: int, data_dir: Path, output: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--port", str(port)],
-        cwd=REPO,
-        env=embedded_environment(data_dir),
-        stdout=output.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenShop]:
     """`bookshop up` on a fresh data folder, yielded the moment it says it is open."""
     data_dir = tmp_path_factory.mktemp("shop")
     output = data_dir / "up.log"
     port = free_port()
-    up = _up(port, data_dir, output)
+    up = start_up(port, data_dir, output)
     try:
         deadline = time.monotonic() + OPEN_TIMEOUT
         while OPEN_LINE not in output.read_text():
@@ -84,7 +71,7 @@ def test_a_second_shop_on_the_same_data_folder_is_refused_and_the_first_carries_
     shop: OpenShop, tmp_path: Path
 ) -> None:
     output = tmp_path / "second.log"
-    second = _up(free_port(), shop.data_dir, output)
+    second = start_up(free_port(), shop.data_dir, output)
     assert second.wait(timeout=60) == 1, output.read_text()
     assert "A shop is already running on the data folder" in output.read_text()
     assert _buy(shop).status_code == 303

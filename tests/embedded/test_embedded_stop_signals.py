@@ -7,7 +7,6 @@ import contextlib
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +14,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from embedded_shop import embedded_environment, free_port
+from embedded_shop import free_port, start_up
 
-REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
 # The workers' grace (10 s) and Redis saving its file, with room for a busy two-core machine.
 STOP_TIMEOUT = 30.0
@@ -69,14 +67,7 @@ def _shop(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], list[psutil
     Whatever the test leaves running is killed afterwards, and only that."""
     port = free_port()
     output = tmp_path / "up.log"
-    shop = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--port", str(port), "--no-seed"],
-        cwd=REPO,
-        env=embedded_environment(tmp_path),
-        stdout=output.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    shop = start_up(port, tmp_path, output, "--no-seed")
     started: list[psutil.Process] = []
     try:
         redis_port = _wait_until_serving(shop, port, output)
