@@ -101,7 +101,7 @@ class Settling:
 
 async def _unpublished(parts: ServiceParts) -> int:
     """Messages in the service's outbox that no relay has sent yet."""
-    outbox = load(f"services.{parts.name}.models:outbox")
+    outbox = load(parts.outbox)
     db = Database(parts.load_settings().resolved_database_url())
     try:
         async with db.reading() as session:

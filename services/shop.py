@@ -28,6 +28,10 @@ class ServiceParts:
     def tasks(self) -> str:
         return f"services.{self.name}.tasks"
 
+    @property
+    def outbox(self) -> str:
+        return f"services.{self.name}.models:outbox"
+
     def load_settings(self, **overrides: Any) -> ServiceSettings:
         settings_class = load(self.settings)
         return settings_class(**overrides)

@@ -39,8 +39,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # The wait first: switching to WAL needs a lock another connection may hold.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # A migrated file is WAL already (shared.migrations switches it, before any service
+        # connects, since SQLite refuses the switch at once while another connection reads):
+        # then this changes nothing. It makes a file no migration made WAL too.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -44,7 +44,8 @@ def configure_logging(
     """Route the standard library's logging (ours, Litestar's, Celery's) through structlog.
 
     `json=False` prints readable lines for a person at a terminal (the embedded default).
-    `per_call=True` gives every Stripe call and Celery task its line (PER_CALL_LOGGERS).
+    `per_call=True` gives every Stripe call, Celery task and HTTP request made its line
+    (PER_CALL_LOGGERS).
     """
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
