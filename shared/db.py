@@ -17,6 +17,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -117,12 +118,23 @@ def mark(session: AsyncSession, name: str) -> None:
 
 
 class Database:
-    """A service's engine and its sessions: `reading()` for queries, `writing()` for changes."""
+    """A service's engine and its sessions: `reading()` for queries, `writing()` for changes,
+    and on Postgres `autocommitting()` for a change written as one statement."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # On Postgres a read needs no transaction: at READ COMMITTED each statement sees its
+        # own snapshot either way, and BEGIN and ROLLBACK would cost two round trips around
+        # every read (a one-query read, a price or a page, would make three).
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_sessions = (
+            async_sessionmaker(self._autocommit, expire_on_commit=False)
+            if self.is_postgres
+            else self._sessions
+        )
         self._write_options = {"sqlite_begin": "IMMEDIATE"} if is_sqlite(url) else {}
         self._after_commit: list[tuple[str, Callable[[], None]]] = []
 
@@ -133,8 +145,18 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
+        async with self._read_sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def autocommitting(self) -> AsyncIterator[AsyncConnection]:
+        """A Postgres connection on which each statement is its own transaction: a change
+        written as one statement (a data-modifying WITH) then costs one round trip instead of
+        BEGIN, its statements and COMMIT. SQLite has no such statements; use `writing()`."""
+        if not self.is_postgres:
+            raise RuntimeError("autocommitting() is for Postgres; SQLite writes in writing()")
+        async with self._autocommit.connect() as connection:
+            yield connection
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:

@@ -260,15 +260,6 @@ def _bounds(name: str, prefix: str) -> dict[str, str]:
     return {f"{name}_low": low, f"{name}_high": high}
 
 
-async def _connection(session: AsyncSession) -> AsyncConnection:
-    """The session's connection, outside a transaction on Postgres: a search only reads, and its
-    two statements need not see one snapshot, so BEGIN and ROLLBACK would only add two round
-    trips to the few a search makes. (On SQLite they cost no round trip.)"""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return await session.connection()
-
-
 async def _rarest_first(connection: AsyncConnection, words: list[str]) -> list[str]:
     """The words, fewest entries first; empty if one has none (then nothing can match)."""
     params: dict[str, str] = {}
@@ -288,7 +279,8 @@ def _has_words(hit: SearchHit, words: list[str]) -> bool:
 
 async def find(session: AsyncSession, query: SearchQuery, *, limit: int) -> list[SearchHit]:
     """The best `limit` books for the query, best first: one round trip, two when several
-    words need their rarest one found."""
+    words need their rarest one found (in a reading session, which on Postgres sends no BEGIN
+    or ROLLBACK around them)."""
     prefixes: list[tuple[TermKind, str]] = []
     if query.exact_isbn:
         prefixes.append((TermKind.ISBN, query.exact_isbn))
@@ -296,7 +288,7 @@ async def find(session: AsyncSession, query: SearchQuery, *, limit: int) -> list
         prefixes += [(TermKind.ISBN, prefix) for prefix in query.isbn_prefixes]
         if query.text:
             prefixes += [(TermKind.TITLE, query.text), (TermKind.AUTHOR, query.text)]
-    connection = await _connection(session)
+    connection = await session.connection()
     words = [] if query.exact_isbn else list(dict.fromkeys(query.words))
     if len(words) == 1:
         prefixes.append((TermKind.WORD, words[0]))

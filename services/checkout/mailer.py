@@ -74,7 +74,7 @@ class EmailSender:
             .order_by(Email.id)
             .limit(BATCH)
         )
-        if self._db.engine.dialect.name == "postgresql":
+        if self._db.is_postgres:
             query = query.with_for_update(skip_locked=True)
         async with self._db.writing() as session:
             emails = list((await session.scalars(query)).all())

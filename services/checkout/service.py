@@ -13,7 +13,6 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.checkout import domain, emails, stock_commits
 from services.checkout.domain import (
@@ -232,18 +231,17 @@ class OrderService:
         hold = timedelta(
             minutes=self._settings.web_session_minutes + self._settings.reservation_margin_minutes
         )
-        async with self._uow() as uow:
-            order = self._new_order(
-                channel=Channel.WEB,
-                delivery=Delivery.POST,
-                lines=await self._price(uow.session, [WantedLine(isbn, quantity)]),
-                hold=hold,
-                customer=None,
-            )
-            order.article_id = (article_id or "").strip()[:200] or None
-            order.article_link = (article_link or "").strip()[:2000] or None
-            order.customer_email = email.strip() if email else None
-            await insert_order(uow.session, order)
+        order = self._new_order(
+            channel=Channel.WEB,
+            delivery=Delivery.POST,
+            lines=await self._price([WantedLine(isbn, quantity)]),
+            hold=hold,
+            customer=None,
+        )
+        order.article_id = (article_id or "").strip()[:200] or None
+        order.article_link = (article_link or "").strip()[:2000] or None
+        order.customer_email = email.strip() if email else None
+        await insert_order(self._db, order)
         reply = await self._reserve(order)
         try:
             session = await self._payments.create_session(self._session_request(order))
@@ -259,21 +257,20 @@ class OrderService:
                 retry_after_seconds=30,
             ) from error
         # One transaction records the hold and the session: the Buy writes twice in all.
-        now = self._now()
-        async with self._uow() as uow:
-            if not await move_detached(
-                uow.session,
-                order,
-                [
-                    (OrderStatus.RESERVED, None),
-                    (OrderStatus.AWAITING_PAYMENT, f"Stripe {session.id}"),
-                ],
-                at=now,
-                values={
-                    **self._hold_values(order, reply),
-                    **self._session_values(order, session, PaymentMethod.STRIPE_CHECKOUT),
-                },
-            ):
+        if not await move_detached(
+            self._db,
+            order,
+            [
+                (OrderStatus.RESERVED, None),
+                (OrderStatus.AWAITING_PAYMENT, f"Stripe {session.id}"),
+            ],
+            at=self._now(),
+            values={
+                **self._hold_values(order, reply),
+                **self._session_values(order, session, PaymentMethod.STRIPE_CHECKOUT),
+            },
+        ):
+            async with self._uow() as uow:
                 order = await get_for_update(uow.session, order.reference)
                 self._reserved(order, reply)
                 self._attach_session(order, session, PaymentMethod.STRIPE_CHECKOUT)
@@ -303,17 +300,16 @@ class OrderService:
             if delivery is Delivery.COLLECTION
             else self._settings.phone_reservation_hours
         )
+        order = self._new_order(
+            channel=Channel.PHONE,
+            delivery=delivery,
+            lines=await self._price(lines),
+            hold=timedelta(hours=hours),
+            customer=customer,
+        )
+        order.idempotency_key = key
         try:
-            async with self._uow() as uow:
-                order = self._new_order(
-                    channel=Channel.PHONE,
-                    delivery=delivery,
-                    lines=await self._price(uow.session, lines),
-                    hold=timedelta(hours=hours),
-                    customer=customer,
-                )
-                order.idempotency_key = key
-                await insert_order(uow.session, order)
+            await insert_order(self._db, order)
         except IntegrityError as error:
             # The same submit raced itself: the other request made the order.
             existing = await self._by_idempotency_key(key)
@@ -326,7 +322,7 @@ class OrderService:
             self._reserved(order, reply)
         return order, True
 
-    async def _price(self, session: AsyncSession, wanted: Sequence[WantedLine]) -> list[PricedLine]:
+    async def _price(self, wanted: Sequence[WantedLine]) -> list[PricedLine]:
         """Lines priced from checkout's own copy of the catalogue; the client's price is never used."""
         quantities: dict[str, int] = {}
         for line in wanted:
@@ -335,10 +331,11 @@ class OrderService:
                 line.quantity, maximum=self._settings.max_quantity_per_line
             )
             quantities[isbn13] = quantities.get(isbn13, 0) + quantity
-        books = {
-            book.isbn13: book
-            for book in await session.execute(_PRICES, {"isbns": list(quantities)})
-        }
+        async with self._db.reading() as session:
+            books = {
+                book.isbn13: book
+                for book in await session.execute(_PRICES, {"isbns": list(quantities)})
+            }
         priced = []
         for isbn13, quantity in quantities.items():
             book = books.get(isbn13)

@@ -86,7 +86,7 @@ class OutboxRelay:
         self._send = send
         self._batch_size = batch_size
         self._wake = asyncio.Event()
-        self._postgres = db.engine.dialect.name == "postgresql"
+        self._postgres = db.is_postgres
 
     def kick(self) -> None:
         """Wake the running relay loop now rather than at its next poll."""

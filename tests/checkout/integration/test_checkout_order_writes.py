@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from services.checkout.domain import IllegalTransition, OrderStatus, PricedLine
 from services.checkout.models import Order, StatusChange, outbox
@@ -64,8 +64,7 @@ def new_order(reference: str) -> Order:
 
 async def test_a_new_order_is_written_with_its_lines_and_history(uow: UnitOfWorkFactory) -> None:
     order = new_order("ACDE3467")
-    async with uow() as unit:
-        await insert_order(unit.session, order)
+    await insert_order(uow.db, order)
 
     async with uow() as unit:
         stored = await get_for_update(unit.session, "ACDE3467")
@@ -80,11 +79,9 @@ async def test_a_new_order_is_written_with_its_lines_and_history(uow: UnitOfWork
 
 
 async def test_a_taken_reference_draws_another(uow: UnitOfWorkFactory) -> None:
-    async with uow() as unit:
-        await insert_order(unit.session, new_order("ACDE4679"))
+    await insert_order(uow.db, new_order("ACDE4679"))
     second = new_order("ACDE4679")
-    async with uow() as unit:
-        await insert_order(unit.session, second)
+    await insert_order(uow.db, second)
 
     assert second.reference != "ACDE4679"
     async with uow() as unit:
@@ -93,17 +90,15 @@ async def test_a_taken_reference_draws_another(uow: UnitOfWorkFactory) -> None:
 
 async def test_moving_on_writes_each_step_and_the_values(uow: UnitOfWorkFactory) -> None:
     order = new_order("MNPQ3467")
-    async with uow() as unit:
-        await insert_order(unit.session, order)
+    await insert_order(uow.db, order)
     later = NOW + timedelta(minutes=1)
-    async with uow() as unit:
-        moved = await move_detached(
-            unit.session,
-            order,
-            [(OrderStatus.RESERVED, None), (OrderStatus.AWAITING_PAYMENT, "Stripe cs_1")],
-            at=later,
-            values={"stripe_session_id": "cs_1", "sessions_created": 1},
-        )
+    moved = await move_detached(
+        uow.db,
+        order,
+        [(OrderStatus.RESERVED, None), (OrderStatus.AWAITING_PAYMENT, "Stripe cs_1")],
+        at=later,
+        values={"stripe_session_id": "cs_1", "sessions_created": 1},
+    )
     assert moved
     assert (order.status, order.stripe_session_id) == ("awaiting_payment", "cs_1")
     async with uow() as unit:
@@ -122,18 +117,14 @@ async def test_moving_on_writes_each_step_and_the_values(uow: UnitOfWorkFactory)
 
 async def test_an_order_that_moved_meanwhile_is_left_as_it_is(uow: UnitOfWorkFactory) -> None:
     order = new_order("TUVW3467")
-    async with uow() as unit:
-        await insert_order(unit.session, order)
+    await insert_order(uow.db, order)
     # The expiry sweep (or a cancel) gets there while the Buy waits on Stripe.
     async with uow() as unit:
         await unit.session.execute(
             update(Order).where(Order.id == order.id).values(status=OrderStatus.CANCELLED.value)
         )
 
-    async with uow() as unit:
-        moved = await move_detached(
-            unit.session, order, [(OrderStatus.RESERVED, None)], at=NOW, values={}
-        )
+    moved = await move_detached(uow.db, order, [(OrderStatus.RESERVED, None)], at=NOW, values={})
     assert not moved
     assert order.status == "pending"
     async with uow() as unit:
@@ -148,11 +139,67 @@ async def test_an_illegal_step_is_refused_before_anything_is_written(
     uow: UnitOfWorkFactory,
 ) -> None:
     order = new_order("RTXY3467")
-    async with uow() as unit:
-        await insert_order(unit.session, order)
+    await insert_order(uow.db, order)
 
     with pytest.raises(IllegalTransition):
-        async with uow() as unit:
-            await move_detached(unit.session, order, [(OrderStatus.PAID, None)], at=NOW, values={})
+        await move_detached(uow.db, order, [(OrderStatus.PAID, None)], at=NOW, values={})
     async with uow() as unit:
         assert (await get_for_update(unit.session, "RTXY3467")).status == "pending"
+
+
+async def test_every_line_of_a_longer_order_is_written_in_its_place(
+    uow: UnitOfWorkFactory,
+) -> None:
+    order = new_order("BCDF3467")
+    order.lines.clear()
+    add_lines(
+        order,
+        [
+            PricedLine(
+                isbn13="9780745334530", title="Imperialism", unit_price_pence=1999, quantity=2
+            ),
+            PricedLine(isbn13="9781608462223", title="Marx", unit_price_pence=1250, quantity=1),
+            PricedLine(isbn13="9781784785406", title="Lenin", unit_price_pence=899, quantity=3),
+        ],
+    )
+    await insert_order(uow.db, order)
+
+    async with uow() as unit:
+        stored = await get_for_update(unit.session, "BCDF3467")
+        assert [
+            (line.position, line.isbn13, line.title, line.unit_price_pence, line.quantity)
+            for line in sorted(stored.lines, key=lambda line: line.position)
+        ] == [
+            (0, "9780745334530", "Imperialism", 1999, 2),
+            (1, "9781608462223", "Marx", 1250, 1),
+            (2, "9781784785406", "Lenin", 899, 3),
+        ]
+
+
+async def test_on_postgres_each_buy_write_is_one_statement_outside_a_transaction(
+    postgres_database_url: str,
+) -> None:
+    """Each is a single round trip: no BEGIN, no COMMIT, no second statement."""
+    await asyncio.to_thread(upgrade, "services.checkout:migrations", postgres_database_url)
+    db = Database(postgres_database_url)
+    statements: list[str] = []
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _connection, _cursor, statement, *_: statements.append(statement),
+    )
+    order = new_order("GHJK3467")
+    try:
+        await insert_order(db, order)
+        assert len(statements) == 1
+        assert statements[0].startswith("WITH new_order AS")
+        assert await move_detached(
+            db, order, [(OrderStatus.RESERVED, None)], at=NOW, values={"sessions_created": 1}
+        )
+        assert len(statements) == 2
+        async with db.reading() as session:
+            stored = await get_for_update(session, "GHJK3467")
+            assert (stored.status, stored.sessions_created) == ("reserved", 1)
+            assert [change.status for change in stored.history] == ["pending", "reserved"]
+    finally:
+        await db.dispose()
