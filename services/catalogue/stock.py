@@ -13,7 +13,17 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import Integer, String, Update, bindparam, insert, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Integer,
+    String,
+    Update,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.models import LedgerEntry, Stock
@@ -129,6 +139,62 @@ async def open_stock(session: AsyncSession, opening: dict[str, int], who: Who) -
 _MOVE = _move_statement(expecting_on_hand=False)
 _MOVE_IF_UNCHANGED = _move_statement(expecting_on_hand=True)
 _RECORD = insert(_ledger)
+
+
+# The ledger columns `move_within` takes from parameters, and the parameters' names: the
+# counters' changes and the book are the UPDATE's own; the rest are named apart from every
+# column, since SQLAlchemy adds a parameter named like a column to an INSERT's VALUES.
+_LEDGER_GIVEN = {
+    "batch_id": "entry_batch",
+    "isbn13": "target",
+    "kind": "entry_kind",
+    "on_hand_change": "on_hand_change",
+    "reserved_change": "reserved_change",
+    "actor": "entry_actor",
+    "reason": "entry_reason",
+    "reference": "entry_reference",
+    "created_at": "entry_at",
+}
+
+
+def move_within(only_if: ColumnElement[bool]) -> tuple[CTE, CTE]:
+    """Postgres: `move` (without `expected_on_hand`) as two parts of a larger statement, for
+    the hottest path, a reader's hold: the conditional UPDATE, made only if `only_if` holds
+    too, and the ledger row of what it moved. Parameters: `ledger_parameters`."""
+    moved = _MOVE.where(only_if).cte("moved")
+    recorded = (
+        insert(_ledger)
+        .from_select(
+            [*_LEDGER_GIVEN, "on_hand_after", "reserved_after"],
+            select(
+                *(
+                    bindparam(name, type_=_ledger.c[column].type)
+                    for column, name in _LEDGER_GIVEN.items()
+                ),
+                moved.c.on_hand,
+                moved.c.reserved,
+            ),
+        )
+        .cte("recorded")
+    )
+    return moved, recorded
+
+
+def ledger_parameters(
+    who: Who, *, isbn13: str, kind: Movement, on_hand_change: int = 0, reserved_change: int = 0
+) -> dict[str, object]:
+    """The parameters of `move_within`'s parts."""
+    return {
+        "target": isbn13,
+        "on_hand_change": on_hand_change,
+        "reserved_change": reserved_change,
+        "entry_batch": who.batch_id,
+        "entry_kind": kind.value,
+        "entry_actor": who.actor,
+        "entry_reason": who.reason,
+        "entry_reference": who.reference,
+        "entry_at": who.now,
+    }
 
 
 async def move(

@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from services.catalogue import handlers, models, reservations
 from services.catalogue.service import BookService
@@ -19,6 +19,7 @@ from shared.contracts import (
     ReserveStock,
     StockLine,
 )
+from shared.db import Database
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
@@ -93,6 +94,48 @@ async def test_fifty_orders_racing_for_the_last_five_copies_get_exactly_five(
     assert await catalogue.counters(isbn) == (5, 5)
     assert (await ledger_kinds(catalogue, isbn)).count("reserved") == 5
     assert await catalogue.count(models.Reservation.__table__) == 5
+
+
+async def test_a_hold_moves_the_counters_and_records_its_ledger_entry_and_line(
+    books: BookService, uows: UnitOfWorkFactory, catalogue, db: Database
+) -> None:
+    isbn = catalogue.isbn(4)
+    await books.upsert_books(books=[catalogue.book(isbn, "Held", stock=7)], actor="t")
+    order_id = uuid4()
+    statements: list[str] = []
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _connection, _cursor, statement, *_: statements.append(statement),
+    )
+
+    reply = await reserve(uows, reserve_message(order_id, (isbn, 3)))
+    statements_made = len(statements)
+
+    assert reply.ok
+    assert await catalogue.counters(isbn) == (7, 3)
+    async with db.reading() as session:
+        entry = (
+            await session.scalars(
+                select(models.LedgerEntry)
+                .where(models.LedgerEntry.isbn13 == isbn)
+                .order_by(models.LedgerEntry.id.desc())
+            )
+        ).first()
+        assert entry is not None
+        assert (entry.kind, entry.on_hand_change, entry.reserved_change) == ("reserved", 0, 3)
+        assert (entry.on_hand_after, entry.reserved_after) == (7, 3)
+        assert (entry.actor, entry.reference) == ("checkout", f"order {order_id}")
+        assert entry.created_at == NOW
+        lines = await session.execute(
+            select(models.ReservationLine.isbn13, models.ReservationLine.quantity).where(
+                models.ReservationLine.order_id == order_id
+            )
+        )
+        assert lines.all() == [(isbn, 3)]
+    if db.is_postgres:
+        # One book on Postgres: the hold is one statement, before the worker's inbox row.
+        assert statements_made == 1
 
 
 async def test_an_order_gets_all_its_lines_or_none_and_hears_which_are_short(
