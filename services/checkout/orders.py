@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     CTE,
+    ColumnDefault,
     Select,
     Table,
     bindparam,
@@ -84,8 +85,8 @@ def _with_defaults(table: Table, given: dict[str, object]) -> dict[str, object]:
     filled = dict(given)
     for column in table.columns:
         default = column.default
-        if column.key not in filled and default is not None:
-            filled[column.key] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+        if column.key not in filled and isinstance(default, ColumnDefault):
+            filled[column.key] = default.arg(None) if default.is_callable else default.arg
     return filled
 
 

@@ -25,6 +25,7 @@ import redis
 from loopback_server import ServerThread, bound_socket, url_of
 from sqlalchemy import func, select
 from standin_page import READER_ADDRESS
+from waiting import eventually
 
 from services.catalogue import models as cat
 from services.catalogue.app import create_app as create_catalogue
@@ -50,18 +51,6 @@ ADMIN_POSTGRES_URL = os.environ.get(
 def free_port() -> int:
     with bound_socket() as sock:
         return int(sock.getsockname()[1])
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = "it"
-) -> float:
-    """Wait until `check()` holds; returns the seconds it took."""
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - started
 
 
 # --- a Redis of the test's own -------------------------------------------------------------

@@ -15,8 +15,9 @@ from uuid import uuid4
 
 import pytest
 import redis
-from conftest import RedisServer, WholeShop, eventually, isbn13, report
+from conftest import RedisServer, WholeShop, isbn13, report
 from sqlalchemy import func, select, update
+from waiting import eventually
 
 from services.catalogue import models as cat
 from services.checkout import models as co

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import WholeShop, eventually, isbn13, report
+from conftest import WholeShop, isbn13, report
 from sqlalchemy import func, select
+from waiting import eventually
 
 from services.checkout import models as co
 

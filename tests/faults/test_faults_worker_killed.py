@@ -22,12 +22,12 @@ from conftest import (
     CatalogueProbe,
     NewDatabase,
     RedisServer,
-    eventually,
     isbn13,
     lock_waiters,
     report,
 )
 from sqlalchemy import func, select
+from waiting import eventually
 
 from services.catalogue import models as cat
 from services.catalogue.schemas import BookCreate

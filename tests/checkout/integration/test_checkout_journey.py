@@ -13,6 +13,7 @@ from conftest import ServerThread, Shop, bound_socket, url_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlalchemy import select
 from standin_page import READER_ADDRESS
+from waiting import eventually
 
 from services.catalogue import models as catalogue_models
 from services.catalogue.app import create_app as create_catalogue_app
@@ -59,13 +60,6 @@ async def catalogue(
     with ServerThread(app, sock):
         yield url_of(sock), db
     await db.dispose()
-
-
-async def eventually(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "did not happen in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_reader_buys_a_book_from_an_article_link(

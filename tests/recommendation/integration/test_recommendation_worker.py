@@ -3,12 +3,8 @@ through Celery: the catalogue's book changes, and a published article it ranks i
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 from sqlalchemy import select
+from waiting import eventually
 
 from services.recommendation.index import read_position
 from services.recommendation.models import Article, Book, CachedBook
@@ -17,16 +13,6 @@ from shared.messaging.celery_app import make_celery
 from shared.messaging.publisher import CeleryPublisher
 
 CALLINICOS = "9798463348616"
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (found := await probe()) is not None:
-            return found
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"nothing after {timeout}s")
 
 
 async def test_the_worker_keeps_the_books_from_the_catalogues_events_and_ranks_articles(
@@ -51,7 +37,7 @@ async def test_the_worker_keeps_the_books_from_the_catalogues_events_and_ranks_a
         count = await feed.count(Book)
         return count if count == 21 else None
 
-    await eventually(all_books)
+    await eventually(all_books, timeout=60, what="the 21 books reaching the worker")
     async with feed.db.reading() as session:
         assert (await session.get(Book, CALLINICOS)).price_pence == 2250
         assert (await read_position(session)).version == 21
@@ -73,5 +59,5 @@ async def test_the_worker_keeps_the_books_from_the_catalogues_events_and_ranks_a
             rows = await session.scalars(select(CachedBook.isbn13).order_by(CachedBook.rank))
             return list(rows)
 
-    books = await eventually(ranked, timeout=120)
+    books = await eventually(ranked, timeout=120, what="the article ranked")
     assert books[0] == CALLINICOS
