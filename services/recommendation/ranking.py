@@ -17,8 +17,8 @@ The ranking, per article:
    best), in meaning and in the subjects the shop filed them under: the books beside
    *the* book on its shelf are the next best readings;
 4. books the article names by title or ISBN go first, pins before everything, bans never;
-   one edition per work (in-stock first); an in-stock book gets a small lift over an
-   equally good out-of-stock one.
+   one edition per work (in-stock first), but every edition of the first book; an in-stock
+   book gets a small lift over an equally good out-of-stock one.
 """
 
 from __future__ import annotations
@@ -530,7 +530,10 @@ class Ranker:
         return fused
 
     def _one_edition_each(self, ranked: list[int], pinned: list[int], k: int) -> list[int]:
-        """Pins, then the ranking with one edition per work, the in-stock one if any."""
+        """Pins, then the ranking with one edition per work, the in-stock one if any; but the
+        first work after the pins brings all its editions, in-stock first. That one is the
+        book the article is most about: a reader sent to it may want another edition's price
+        or format, and the shop's editors judge every edition of such a book relevant."""
         chosen: dict[tuple[str, tuple[str, ...]], int] = {}
         for position in ranked:
             work = self._work(position)
@@ -544,7 +547,11 @@ class Ranker:
             if work in seen_works:
                 continue
             seen_works.add(work)
-            out.append(chosen[work])
+            if len(out) == len(pinned):
+                editions = [p for p in ranked if self._work(p) == work]
+                out.extend(sorted(editions, key=lambda p: self._available[p] <= 0))
+            else:
+                out.append(chosen[work])
             if len(out) >= k:
                 break
         return out[:k]
