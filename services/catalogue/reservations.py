@@ -108,7 +108,7 @@ def _open_statement(dialect: str) -> Insert:
         insert_for(dialect, table)
         .values(
             order_id=bindparam("holding", type_=table.c.order_id.type),
-            status=bindparam("opening_status", value=Status.HELD.value, type_=String),
+            status=Status.HELD.value,
             expires_at=bindparam("until", type_=table.c.expires_at.type),
             created_at=bindparam("now", type_=table.c.created_at.type),
             updated_at=bindparam("now", type_=table.c.updated_at.type),
