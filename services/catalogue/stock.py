@@ -86,6 +86,23 @@ def _move_statement(*, expecting_on_hand: bool) -> Update:
     )
 
 
+def _entry(
+    who: Who, *, isbn13: str, kind: Movement, on_hand_change: int, reserved_change: int
+) -> dict[str, object]:
+    """A ledger row's columns but the counters after the move."""
+    return {
+        "batch_id": who.batch_id,
+        "isbn13": isbn13,
+        "kind": kind.value,
+        "on_hand_change": on_hand_change,
+        "reserved_change": reserved_change,
+        "actor": who.actor,
+        "reason": who.reason,
+        "reference": who.reference,
+        "created_at": who.now,
+    }
+
+
 def _ledger_row(
     who: Who,
     *,
@@ -96,17 +113,15 @@ def _ledger_row(
     after: Counters,
 ) -> dict[str, object]:
     return {
-        "batch_id": who.batch_id,
-        "isbn13": isbn13,
-        "kind": kind.value,
-        "on_hand_change": on_hand_change,
-        "reserved_change": reserved_change,
+        **_entry(
+            who,
+            isbn13=isbn13,
+            kind=kind,
+            on_hand_change=on_hand_change,
+            reserved_change=reserved_change,
+        ),
         "on_hand_after": after.on_hand,
         "reserved_after": after.reserved,
-        "actor": who.actor,
-        "reason": who.reason,
-        "reference": who.reference,
-        "created_at": who.now,
     }
 
 
@@ -141,7 +156,7 @@ _MOVE_IF_UNCHANGED = _move_statement(expecting_on_hand=True)
 _RECORD = insert(_ledger)
 
 
-# The ledger columns `move_within` takes from parameters, and the parameters' names: the
+# The names `move_within` gives the ledger columns of `_entry` as its parameters: the
 # counters' changes and the book are the UPDATE's own; the rest are named apart from every
 # column, since SQLAlchemy adds a parameter named like a column to an INSERT's VALUES.
 _LEDGER_GIVEN = {
@@ -184,17 +199,14 @@ def ledger_parameters(
     who: Who, *, isbn13: str, kind: Movement, on_hand_change: int = 0, reserved_change: int = 0
 ) -> dict[str, object]:
     """The parameters of `move_within`'s parts."""
-    return {
-        "target": isbn13,
-        "on_hand_change": on_hand_change,
-        "reserved_change": reserved_change,
-        "entry_batch": who.batch_id,
-        "entry_kind": kind.value,
-        "entry_actor": who.actor,
-        "entry_reason": who.reason,
-        "entry_reference": who.reference,
-        "entry_at": who.now,
-    }
+    entry = _entry(
+        who,
+        isbn13=isbn13,
+        kind=kind,
+        on_hand_change=on_hand_change,
+        reserved_change=reserved_change,
+    )
+    return {_LEDGER_GIVEN[column]: value for column, value in entry.items()}
 
 
 async def move(
