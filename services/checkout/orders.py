@@ -91,11 +91,10 @@ def _with_defaults(table: Table, given: dict[str, object]) -> dict[str, object]:
 
 
 def _arrays(
-    rows: Sequence[DeclarativeBase], table: Table, columns: Sequence[str], prefix: str
+    rows: Sequence[dict[str, object]], columns: Sequence[str], prefix: str
 ) -> dict[str, list[object]]:
     """The rows as the parameters of `_children`: one list of values per column."""
-    given = [_columns(row, table) for row in rows]
-    return {f"{prefix}_{name}": [row.get(name) for row in given] for name in columns}
+    return {f"{prefix}_{name}": [row.get(name) for row in rows] for name in columns}
 
 
 def _children(parent: CTE, table: Table, columns: Sequence[str], prefix: str) -> CTE:
@@ -172,8 +171,8 @@ async def _insert_on_postgres(db: Database, order: Order) -> bool:
     given = _with_defaults(_ORDERS, _columns(order, _ORDERS))
     parameters = {
         **{f"order_{name}": value for name, value in given.items()},
-        **_arrays(order.lines, _LINES, _LINE_COLUMNS, "line"),
-        **_arrays(order.history, _HISTORY, _HISTORY_COLUMNS, "step"),
+        **_arrays([_columns(row, _LINES) for row in order.lines], _LINE_COLUMNS, "line"),
+        **_arrays([_columns(row, _HISTORY) for row in order.history], _HISTORY_COLUMNS, "step"),
     }
     async with db.autocommitting() as connection:
         written = await connection.execute(_insert_statement(tuple(given)), parameters)
@@ -211,7 +210,7 @@ async def move_detached(
     status = OrderStatus(order.status)
     for wanted, _ in steps:
         status = domain.check_transition(status, wanted)
-    history = [StatusChange(status=wanted.value, at=at, note=note) for wanted, note in steps]
+    history = [{"status": wanted.value, "at": at, "note": note} for wanted, note in steps]
     # updated_at named, since SQLAlchemy's onupdate does not reach an UPDATE inside a WITH.
     changes = {**values, "status": status.value, "updated_at": at}
     guard = {"moving_id": order.id, "moving_from": order.status}
@@ -222,7 +221,7 @@ async def move_detached(
                 {
                     **guard,
                     **{f"set_{name}": value for name, value in changes.items()},
-                    **_arrays(history, _HISTORY, _HISTORY_COLUMNS, "step"),
+                    **_arrays(history, _HISTORY_COLUMNS, "step"),
                 },
             )
             if moved.first() is None:
@@ -234,7 +233,7 @@ async def move_detached(
                 return False
             await connection.execute(
                 _INSERTS[_HISTORY],
-                [{**_columns(row, _HISTORY), "order_id": order.id} for row in history],
+                [{**row, "order_id": order.id} for row in history],
             )
     for key, value in changes.items():
         setattr(order, key, value)
