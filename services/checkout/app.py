@@ -72,6 +72,7 @@ def create_app(
         ],
         dependencies={
             "orders": provide(checkout.orders),
+            "desk": provide(checkout.desk),
             "stripe_events": provide(checkout.stripe_events),
             "runtime": provide(checkout.runtime),
             "settings": provide(settings),

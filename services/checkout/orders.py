@@ -3,7 +3,7 @@ Buy's own writes, each a transaction of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from uuid import UUID
@@ -66,6 +66,16 @@ async def load_for_update(session: AsyncSession, **where: object) -> Order | Non
     return (await session.scalars(query)).one_or_none()
 
 
+async def get_by_reference(session: AsyncSession, reference: str) -> Order:
+    """The order with this reference, however a person typed it."""
+    order = await session.scalar(
+        select(Order).where(Order.reference == domain.normalise_reference(reference))
+    )
+    if order is None:
+        raise NotFound(f"No order has the reference {reference!r}.")
+    return order
+
+
 async def get_for_update(session: AsyncSession, reference: str) -> Order:
     order = await load_for_update(session, reference=domain.normalise_reference(reference))
     if order is None:
@@ -91,7 +101,7 @@ def _with_defaults(table: Table, given: dict[str, object]) -> dict[str, object]:
 
 
 def _arrays(
-    rows: Sequence[dict[str, object]], columns: Sequence[str], prefix: str
+    rows: Sequence[Mapping[str, object]], columns: Sequence[str], prefix: str
 ) -> dict[str, list[object]]:
     """The rows as the parameters of `_children`: one list of values per column."""
     return {f"{prefix}_{name}": [row.get(name) for row in rows] for name in columns}

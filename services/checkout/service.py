@@ -7,11 +7,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from services.checkout import domain, emails, stock_commits
@@ -24,10 +23,12 @@ from services.checkout.domain import (
     PostageTable,
     PricedLine,
 )
-from services.checkout.models import Book, Email, Order, OrderLine, Refund, StatusChange
+from services.checkout.fulfilment import FULFILMENT_STEPS, FulfilmentStage, fulfilment_stage
+from services.checkout.models import Book, Email, Order, StatusChange
 from services.checkout.orders import (
     Clock,
     add_lines,
+    get_by_reference,
     get_for_update,
     insert_order,
     is_duplicate,
@@ -52,7 +53,7 @@ from services.checkout.settings import CheckoutSettings
 from shared.contracts import CommitReservation, OrderRefunded, ReservationReply, ReserveStock
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput, NotFound, TemporarilyUnavailable, Unprocessable
-from shared.isbn import InvalidISBN, to_isbn13
+from shared.isbn import to_isbn13
 from shared.messaging.errors import MessagingError
 from shared.messaging.message import Command, utcnow
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -70,8 +71,6 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 STRIPE_MAX_EXPIRY = timedelta(hours=24)
 # Stripe measures its 30-minute minimum from its own clock: leave room for skew and latency.
 STRIPE_MIN_EXPIRY = timedelta(minutes=30, seconds=30)
-# Orders the fulfilment queue looks through at once; a small shop's open orders fit easily.
-QUEUE_LIMIT = 200
 
 
 class Requester(Protocol):
@@ -102,93 +101,6 @@ class Customer:
 class Placed:
     order: Order
     payment_url: str | None = None
-
-
-class FulfilmentStage(StrEnum):
-    """Where a paid order is on the packing table. Picking and packing are steps written in the
-    order's history, not statuses: the order stays paid until it is dispatched or collected."""
-
-    TO_PICK = "to_pick"
-    PICKING = "picking"
-    PACKED = "packed"
-    DONE = "done"
-
-
-# The steps staff record, in order; dispatched or collected (fulfil) ends the queue.
-FULFILMENT_STEPS = (FulfilmentStage.PICKING, FulfilmentStage.PACKED)
-_STEP_NAMES = frozenset(step.value for step in FULFILMENT_STEPS)
-
-
-class OrderView(StrEnum):
-    """The orders page's tabs."""
-
-    TO_PICK = "to_pick"
-    PICKING = "picking"
-    PACKED = "packed"
-    DONE = "done"
-    AWAITING_PAYMENT = "awaiting_payment"
-    NEEDS_ATTENTION = "needs_attention"
-    ALL = "all"
-
-
-def fulfilment_stage(order: Order) -> FulfilmentStage | None:
-    """The order's place in the fulfilment queue; None if it is not in the queue."""
-    if order.status == OrderStatus.FULFILLED:
-        return FulfilmentStage.DONE
-    if not in_fulfilment(order):
-        return None
-    steps = [change.status for change in order.history if change.status in _STEP_NAMES]
-    return FulfilmentStage(steps[-1]) if steps else FulfilmentStage.TO_PICK
-
-
-def in_fulfilment(order: Order) -> bool:
-    """Paid, or to be paid at the counter: either way the books are made ready."""
-    return order.status == OrderStatus.PAID or (
-        order.status == OrderStatus.AWAITING_PAYMENT
-        and order.payment_method == PaymentMethod.ON_COLLECTION
-    )
-
-
-@dataclass(frozen=True)
-class QuotedLine:
-    isbn13: str
-    title: str
-    unit_price_pence: int
-    quantity: int
-    available: int
-    problem: str | None = None
-
-    @property
-    def line_total_pence(self) -> int:
-        return self.unit_price_pence * self.quantity
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A basket priced as the phone clerk builds it; `problems` must be empty to place it."""
-
-    lines: tuple[QuotedLine, ...]
-    totals: domain.Totals
-    problems: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class KnownCustomer:
-    """A customer as they gave their details on their latest order."""
-
-    name: str
-    email: str
-    phone: str | None
-    address: tuple[str, ...] | None
-    last_order: str
-
-
-@dataclass(frozen=True)
-class OrderDetail:
-    order: Order
-    stage: FulfilmentStage | None
-    refunds: tuple[Refund, ...]
-    emails: tuple[Email, ...]
 
 
 class OrderService:
@@ -799,12 +711,7 @@ class OrderService:
 
     async def get(self, reference: str) -> Order:
         async with self._db.reading() as session:
-            order = await session.scalar(
-                select(Order).where(Order.reference == domain.normalise_reference(reference))
-            )
-        if order is None:
-            raise NotFound(f"No order has the reference {reference!r}.")
-        return order
+            return await get_by_reference(session, reference)
 
     async def find_for_reader(self, *, reference: str, email: str) -> Order:
         """The order only for the right reference and email together; one answer for any mismatch."""
@@ -835,234 +742,7 @@ class OrderService:
         async with self._db.reading() as session:
             return await session.scalar(select(Order).where(Order.idempotency_key == key))
 
-    # --- the staff desk: finding books and customers, pricing a basket, the queue ---------
-
-    async def search_books(self, query: str, *, limit: int = 8) -> list[Book]:
-        """Books for sale whose title has words starting with each typed word, or whose ISBN
-        starts with the typed digits (ISBN-10 or -13, with or without dashes); in stock first."""
-        text = query.strip().lower()
-        if not text:
-            return []
-        compact = re.sub(r"[\s-]", "", text)
-        condition: ColumnElement[bool]
-        if re.fullmatch(r"\d{9}[\dx]|\d{13}", compact):
-            try:
-                condition = Book.isbn13 == to_isbn13(compact)
-            except InvalidISBN:
-                return []
-        elif compact.isdigit():
-            if len(compact) < 3:
-                return []
-            condition = Book.isbn13.like(f"{compact}%")
-        else:
-            title = func.lower(Book.title)
-            condition = and_(
-                *(
-                    or_(
-                        title.like(f"{_like(word)}%", escape="\\"),
-                        title.like(f"% {_like(word)}%", escape="\\"),
-                    )
-                    for word in text.split()[:6]
-                )
-            )
-        async with self._db.reading() as session:
-            return list(
-                await session.scalars(
-                    select(Book)
-                    .where(condition, Book.withdrawn.is_(False))
-                    .order_by(
-                        # The words as typed, together, before titles that merely have them.
-                        func.lower(Book.title).like(f"%{_like(text)}%", escape="\\").desc(),
-                        (Book.available > 0).desc(),
-                        func.length(Book.title),
-                        Book.title,
-                        Book.isbn13,
-                    )
-                    .limit(limit)
-                )
-            )
-
-    async def quote(self, *, lines: Sequence[WantedLine], delivery: Delivery) -> Quote:
-        """The phone basket priced from checkout's copy of the catalogue, with each line's
-        availability and anything that would stop the order; never raises for a bad line."""
-        wanted: dict[str, int | str] = {}
-        problems: list[str] = []
-        for line in lines:
-            try:
-                isbn13 = to_isbn13(line.isbn)
-            except InvalidISBN as error:
-                problems.append(str(error))
-                continue
-            try:
-                quantity: int | str = domain.parse_quantity(
-                    line.quantity, maximum=self._settings.max_quantity_per_line
-                )
-            except InvalidInput as error:
-                quantity = error.message
-            before = wanted.get(isbn13, 0)
-            wanted[isbn13] = (
-                before + quantity
-                if isinstance(before, int) and isinstance(quantity, int)
-                else quantity
-            )
-        async with self._db.reading() as session:
-            books = {
-                book.isbn13: book
-                for book in await session.scalars(select(Book).where(Book.isbn13.in_(list(wanted))))
-            }
-        quoted: list[QuotedLine] = []
-        for isbn13, quantity in wanted.items():
-            book = books.get(isbn13)
-            if book is None:
-                problems.append(f"We do not sell a book with ISBN {isbn13}.")
-                continue
-            problem = self._line_problem(book, quantity)
-            if problem:
-                problems.append(problem)
-            quoted.append(
-                QuotedLine(
-                    isbn13=isbn13,
-                    title=book.title,
-                    unit_price_pence=book.price_pence,
-                    quantity=quantity if isinstance(quantity, int) else 1,
-                    available=book.available,
-                    problem=problem,
-                )
-            )
-        priced = [
-            PricedLine(line.isbn13, line.title, line.unit_price_pence, line.quantity)
-            for line in quoted
-        ]
-        totals = domain.totals_for(
-            priced,
-            delivery=delivery,
-            postage=self._postage,
-            postage_vat_percent=self._settings.postage_vat_percent,
-        )
-        return Quote(lines=tuple(quoted), totals=totals, problems=tuple(problems))
-
-    def _line_problem(self, book: Book, quantity: int | str) -> str | None:
-        if isinstance(quantity, str):
-            return f"'{book.title}': {quantity}"
-        if book.withdrawn:
-            return f"'{book.title}' is no longer for sale."
-        if quantity > self._settings.max_quantity_per_line:
-            return f"At most {self._settings.max_quantity_per_line} copies of '{book.title}'."
-        if quantity > book.available:
-            # The catalogue's reserve decides; this is the last count we were told of.
-            return f"Only {book.available} left of '{book.title}'."
-        return None
-
-    async def find_customers(self, query: str, *, limit: int = 6) -> list[KnownCustomer]:
-        """Customers of past orders whose phone number contains the typed digits, or whose email
-        or name starts with the typed text; the latest details of each, most recent first."""
-        text = query.strip().lower()
-        digits = "".join(ch for ch in text if ch.isdigit())
-        conditions: list[ColumnElement[bool]] = []
-        if any(ch.isalpha() for ch in text) or "@" in text:
-            if len(text) >= 2:
-                conditions.append(
-                    func.lower(Order.customer_email).like(f"{_like(text)}%", escape="\\")
-                )
-                conditions.append(
-                    or_(
-                        func.lower(Order.customer_name).like(f"{_like(text)}%", escape="\\"),
-                        func.lower(Order.customer_name).like(f"% {_like(text)}%", escape="\\"),
-                    )
-                )
-        elif len(digits) >= 4:
-            conditions.append(_phone_digits().like(f"%{_national(digits)}%"))
-        if not conditions:
-            return []
-        async with self._db.reading() as session:
-            orders = await session.scalars(
-                select(Order)
-                .where(or_(*conditions), Order.customer_name.is_not(None))
-                .order_by(Order.created_at.desc())
-                .limit(limit * 10)
-            )
-            found: dict[tuple[str, str], KnownCustomer] = {}
-            for order in orders:
-                key = (
-                    (order.customer_email or "").lower(),
-                    _national("".join(ch for ch in order.customer_phone or "" if ch.isdigit())),
-                )
-                if key in found:
-                    continue
-                found[key] = KnownCustomer(
-                    name=order.customer_name or "",
-                    email=order.customer_email or "",
-                    phone=order.customer_phone,
-                    address=tuple(order.address) if order.address else None,
-                    last_order=order.reference,
-                )
-                if len(found) == limit:
-                    break
-        return list(found.values())
-
-    async def fulfilment_queue(
-        self, *, view: OrderView, search: str = "", limit: int = 50
-    ) -> list[Order]:
-        """The orders page: one tab's orders (the queue oldest first, the rest newest first),
-        narrowed by a reference, a customer's name, email or phone, or an ISBN."""
-        query = select(Order)
-        queue_views = {OrderView.TO_PICK, OrderView.PICKING, OrderView.PACKED}
-        if view in queue_views:
-            query = query.where(_in_fulfilment_clause()).order_by(Order.created_at)
-        else:
-            statuses = {
-                OrderView.DONE: [OrderStatus.FULFILLED],
-                OrderView.AWAITING_PAYMENT: [OrderStatus.RESERVED, OrderStatus.AWAITING_PAYMENT],
-                OrderView.NEEDS_ATTENTION: [OrderStatus.NEEDS_ATTENTION],
-            }.get(view)
-            if statuses is not None:
-                query = query.where(Order.status.in_([status.value for status in statuses]))
-            if view is OrderView.AWAITING_PAYMENT:
-                query = query.where(~_in_fulfilment_clause())
-            query = query.order_by(Order.updated_at.desc(), Order.created_at.desc())
-        if search.strip():
-            query = query.where(_search_clause(search))
-        async with self._db.reading() as session:
-            orders = list(
-                await session.scalars(query.limit(QUEUE_LIMIT if view in queue_views else limit))
-            )
-        if view in queue_views:
-            orders = [o for o in orders if fulfilment_stage(o) == FulfilmentStage(view.value)]
-        return orders[:limit]
-
-    async def queue_counts(self) -> dict[OrderView, int]:
-        """How many orders wait at each step of the queue, and need payment or attention."""
-        counts = dict.fromkeys(OrderView, 0)
-        async with self._db.reading() as session:
-            active = await session.scalars(
-                select(Order).where(_in_fulfilment_clause()).limit(QUEUE_LIMIT)
-            )
-            for order in active:
-                stage = fulfilment_stage(order)
-                if stage is not None:
-                    counts[OrderView(stage.value)] += 1
-            by_status = await session.execute(
-                select(Order.status, func.count())
-                .where(
-                    Order.status.in_(
-                        [
-                            OrderStatus.RESERVED.value,
-                            OrderStatus.AWAITING_PAYMENT.value,
-                            OrderStatus.NEEDS_ATTENTION.value,
-                        ]
-                    ),
-                    ~_in_fulfilment_clause(),
-                )
-                .group_by(Order.status)
-            )
-            for status, count in by_status:
-                view = (
-                    OrderView.NEEDS_ATTENTION
-                    if status == OrderStatus.NEEDS_ATTENTION
-                    else OrderView.AWAITING_PAYMENT
-                )
-                counts[view] += int(count)
-        return counts
+    # --- the staff desk's writes -------------------------------------------------------------
 
     async def record_fulfilment_step(
         self, reference: str, *, step: FulfilmentStage, by: str
@@ -1085,23 +765,6 @@ class OrderService:
             order.history.append(StatusChange(status=step.value, at=self._now(), note=f"by {by}"))
         return order
 
-    async def detail(self, reference: str) -> OrderDetail:
-        """An order with its place in the queue, its refunds and the emails written for it."""
-        order = await self.get(reference)
-        async with self._db.reading() as session:
-            refunds = await session.scalars(
-                select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
-            )
-            sent = await session.scalars(
-                select(Email).where(Email.order_id == order.id).order_by(Email.id)
-            )
-            return OrderDetail(
-                order=order,
-                stage=fulfilment_stage(order),
-                refunds=tuple(refunds),
-                emails=tuple(sent),
-            )
-
     async def resend_email(self, reference: str, *, email_id: int) -> Email:
         """The same email again, to the same address, queued to be delivered after commit."""
         async with self._uow() as uow:
@@ -1120,55 +783,3 @@ class OrderService:
                 ),
             )
         return original
-
-
-def _like(text: str) -> str:
-    """Typed text as a literal inside a LIKE pattern (escape character: backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _phone_digits() -> ColumnElement[str]:
-    """The order's phone number without the separators people type (SQLite and Postgres)."""
-    expression: ColumnElement[str] = func.coalesce(Order.customer_phone, "")
-    for separator in (" ", "-", "(", ")", "+", "."):
-        expression = func.replace(expression, separator, "")
-    return expression
-
-
-def _national(digits: str) -> str:
-    """UK digits without the country code or trunk zero: 44 20 7946 and 020 7946 both match."""
-    if digits.startswith("44") and len(digits) > 6:
-        digits = digits[2:]
-    return digits.lstrip("0")
-
-
-def _in_fulfilment_clause() -> ColumnElement[bool]:
-    return or_(
-        Order.status == OrderStatus.PAID.value,
-        and_(
-            Order.status == OrderStatus.AWAITING_PAYMENT.value,
-            Order.payment_method == PaymentMethod.ON_COLLECTION.value,
-        ),
-    )
-
-
-def _search_clause(search: str) -> ColumnElement[bool]:
-    """An order's reference, an ISBN on it, or its customer's name, email or phone."""
-    text = search.strip().lower()
-    conditions: list[ColumnElement[bool]] = [Order.reference == domain.normalise_reference(search)]
-    compact = re.sub(r"[\s-]", "", text)
-    try:
-        isbn13 = to_isbn13(compact)
-    except InvalidISBN:
-        pass
-    else:
-        conditions.append(
-            Order.id.in_(select(OrderLine.order_id).where(OrderLine.isbn13 == isbn13))
-        )
-    if any(ch.isalpha() for ch in text):
-        conditions.append(func.lower(Order.customer_email).like(f"%{_like(text)}%", escape="\\"))
-        conditions.append(func.lower(Order.customer_name).like(f"%{_like(text)}%", escape="\\"))
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if len(digits) >= 4 and len(digits) == len(compact):
-        conditions.append(_phone_digits().like(f"%{_national(digits)}%"))
-    return or_(*conditions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.checkout.desk import StaffDesk
 from services.checkout.mailer import EmailSender
 from services.checkout.models import inbox, outbox
 from services.checkout.orders import EMAILS
@@ -18,6 +19,7 @@ from shared.runtime import ServiceRuntime, build_runtime
 class Checkout:
     runtime: ServiceRuntime
     orders: OrderService
+    desk: StaffDesk
     stripe_events: StripeEventService
     emails: EmailSender
     payments: PaymentGateway
@@ -48,6 +50,7 @@ def build_checkout(
     return Checkout(
         runtime=runtime,
         orders=OrderService(**common),  # type: ignore[arg-type]
+        desk=StaffDesk(db=runtime.db, settings=settings),
         stripe_events=StripeEventService(**common),  # type: ignore[arg-type]
         emails=sender,
         payments=gateway,

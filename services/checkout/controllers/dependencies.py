@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency
 
+from services.checkout.desk import StaffDesk
 from services.checkout.service import OrderService
 from services.checkout.settings import CheckoutSettings
 from services.checkout.stripe_events import StripeEventService
 
 Orders = NamedDependency[OrderService]
+Desk = NamedDependency[StaffDesk]
 StripeEvents = NamedDependency[StripeEventService]
 Settings = NamedDependency[CheckoutSettings]

@@ -11,14 +11,10 @@ from litestar.datastructures import CacheControlHeader, FormMultiDict
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from services.checkout.controllers.dependencies import Orders
+from services.checkout.controllers.dependencies import Desk, Orders
+from services.checkout.desk import OrderView, StaffDesk
 from services.checkout.domain import Delivery, normalise_reference
-from services.checkout.service import (
-    FulfilmentStage,
-    OrderService,
-    OrderView,
-    fulfilment_stage,
-)
+from services.checkout.fulfilment import FulfilmentStage, fulfilment_stage
 from shared.auth.guards import requires, staff_actor
 from shared.auth.roles import Role
 from shared.errors import InvalidInput, ShopError
@@ -93,12 +89,12 @@ class StaffOrdersController(Controller):
 
     @get("/")
     async def queue(
-        self, orders: Orders, view: FromQuery[str] = "", q: FromQuery[str] = ""
+        self, desk: Desk, view: FromQuery[str] = "", q: FromQuery[str] = ""
     ) -> Template:
         chosen = _view(view, q)
         search = q.strip()[:200]
-        found = await orders.fulfilment_queue(view=chosen, search=search)
-        counts = await orders.queue_counts()
+        found = await desk.fulfilment_queue(view=chosen, search=search)
+        counts = await desk.queue_counts()
         return _html(
             "staff/orders.html",
             {
@@ -114,20 +110,20 @@ class StaffOrdersController(Controller):
 
     @get("/{reference:str}")
     async def detail(
-        self, orders: Orders, reference: FromPath[str], done: FromQuery[str] = ""
+        self, desk: Desk, reference: FromPath[str], done: FromQuery[str] = ""
     ) -> Template:
-        return await self._detail_page(orders, reference, notice=NOTICES.get(done))
+        return await self._detail_page(desk, reference, notice=NOTICES.get(done))
 
     async def _detail_page(
         self,
-        orders: OrderService,
+        desk: StaffDesk,
         reference: str,
         *,
         notice: str | None = None,
         error: str | None = None,
         status_code: int = 200,
     ) -> Template:
-        detail = await orders.detail(reference)
+        detail = await desk.detail(reference)
         order = detail.order
         return _html(
             "staff/order_detail.html",
@@ -146,14 +142,14 @@ class StaffOrdersController(Controller):
         )
 
     async def _after(
-        self, orders: OrderService, reference: str, done: str, action: Awaitable[object]
+        self, desk: StaffDesk, reference: str, done: str, action: Awaitable[object]
     ) -> Redirect | Template:
         """Run a change; back to the detail page with a notice, or the page with what went wrong."""
         try:
             await action
         except ShopError as error:
             return await self._detail_page(
-                orders, reference, error=error.message, status_code=error.status_code
+                desk, reference, error=error.message, status_code=error.status_code
             )
         return Redirect(
             f"/staff/orders/{normalise_reference(reference)}?done={done}", status_code=303
@@ -161,24 +157,24 @@ class StaffOrdersController(Controller):
 
     @post("/{reference:str}/fulfilment", status_code=303)
     async def fulfilment(
-        self, request: Request[Any, Any, Any], orders: Orders, reference: FromPath[str]
+        self, request: Request[Any, Any, Any], orders: Orders, desk: Desk, reference: FromPath[str]
     ) -> Redirect | Template:
         """The next step on the packing table: picking, packed, then dispatched or collected."""
         step = str((await request.form()).get("step") or "")
         actor = staff_actor(request)
         if step in ("dispatched", "collected"):
             return await self._after(
-                orders, reference, step, orders.fulfil(reference, how=step, by=actor)
+                desk, reference, step, orders.fulfil(reference, how=step, by=actor)
             )
         if step not in ("picking", "packed"):
             return await self._detail_page(
-                orders,
+                desk,
                 reference,
                 error="Choose a step: picking, packed, dispatched or collected.",
                 status_code=400,
             )
         return await self._after(
-            orders,
+            desk,
             reference,
             step,
             orders.record_fulfilment_step(reference, step=FulfilmentStage(step), by=actor),
@@ -186,7 +182,7 @@ class StaffOrdersController(Controller):
 
     @post("/{reference:str}/refund", status_code=303)
     async def refund(
-        self, request: Request[Any, Any, Any], orders: Orders, reference: FromPath[str]
+        self, request: Request[Any, Any, Any], orders: Orders, desk: Desk, reference: FromPath[str]
     ) -> Redirect | Template:
         """In full or by line; Stripe gives the money back and the customer is told why."""
         order = await orders.get(reference)
@@ -195,7 +191,7 @@ class StaffOrdersController(Controller):
                 await request.form(), [(line.isbn13, line.quantity) for line in order.lines]
             )
         except InvalidInput as error:
-            return await self._detail_page(orders, reference, error=error.message, status_code=400)
+            return await self._detail_page(desk, reference, error=error.message, status_code=400)
         action = (
             orders.refund(
                 reference,
@@ -205,12 +201,12 @@ class StaffOrdersController(Controller):
             if wanted["full"]
             else orders.refund(reference, reason=wanted["reason"], lines=wanted["lines"])
         )
-        return await self._after(orders, reference, "refund", action)
+        return await self._after(desk, reference, "refund", action)
 
     @post("/{reference:str}/emails/{email_id:int}/resend", status_code=303)
     async def resend(
-        self, orders: Orders, reference: FromPath[str], email_id: FromPath[int]
+        self, orders: Orders, desk: Desk, reference: FromPath[str], email_id: FromPath[int]
     ) -> Redirect | Template:
         return await self._after(
-            orders, reference, "resent", orders.resend_email(reference, email_id=email_id)
+            desk, reference, "resent", orders.resend_email(reference, email_id=email_id)
         )

@@ -18,10 +18,11 @@ from litestar.datastructures import CacheControlHeader, FormMultiDict
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from services.checkout.controllers.dependencies import Orders
+from services.checkout.controllers.dependencies import Desk, Orders
+from services.checkout.desk import StaffDesk
 from services.checkout.domain import Delivery, OrderStatus
 from services.checkout.models import Order
-from services.checkout.service import Customer, OrderService, StockUnavailable, WantedLine
+from services.checkout.service import Customer, StockUnavailable, WantedLine
 from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.errors import InvalidInput, ShopError
@@ -122,14 +123,14 @@ def new_key() -> str:
 
 
 async def _basket_context(
-    orders: OrderService,
+    desk: StaffDesk,
     lines: list[tuple[str, str]],
     delivery: Delivery,
     *,
     focus: str | None = None,
     short: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    quote = await orders.quote(
+    quote = await desk.quote(
         lines=[WantedLine(isbn, quantity) for isbn, quantity in lines], delivery=delivery
     )
     return {
@@ -149,27 +150,27 @@ class StaffPhoneController(Controller):
     cache_control = CacheControlHeader(no_store=True)
 
     @get("/")
-    async def page(self, orders: Orders) -> Template:
+    async def page(self, desk: Desk) -> Template:
         form = PhoneOrderForm.empty()
         return _html(
             "staff/phone.html",
-            {"form": form, "error": None, **await _basket_context(orders, [], form.delivery)},
+            {"form": form, "error": None, **await _basket_context(desk, [], form.delivery)},
         )
 
     @get("/customers")
-    async def customers(self, orders: Orders, q: FromQuery[str] = "") -> Template:
+    async def customers(self, desk: Desk, q: FromQuery[str] = "") -> Template:
         """Past customers matching a phone number, email or name as it is typed."""
-        found = await orders.find_customers(q[:MAX_FIELD])
+        found = await desk.find_customers(q[:MAX_FIELD])
         return _html("staff/_customer_results.html", {"customers": found, "q": q.strip()})
 
     @get("/books")
-    async def books(self, orders: Orders, q: FromQuery[str] = "") -> Template:
+    async def books(self, desk: Desk, q: FromQuery[str] = "") -> Template:
         """Books whose title words or ISBN start as typed, with price and copies left."""
-        found = await orders.search_books(q[:MAX_FIELD])
+        found = await desk.search_books(q[:MAX_FIELD])
         return _html("staff/_book_results.html", {"books": found, "q": q.strip()})
 
     @post("/basket", status_code=200)
-    async def basket(self, request: Request[Any, Any, Any], orders: Orders) -> Template:
+    async def basket(self, request: Request[Any, Any, Any], desk: Desk) -> Template:
         """The basket again after adding, removing or changing a line, or the delivery."""
         form = await request.form()
         lines = _basket_lines(form)
@@ -184,11 +185,13 @@ class StaffPhoneController(Controller):
                 lines = [(isbn, bumped if isbn == added else q) for isbn, q in lines]
             else:
                 lines.append((added, "1"))
-        context = await _basket_context(orders, lines, _delivery(form), focus=added or None)
+        context = await _basket_context(desk, lines, _delivery(form), focus=added or None)
         return _html("staff/_basket.html", context)
 
     @post("/orders", status_code=303)
-    async def place(self, request: Request[Any, Any, Any], orders: Orders) -> Redirect | Template:
+    async def place(
+        self, request: Request[Any, Any, Any], orders: Orders, desk: Desk
+    ) -> Redirect | Template:
         """Place the order and hold the copies. The form's key makes a double submit one order."""
         form = PhoneOrderForm(await request.form())
         if not form.idempotency_key:
@@ -201,17 +204,17 @@ class StaffPhoneController(Controller):
                 delivery=form.delivery,
             )
         except StockUnavailable as error:
-            return await self._refused(orders, form, error, short=_short_lines(error))
+            return await self._refused(desk, form, error, short=_short_lines(error))
         except ShopError as error:
-            return await self._refused(orders, form, error)
+            return await self._refused(desk, form, error)
         if order.status == OrderStatus.REJECTED:
             # The same submit arrived twice and the first was refused: say why, again.
-            return await self._refused(orders, form, StockUnavailable(_last_note(order)))
+            return await self._refused(desk, form, StockUnavailable(_last_note(order)))
         return Redirect(f"/staff/phone/orders/{order.reference}", status_code=303)
 
     async def _refused(
         self,
-        orders: OrderService,
+        desk: StaffDesk,
         form: PhoneOrderForm,
         error: ShopError,
         *,
@@ -219,7 +222,7 @@ class StaffPhoneController(Controller):
     ) -> Template:
         # A refused order keeps its key; the next try is a new order, so it needs a new key.
         form.idempotency_key = new_key()
-        context = await _basket_context(orders, form.lines, form.delivery, short=short)
+        context = await _basket_context(desk, form.lines, form.delivery, short=short)
         return _html(
             "staff/phone.html",
             {"form": form, "error": error.message, **context},
