@@ -19,12 +19,15 @@ The ranking, per article:
 4. books the article names by title or ISBN go first, pins before everything, bans never;
    one edition per work (in-stock first), but every edition of the first book; an in-stock
    book gets a small lift over an equally good out-of-stock one.
+
+The subject centroids and rarities are made in `subjects`, the edition rules of step 4
+applied in `editions`, and each book's reason worded in `reasons`.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,10 +35,13 @@ from functools import cache
 
 import numpy as np
 
+from services.recommendation.arrays import resized, top, unit, zscores
 from services.recommendation.books import IndexedBook
 from services.recommendation.cleaning import CleanArticle, clean_article
+from services.recommendation.editions import one_edition_each
 from services.recommendation.lexical import LexicalIndex, book_document
 from services.recommendation.mentions import Mention, MentionIndex, MentionKind
+from services.recommendation.reasons import PINNED_REASON, reason_for
 from services.recommendation.semantic import (
     Embedder,
     minilm_article_embedder,
@@ -43,6 +49,7 @@ from services.recommendation.semantic import (
     single_threaded_blas,
     wordllama_embedder,
 )
+from services.recommendation.subjects import subject_centroids, subject_weights
 from services.recommendation.vectors import KeptVectors
 
 _NAMED = (MentionKind.TITLE, MentionKind.ISBN)
@@ -50,8 +57,6 @@ _NAMED = (MentionKind.TITLE, MentionKind.ISBN)
 _WORD_HEAD = 128
 # about 128 word pieces, the window MiniLM reads (longer input is cut)
 _CHUNK_WORDS = 100
-_REASON_TERMS = 4
-_REASON_SUBJECTS = 2
 
 
 @dataclass(frozen=True)
@@ -165,8 +170,15 @@ class Ranker:
             self._ensure_rerank_vectors(range(len(unique)))
         # Subject centroids are a coarse, shelf-level signal: one changed book hardly moves
         # them, so they are made here and at each compaction, never on the ranking path.
-        self._centroids = self._subject_centroids(unique)
-        self._subject_weights = _subject_weights(unique)
+        self._centroids = subject_centroids(
+            unique,
+            self._word_vectors,
+            self._rerank_vectors if self._rerank_model is not None else None,
+            self._ensure_rerank_vectors,
+            min_books=self.config.subject_min_books,
+            sample=self.config.subject_sample,
+        )
+        self._subject_weights = subject_weights(unique)
 
     def upsert(self, book: IndexedBook) -> None:
         """Add or change one book. Price or stock changes re-index nothing."""
@@ -273,7 +285,8 @@ class Ranker:
                 )
         fused += self.config.neighbour_weight * self._neighbour_scores(candidates, fused, named)
         order = sorted(range(len(candidates)), key=lambda i: (not named[i], -fused[i]))
-        chosen = self._one_edition_each([int(candidates[i]) for i in order], pinned, k)
+        ranked = [int(candidates[i]) for i in order]
+        chosen = one_edition_each(ranked, pinned, k, self._books, self._available)
         scores = {int(candidates[i]): float(fused[i]) for i in range(len(candidates))}
         terms = self._lexical.analyser.stems_to_words(query)
         out = []
@@ -283,7 +296,7 @@ class Ranker:
                 continue
             book = self._books[position]
             assert book is not None
-            reason = self._reason(book, mentions.get(position), terms, affinity)
+            reason = reason_for(book, mentions.get(position), terms, affinity, self._lexical)
             out.append(Recommendation(book.isbn13, round(scores[position], 4), reason))
         return out
 
@@ -330,11 +343,11 @@ class Ranker:
         """
         outside = usable.copy()
         outside[candidates] = False
-        pool = _top(np.where(outside, semantic, -np.inf), self.config.lead_pool)
+        pool = top(np.where(outside, semantic, -np.inf), self.config.lead_pool)
         if len(pool) == 0:
             return pool
         lead = self._lead(fused, named)
-        vector = _unit(self._candidate_vectors(candidates[lead]).mean(axis=0))
+        vector = unit(self._candidate_vectors(candidates[lead]).mean(axis=0))
         closeness = self._rerank_vectors.get(pool.tolist()) @ vector
         return pool[np.argsort(-closeness, kind="stable")[: self.config.lead_neighbours]]
 
@@ -348,7 +361,7 @@ class Ranker:
         """The top books by BM25 and by WordLlama, and the books the article names."""
         per_stage = self.config.candidates_per_stage
         picked = [
-            _top(np.where(usable, lexical, -np.inf), per_stage),
+            top(np.where(usable, lexical, -np.inf), per_stage),
             self._word_top(word_query, usable, per_stage),
             np.array([p for p in mentions if usable[p]], dtype=np.int64),
         ]
@@ -364,7 +377,7 @@ class Ranker:
         """
         n = len(usable)
         head = self._word_head[:n] @ word_query[:_WORD_HEAD]
-        rough = _top(np.where(usable, head, -np.inf), count * self.config.word_prefilter)
+        rough = top(np.where(usable, head, -np.inf), count * self.config.word_prefilter)
         exact = self._word_vectors[rough] @ word_query
         return rough[np.argsort(-exact, kind="stable")[:count]]
 
@@ -407,10 +420,10 @@ class Ranker:
         """
         best = cheap
         if len(cheap) > self.config.rerank_depth:
-            score = self.config.lexical_weight * _zscores(lexical[cheap])
-            score += self.config.word_weight * _zscores(word[cheap])
+            score = self.config.lexical_weight * zscores(lexical[cheap])
+            score += self.config.word_weight * zscores(word[cheap])
             best = cheap[np.argsort(-score, kind="stable")[: self.config.rerank_depth]]
-        closest = _top(np.where(usable, semantic, -np.inf), self.config.semantic_shortlist)
+        closest = top(np.where(usable, semantic, -np.inf), self.config.semantic_shortlist)
         named = [p for p in cheap.tolist() if p in mentions]
         return np.unique(np.concatenate([best, closest, np.array(named, dtype=np.int64)]))
 
@@ -425,7 +438,7 @@ class Ranker:
             self._article_pieces.move_to_end(piece)
         while len(self._article_pieces) > self.config.article_pieces_kept:
             self._article_pieces.popitem(last=False)
-        return _unit(np.mean([self._article_pieces[p] for p in pieces], axis=0))
+        return unit(np.mean([self._article_pieces[p] for p in pieces], axis=0))
 
     def forget_articles(self) -> None:
         """Drop the kept article vectors, so the next ranking of any article reads it anew."""
@@ -481,11 +494,11 @@ class Ranker:
         """
         vectors = self._candidate_vectors(candidates)
         lead = self._lead(fused, named)
-        meaning = vectors @ _unit(vectors[lead].mean(axis=0))
+        meaning = vectors @ unit(vectors[lead].mean(axis=0))
         shelf = self._shared_subjects(candidates, lead)
         for similarity in (meaning, shelf):
             similarity[lead] = similarity.max()
-        return _zscores(_zscores(meaning) + _zscores(shelf))
+        return zscores(zscores(meaning) + zscores(shelf))
 
     def _lead(self, fused: np.ndarray, named: np.ndarray) -> np.ndarray:
         """The article's leading books: those it names, else the first pass's best."""
@@ -526,90 +539,18 @@ class Ranker:
         }
         fused = np.zeros(len(features["lexical"]), dtype=np.float64)
         for name, values in features.items():
-            fused += weights[name] * _zscores(values)
+            fused += weights[name] * zscores(values)
         return fused
-
-    def _one_edition_each(self, ranked: list[int], pinned: list[int], k: int) -> list[int]:
-        """Pins, then the ranking with one edition per work, the in-stock one if any; but the
-        first work after the pins brings all its editions, in-stock first. That one is the
-        book the article is most about: a reader sent to it may want another edition's price
-        or format, and the shop's editors judge every edition of such a book relevant."""
-        chosen: dict[tuple[str, tuple[str, ...]], int] = {}
-        for position in ranked:
-            work = self._work(position)
-            current = chosen.get(work)
-            if current is None or self._available[current] <= 0 < self._available[position]:
-                chosen[work] = position
-        out = list(pinned)
-        seen_works = {self._work(p) for p in pinned}
-        for position in ranked:
-            work = self._work(position)
-            if work in seen_works:
-                continue
-            seen_works.add(work)
-            if len(out) == len(pinned):
-                editions = [p for p in ranked if self._work(p) == work]
-                out.extend(sorted(editions, key=lambda p: self._available[p] <= 0))
-            else:
-                out.append(chosen[work])
-            if len(out) >= k:
-                break
-        return out[:k]
 
     def _live(self, position: int) -> IndexedBook:
         book = self._books[position]
         assert book is not None
         return book
 
-    def _work(self, position: int) -> tuple[str, tuple[str, ...]]:
-        book = self._books[position]
-        assert book is not None
-        return book.work_key
-
     def _pinned(self, position: int) -> Recommendation:
         book = self._books[position]
         assert book is not None
-        return Recommendation(book.isbn13, 0.0, "Pinned by an editor for this article.")
-
-    def _reason(
-        self,
-        book: IndexedBook,
-        mention: Mention | None,
-        terms: dict[str, str],
-        affinity: dict[str, float],
-    ) -> str:
-        about = self._about(book, terms, affinity)
-        if mention is not None and mention.kind == MentionKind.ISBN:
-            return f"The article gives this book's ISBN ({mention.evidence}). {about}"
-        if mention is not None and mention.kind == MentionKind.TITLE:
-            named = "names this book and its author" if mention.with_author else "names this book"
-            return f"The article {named}: \u201c{mention.evidence}\u201d. {about}"
-        if mention is not None and mention.kind == MentionKind.AUTHOR:
-            return (
-                f"The article names the author, {mention.evidence}; of their books this one is "
-                f"closest to its subject. {about}"
-            )
-        return about
-
-    def _about(self, book: IndexedBook, terms: dict[str, str], affinity: dict[str, float]) -> str:
-        subjects = sorted((s for s in book.subjects if s in affinity), key=lambda s: -affinity[s])[
-            :_REASON_SUBJECTS
-        ]
-        shared = [
-            stem
-            for stem in set(self._lexical.analyser.tokens(book_document(book)))
-            if stem in terms
-        ]
-        shared.sort(key=lambda stem: -self._lexical.idf(stem))
-        parts = []
-        if subjects:
-            parts.append("On " + " and ".join(s.replace("-", " ") for s in subjects))
-        if shared:
-            words = ", ".join(f"\u201c{terms[s]}\u201d" for s in shared[:_REASON_TERMS])
-            parts.append(f"shares the article's terms {words}")
-        if not parts:
-            return "Close in meaning to the article."
-        return "; ".join(parts) + "."
+        return Recommendation(book.isbn13, 0.0, PINNED_REASON)
 
     # -- semantic vectors --------------------------------------------------------------
 
@@ -628,56 +569,10 @@ class Ranker:
         if rows <= capacity:
             return
         capacity = max(rows, len(self._books) + self.config.compact_after, 16)
-        self._available = _resized(self._available, capacity)
-        self._alive = _resized(self._alive, capacity)
-        self._word_vectors = _resized(self._word_vectors, capacity)
-        self._word_head = _resized(self._word_head, capacity)
-
-    def _subject_centroids(
-        self, books: Sequence[IndexedBook]
-    ) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Each subject's mean book vector, in both models' spaces, less the mean of all
-        subjects': measured from the middle, a broad shelf (history, theory) that is a
-        little like every article no longer outranks the one an article is about."""
-        members: dict[str, list[int]] = defaultdict(list)
-        for position, book in enumerate(books):
-            for subject in book.subjects:
-                members[subject].append(position)
-        # a subject of one or two books would only repeat those books' own similarity
-        subjects = sorted(s for s, m in members.items() if len(m) >= self.config.subject_min_books)
-        word_rows, rerank_rows = [], []
-        for subject in subjects:
-            word_rows.append(_unit(self._word_vectors[members[subject]].mean(axis=0)))
-            if self._rerank_model is not None:
-                sample = members[subject][: self.config.subject_sample]
-                if len(self._rerank_vectors) >= len(books):
-                    sample = members[subject]
-                self._ensure_rerank_vectors(sample)
-                rerank_rows.append(_unit(self._rerank_vectors.get(sample).mean(axis=0)))
-        rerank_dimensions = self._rerank_model.dimensions if self._rerank_model else 0
-        word_centroids = np.array(word_rows, dtype=np.float32).reshape(
-            len(subjects), self._word_model.dimensions
-        )
-        rerank_centroids = np.array(rerank_rows, dtype=np.float32).reshape(
-            len(subjects), rerank_dimensions
-        )
-        return subjects, _centred(word_centroids), _centred(rerank_centroids)
-
-
-def _centred(rows: np.ndarray) -> np.ndarray:
-    """`rows` less their mean, each of unit length again."""
-    if len(rows) == 0:
-        return rows
-    centred = rows - rows.mean(axis=0)
-    norms = np.linalg.norm(centred, axis=1, keepdims=True)
-    return (centred / np.maximum(norms, 1e-9)).astype(np.float32)
-
-
-def _subject_weights(books: Sequence[IndexedBook]) -> dict[str, float]:
-    """Each subject's rarity over the catalogue (log inverse share of books), made at build:
-    one book more or less hardly moves it."""
-    counts: Counter[str] = Counter(s for book in books for s in set(book.subjects))
-    return {s: math.log(max(len(books), 2) / n) for s, n in counts.items()}
+        self._available = resized(self._available, capacity)
+        self._alive = resized(self._alive, capacity)
+        self._word_vectors = resized(self._word_vectors, capacity)
+        self._word_head = resized(self._word_head, capacity)
 
 
 @cache
@@ -702,28 +597,3 @@ def _chunks(clean: CleanArticle) -> list[str]:
     words = clean.full_text.split()
     pieces = [" ".join(words[i : i + _CHUNK_WORDS]) for i in range(0, len(words), _CHUNK_WORDS)]
     return pieces or [clean.full_text]
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    finite = np.isfinite(scores)
-    if n >= int(finite.sum()):
-        return np.flatnonzero(finite)
-    top = np.argpartition(-scores, n)[:n]
-    return top[np.isfinite(scores[top])]
-
-
-def _zscores(values: np.ndarray) -> np.ndarray:
-    values = values.astype(np.float64)
-    spread = values.std()
-    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
-
-
-def _resized(array: np.ndarray, rows: int) -> np.ndarray:
-    grown = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
-    grown[: len(array)] = array
-    return grown
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
