@@ -199,12 +199,14 @@ def migrate_all() -> None:
 
 def seed_demo_data() -> None:
     from services.catalogue.seed import seed_demo_catalogue
+    from services.catalogue.settings import CatalogueSettings
     from services.recommendation.seed import SEED_ARTICLE_ID, seed_demo_article
+    from services.recommendation.settings import RecommendationSettings
 
-    created = asyncio.run(seed_demo_catalogue(SERVICES["catalogue"].load_settings(), DEMO_BOOKS))
+    created = asyncio.run(seed_demo_catalogue(CatalogueSettings(), DEMO_BOOKS))
     if created:
         click.echo(f"Seeded the demo catalogue: {created} books.")
-    if asyncio.run(seed_demo_article(SERVICES["recommendation"].load_settings())):
+    if asyncio.run(seed_demo_article(RecommendationSettings())):
         click.echo(
             f"Seeded the demo article {SEED_ARTICLE_ID} (its links: /go/{SEED_ARTICLE_ID}/<isbn>)."
         )

@@ -113,7 +113,7 @@ class Gateway:
         report: dict[str, Any] = {}
         healthy = True
         for name in self._health_services:
-            transport = httpx.ASGITransport(app=self)  # type: ignore[arg-type]
+            transport = httpx.ASGITransport(app=self)
             async with httpx.AsyncClient(transport=transport, base_url="http://shop") as client:
                 response = await client.get(f"/health/{name}")
             report[name] = (

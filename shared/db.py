@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import Table, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import DeclarativeBase
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_SECONDS = 5
@@ -105,7 +106,15 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise exc.DisconnectionError(str(error)) from error
 
 
-def insert_for(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """A mapped class's table, typed as one: SQLAlchemy types `__table__` as any FROM clause,
+    which Core's insert and update do not take."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def insert_for(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say ON CONFLICT (DO NOTHING), in the dialect's own construct:
     the two databases spell it alike, but SQLAlchemy keeps one class per dialect."""
     make = sqlite.insert if dialect == "sqlite" else postgresql.insert

@@ -34,14 +34,14 @@ from services.catalogue.domain import merge_quantities
 from services.catalogue.models import Reservation, ReservationLine, Stock
 from services.catalogue.stock import Movement, Who, ledger_parameters, move, move_within
 from shared.contracts import ReservationReply, ShortLine
-from shared.db import insert_for
+from shared.db import insert_for, table_of
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 ACTOR = "checkout"
 SWEEP_BATCH = 200
-_HOLD_LINE = insert(ReservationLine.__table__)
+_HOLD_LINE = insert(table_of(ReservationLine))
 
 
 class Status(StrEnum):
@@ -103,7 +103,7 @@ async def _open(
 
 
 def _open_statement(dialect: str) -> Insert:
-    table = Reservation.__table__
+    table = table_of(Reservation)
     return (
         insert_for(dialect, table)
         .values(
@@ -130,7 +130,7 @@ def _open_and_hold_statement() -> Select[tuple[UUID, int | None, int | None]]:
     opened = _OPEN_FOR["postgresql"].cte("opened")
     moved, recorded = move_within(exists(select(opened.c.order_id)))
     line = (
-        insert(ReservationLine.__table__)
+        insert(table_of(ReservationLine))
         .from_select(
             ["order_id", "isbn13", "quantity"],
             select(

@@ -139,7 +139,7 @@ def _branch(
     kind: TermKind, name: str, out_of_stock: int, limit: int, *, with_mask: bool = False
 ) -> Select[Any]:
     """One tier's entries for the prefix, in stock or not, read in index order."""
-    columns = [
+    columns: list[Any] = [
         SearchTerm.isbn13,
         literal_column(str(int(kind))).label("tier"),
         SearchTerm.out_of_stock,

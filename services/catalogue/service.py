@@ -197,8 +197,8 @@ class BookService:
             held: dict[str, Book] = {}
             for start in range(0, len(isbns), LOOKUP_CHUNK):
                 chunk = isbns[start : start + LOOKUP_CHUNK]
-                for book in await session.scalars(select(Book).where(Book.isbn13.in_(chunk))):
-                    held[book.isbn13] = book
+                for found in await session.scalars(select(Book).where(Book.isbn13.in_(chunk))):
+                    held[found.isbn13] = found
             changed: list[str] = []
             items = list(records.items())
             for start in range(0, len(items), PROGRESS_EVERY):

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.models import LedgerEntry, Stock
+from shared.db import table_of
 
 
 class Movement(StrEnum):
@@ -60,8 +61,8 @@ class Who:
     reference: str | None = None
 
 
-_stock = Stock.__table__
-_ledger = LedgerEntry.__table__
+_stock = table_of(Stock)
+_ledger = table_of(LedgerEntry)
 
 
 def _move_statement(*, expecting_on_hand: bool) -> Update:

@@ -8,8 +8,13 @@ from celery import Celery
 
 from services.catalogue import handlers, reservations
 from shared.contracts import CommitReservation, ReleaseReservation, ReserveStock
-from shared.messaging.consumers import ConsumerResources, WorkerRuntime, register_consumers
-from shared.messaging.message import utcnow
+from shared.messaging.consumers import (
+    ConsumerResources,
+    Handler,
+    WorkerRuntime,
+    register_consumers,
+)
+from shared.messaging.message import Message, utcnow
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 from shared.runtime import ServiceRuntime
 
@@ -17,7 +22,7 @@ SERVICE = "catalogue"
 EXPIRY_SWEEP = "catalogue.reservation_expiry_sweep"
 SWEEP_EVERY_SECONDS = 30.0
 
-HANDLERS = {
+HANDLERS: dict[type[Message], Handler] = {
     ReserveStock: handlers.on_reserve_stock,
     CommitReservation: handlers.on_commit_reservation,
     ReleaseReservation: handlers.on_release_reservation,

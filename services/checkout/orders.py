@@ -32,7 +32,7 @@ from services.checkout.emails import EmailMessage
 from services.checkout.models import Email, Order, OrderLine, Refund, StatusChange
 from shared.contracts import Attribution, OrderPaid, ReleaseReservation, StockLine
 from shared.contracts import OrderLine as PaidLine
-from shared.db import Database, mark
+from shared.db import Database, mark, table_of
 from shared.errors import NotFound
 from shared.messaging.unit_of_work import UnitOfWork
 
@@ -41,9 +41,9 @@ REFERENCE_TRIES = 10
 EMAILS = "emails"
 """The mark of a transaction that queued emails (shared.db.mark): the sender wakes on it."""
 
-_ORDERS: Table = Order.__table__  # type: ignore[assignment]
-_LINES: Table = OrderLine.__table__  # type: ignore[assignment]
-_HISTORY: Table = StatusChange.__table__  # type: ignore[assignment]
+_ORDERS = table_of(Order)
+_LINES = table_of(OrderLine)
+_HISTORY = table_of(StatusChange)
 _LINE_COLUMNS = ("position", "isbn13", "title", "unit_price_pence", "quantity")
 _HISTORY_COLUMNS = ("status", "at", "note")
 # SQLite's Buy statements, built once: their columns come from the parameters of each

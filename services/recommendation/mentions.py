@@ -302,10 +302,10 @@ class MentionIndex:
             for name_words in self._authors_by_surname[surname]:
                 best.setdefault(name_words, False)
         out = []
-        for name_words, full in best.items():
+        for name_words, in_full in best.items():
             positions = self._authors_by_surname[name_words[-1]].get(name_words, set())
             if positions:
-                out.append((self._author_names[name_words], set(positions), full))
+                out.append((self._author_names[name_words], set(positions), in_full))
         return out, name_spans
 
     def _title_mentions(

@@ -126,7 +126,9 @@ class OutboxRelay:
             raise failure
         return len(published)
 
-    async def _send_rows(self, rows: Sequence[Row[Any]], published: list[int]) -> Exception | None:
+    async def _send_rows(
+        self, rows: Sequence[Row[Any, Any, Any]], published: list[int]
+    ) -> Exception | None:
         """Send each row's deliveries in order, adding its id to `published`; the first failure."""
         for row in rows:
             try:

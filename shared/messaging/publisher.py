@@ -97,6 +97,7 @@ class CeleryPublisher:
         successful result, so none is published again. Looking for a stored one only when no
         reply came quickly keeps a Redis round trip off every first send."""
         stored_checked = False
+        data: bytes | str | BrokerUnavailable
         while True:
             try:
                 data = (
@@ -114,7 +115,7 @@ class CeleryPublisher:
             if (reply := self._decode_reply(command, data, reply_type)) is not None:
                 return reply
 
-    def _decode_reply(self, command: Command, data: bytes, reply_type: type[R]) -> R | None:
+    def _decode_reply(self, command: Command, data: bytes | str, reply_type: type[R]) -> R | None:
         """The reply in a stored result, None while the task is still pending or retrying."""
         meta = self.app.backend.decode_result(data)
         if meta["status"] == "SUCCESS":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
@@ -77,7 +79,7 @@ def configure_logging(
 
 
 def _add_service(service: str) -> structlog.types.Processor:
-    def add(_: object, __: str, event: dict[str, object]) -> dict[str, object]:
+    def add(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event.setdefault("service", service)
         return event
 

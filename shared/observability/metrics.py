@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis
 from celery import Celery
@@ -59,7 +59,9 @@ class BrokerCollector(Collector):
             "bookshop_queue_depth", "Messages waiting per queue", labels=["queue"]
         )
         try:
-            for field, value in self._client.hgetall(TASK_COUNTS_KEY).items():
+            # bytes: the client is made without decode_responses
+            counts = cast("dict[bytes, bytes]", self._client.hgetall(TASK_COUNTS_KEY))
+            for field, value in counts.items():
                 task, _, outcome = field.decode().rpartition("|")
                 tasks.add_metric([task, outcome], float(value))
             for queue in self._queues:
