@@ -46,19 +46,7 @@ from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 Clock = Callable[[], datetime]
 DEFAULT_REORDER_POINT = 1
 # Fields a BookCreate or BookUpdate may change, and whether a change needs the search terms redone.
-BOOK_FIELDS = (
-    "title",
-    "subtitle",
-    "authors",
-    "publisher",
-    "year",
-    "format",
-    "price_pence",
-    "subjects",
-    "description",
-    "cover_url",
-    "reorder_point",
-)
+BOOK_FIELDS = BookUpdate.__struct_fields__
 SEARCHED_FIELDS = frozenset({"title", "subtitle", "authors"})
 LOOKUP_CHUNK = 500
 # A large import takes minutes: whoever watches hears how far it is this often.

@@ -14,25 +14,12 @@ from decimal import Decimal
 import msgspec
 
 from services.catalogue.imports.prices import BadPrice, price_to_pence
-from services.catalogue.schemas import BookCreate
+from services.catalogue.schemas import BookCreate, BookUpdate
 from shared.isbn import InvalidISBN, to_isbn13
 
-# The keys of a JSON lines record and the columns of a CSV file (BookCreate's fields).
-FIELDS = (
-    "isbn13",
-    "title",
-    "subtitle",
-    "authors",
-    "publisher",
-    "year",
-    "format",
-    "price_pence",
-    "subjects",
-    "description",
-    "cover_url",
-    "reorder_point",
-    "stock",
-)
+# The keys of a JSON lines record and the columns of a CSV file (BookCreate's fields, in the
+# order a CSV file's header is best written: the ISBN, what describes the book, the stock).
+FIELDS = ("isbn13", *BookUpdate.__struct_fields__, "stock")
 
 _SUBJECT_SEPARATORS = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"['’]")

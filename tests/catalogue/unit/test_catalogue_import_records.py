@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.catalogue.imports.records import Location, RecordInvalid, build_book
+from services.catalogue.imports.records import FIELDS, Location, RecordInvalid, build_book
+from services.catalogue.schemas import BookCreate
 
 CALLINICOS = {"isbn13": "9798463348616", "title": "Imperialism and Global Political Economy"}
 
@@ -113,3 +114,9 @@ def test_a_location_reads_as_a_person_would_look_for_it() -> None:
         "record 3 (RecordReference com.example.3)"
     )
     assert str(Location(record=3)) == "record 3"
+
+
+def test_an_import_file_may_give_every_field_of_a_book_and_no_other() -> None:
+    # a field added to BookCreate is a column a CSV file may carry, without a second list
+    assert sorted(FIELDS) == sorted(BookCreate.__struct_fields__)
+    assert FIELDS[0] == "isbn13"
