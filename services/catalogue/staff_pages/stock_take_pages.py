@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import get, post
@@ -9,9 +10,9 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from services.catalogue.controllers.dependencies import Actor, Stock
-from services.catalogue.schemas import CountedLine, StockTake
+from services.catalogue.schemas import CountedLine, StockTake, StockTakeResult
 from services.catalogue.staff_pages import forms
-from services.catalogue.staff_pages.shelves import Shelves
+from services.catalogue.staff_pages.shelves import ShelfBook, Shelves
 from services.catalogue.staff_pages.web import Query, StockArea, page
 from shared.errors import InvalidInput, ShopError
 from shared.web import Form
@@ -48,38 +49,16 @@ class StockTakePages(StockArea):
                 apply=False,
             )
         except ShopError as error:
-            return page(
-                "stock_take.html",
-                {
-                    "subject": subject,
-                    "books": shelf,
-                    "counts": forms.prefixed(data, "count-"),
-                    "error": error.message,
-                },
-                status_code=error.status_code,
+            return _counting(
+                subject, shelf, data, error=error.message, status_code=error.status_code
             )
-        return page(
-            "stock_take_preview.html",
-            {
-                "subject": subject,
-                "result": result,
-                "counts": counts,
-                "uncounted": [book for book in shelf if book.isbn13 not in counts],
-            },
-        )
+        return _preview(subject, result, counts, shelf)
 
     @post("/stock-take/recount")
     async def recount(self, shelves: Shelving, data: Form) -> Template:
         """Back from the preview to the counts as typed."""
         subject = forms.text(data, "subject", limit=60)
-        return page(
-            "stock_take.html",
-            {
-                "subject": subject,
-                "books": await shelves.books(subject),
-                "counts": forms.prefixed(data, "count-"),
-            },
-        )
+        return _counting(subject, await shelves.books(subject), data)
 
     @post("/stock-take/write")
     async def write_stock_take(
@@ -98,34 +77,22 @@ class StockTakePages(StockArea):
             previewed = forms.prefixed(data, "expected-")
             moved = [d for d in now.differences if previewed.get(d.isbn13) != str(d.on_hand)]
             if moved:
-                return page(
-                    "stock_take_preview.html",
-                    {
-                        "subject": subject,
-                        "result": now,
-                        "counts": counts,
-                        "uncounted": [book for book in shelf if book.isbn13 not in counts],
-                        "error": "The stock of some books moved since your preview (a sale or a "
-                        "delivery): check the differences again, then write them.",
-                    },
+                return _preview(
+                    subject,
+                    now,
+                    counts,
+                    shelf,
+                    error="The stock of some books moved since your preview (a sale or a "
+                    "delivery): check the differences again, then write them.",
                     status_code=409,
                 )
             result = await stock.stock_take(take=take, actor=actor, apply=True)
         except ShopError as error:
-            return page(
-                "stock_take.html",
-                {
-                    "subject": subject,
-                    "books": shelf,
-                    "counts": forms.prefixed(data, "count-"),
-                    "error": error.message,
-                },
-                status_code=error.status_code,
+            return _counting(
+                subject, shelf, data, error=error.message, status_code=error.status_code
             )
-        return page(
-            "stock_take_preview.html",
-            {"subject": subject, "result": result, "counts": counts, "uncounted": []},
-        )
+        # written: nothing is left to show as uncounted
+        return _preview(subject, result, counts, [])
 
     @staticmethod
     def _counts(data: dict[str, Any], shelf: list[str]) -> dict[str, int]:
@@ -141,3 +108,47 @@ class StockTakePages(StockArea):
         if not counts:
             raise InvalidInput("Type a count for at least one book (blank means not counted).")
         return counts
+
+
+def _counting(
+    subject: str,
+    shelf: Sequence[ShelfBook],
+    data: dict[str, Any],
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The shelf's count sheet with the counts as typed."""
+    return page(
+        "stock_take.html",
+        {
+            "subject": subject,
+            "books": shelf,
+            "counts": forms.prefixed(data, "count-"),
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+def _preview(
+    subject: str,
+    result: StockTakeResult,
+    counts: dict[str, int],
+    shelf: Sequence[ShelfBook],
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The differences the counts make, and the shelf's books left uncounted."""
+    return page(
+        "stock_take_preview.html",
+        {
+            "subject": subject,
+            "result": result,
+            "counts": counts,
+            "uncounted": [book for book in shelf if book.isbn13 not in counts],
+            "error": error,
+        },
+        status_code=status_code,
+    )
