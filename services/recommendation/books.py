@@ -27,10 +27,6 @@ class IndexedBook(msgspec.Struct, frozen=True, kw_only=True):
     available: int = 0
 
     @property
-    def full_title(self) -> str:
-        return f"{self.title}: {self.subtitle}" if self.subtitle else self.title
-
-    @property
     def subject_words(self) -> str:
         """Subjects as words ("marxist-theory" reads as "marxist theory")."""
         return ", ".join(s.replace("-", " ") for s in self.subjects)

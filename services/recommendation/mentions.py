@@ -119,13 +119,6 @@ class _Variant:
     is_subtitle: bool
 
 
-@dataclass(frozen=True)
-class _Author:
-    name: str
-    words: tuple[str, ...]
-    positions: frozenset[int]
-
-
 class _Text:
     """An article as folded tokens, each knowing whether it was capitalised."""
 

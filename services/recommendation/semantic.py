@@ -30,8 +30,6 @@ from typing import Protocol
 
 import numpy as np
 
-from services.recommendation.books import IndexedBook
-
 _MINILM_TOKENIZER = "minilm-tokenizer.json"
 # all-MiniLM-L6-v2 was trained on 128-token pieces; longer input costs time for little
 _MINILM_MAX_TOKENS = 128
@@ -239,16 +237,6 @@ def minilm_article_embedder() -> MiniLMEmbedder:
     the cheap stages have the other core meanwhile.
     """
     return MiniLMEmbedder(threads=1, integer_products=True)
-
-
-def book_passage(book: IndexedBook) -> str:
-    """What a book is about, as one passage for an embedding model."""
-    parts = [book.full_title]
-    if book.subjects:
-        parts.append(f"Subjects: {book.subject_words}.")
-    if book.description:
-        parts.append(book.description)
-    return " ".join(parts)
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:

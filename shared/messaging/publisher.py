@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 import redis.asyncio as aioredis
@@ -29,10 +29,6 @@ PUBLISH_RETRY_POLICY = {
 # A request with no reply yet after this long looks for one stored by an earlier send of the
 # same command. Replies to a first send arrive in milliseconds.
 STORED_REPLY_AFTER_SECONDS = 0.5
-
-
-class Publisher(Protocol):
-    def send(self, message: Message) -> None: ...
 
 
 class CeleryPublisher:
@@ -143,13 +139,3 @@ class CeleryPublisher:
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
-
-
-class RecordingPublisher:
-    """A publisher for unit tests: remembers what was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-
-    def send(self, message: Message) -> None:
-        self.sent.append(message)
