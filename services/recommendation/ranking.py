@@ -41,7 +41,7 @@ from services.recommendation.cleaning import CleanArticle, clean_article
 from services.recommendation.editions import one_edition_each
 from services.recommendation.lexical import LexicalIndex, book_document
 from services.recommendation.mentions import Mention, MentionIndex, MentionKind
-from services.recommendation.reasons import PINNED_REASON, reason_for
+from services.recommendation.reasons import PINNED_REASON, reason_for, telling_terms
 from services.recommendation.semantic import (
     Embedder,
     minilm_article_embedder,
@@ -288,15 +288,21 @@ class Ranker:
         ranked = [int(candidates[i]) for i in order]
         chosen = one_edition_each(ranked, pinned, k, self._books, self._available)
         scores = {int(candidates[i]): float(fused[i]) for i in range(len(candidates))}
-        terms = self._lexical.analyser.stems_to_words(query)
+        ranked_books = {p: self._live(p) for p in chosen if p not in pinned}
+        telling = telling_terms(
+            ranked_books,
+            self._lexical.analyser.stems_to_words(query),
+            self._lexical,
+            self._word_model,
+            self._word_vectors,
+        )
         out = []
         for position in chosen:
             if position in pinned:
                 out.append(self._pinned(position))
                 continue
-            book = self._books[position]
-            assert book is not None
-            reason = reason_for(book, mentions.get(position), terms, affinity, self._lexical)
+            book = ranked_books[position]
+            reason = reason_for(book, mentions.get(position), telling[position], affinity)
             out.append(Recommendation(book.isbn13, round(scores[position], 4), reason))
         return out
 

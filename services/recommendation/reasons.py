@@ -7,29 +7,62 @@ never change an order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
+
 from services.recommendation.books import IndexedBook
 from services.recommendation.lexical import LexicalIndex, book_document
 from services.recommendation.mentions import Mention, MentionKind
+from services.recommendation.semantic import Embedder
 
 PINNED_REASON = "Pinned by an editor for this article."
 _REASON_TERMS = 4
 _REASON_SUBJECTS = 2
+# WordLlama cosine between a shared word and the book below which the word says nothing of
+# what the book is about ("made", "written", "two": 0.02-0.11; "cobalt", "congo": 0.13-0.18)
+_TELLING = 0.12
+
+
+def telling_terms(
+    books: Mapping[int, IndexedBook],
+    terms: dict[str, str],
+    lexical: LexicalIndex,
+    word_model: Embedder,
+    book_vectors: np.ndarray,
+) -> dict[int, list[str]]:
+    """For each book (by its row in `book_vectors`), the article's words it shares that say
+    what it is about: rare in the catalogue and close in meaning to the book, best first.
+
+    Rarity alone put words like "became", "led" or "first" first: rare in book descriptions,
+    yet telling nothing. `terms` maps the article's stems to the words it used for them.
+    """
+    shared = {
+        position: [
+            stem for stem in set(lexical.analyser.tokens(book_document(book))) if stem in terms
+        ]
+        for position, book in books.items()
+    }
+    words = sorted({terms[stem] for stems in shared.values() for stem in stems})
+    vectors = dict(zip(words, word_model.embed(words), strict=True)) if words else {}
+    out: dict[int, list[str]] = {}
+    for position, stems in shared.items():
+        closeness = {stem: float(vectors[terms[stem]] @ book_vectors[position]) for stem in stems}
+        telling = [stem for stem in stems if closeness[stem] >= _TELLING]
+        telling.sort(key=lambda stem: (-closeness[stem] * lexical.idf(stem), stem))
+        out[position] = [terms[stem] for stem in telling[:_REASON_TERMS]]
+    return out
 
 
 def reason_for(
-    book: IndexedBook,
-    mention: Mention | None,
-    terms: dict[str, str],
-    affinity: dict[str, float],
-    lexical: LexicalIndex,
+    book: IndexedBook, mention: Mention | None, telling: list[str], affinity: dict[str, float]
 ) -> str:
     """How the article names `book`, if it does, then what the two are about together.
 
-    `terms` maps the article's stems to the words it used for them, `affinity` each
-    subject to the article's closeness to it, and `lexical` is the index the article was
-    scored on (its analyser and term rarities).
+    `telling` is the article's words the book shares (`telling_terms`), `affinity` each
+    subject to the article's closeness to it.
     """
-    about = _about(book, terms, affinity, lexical)
+    about = _about(book, telling, affinity)
     if mention is not None and mention.kind == MentionKind.ISBN:
         return f"The article gives this book's ISBN ({mention.evidence}). {about}"
     if mention is not None and mention.kind == MentionKind.TITLE:
@@ -43,19 +76,15 @@ def reason_for(
     return about
 
 
-def _about(
-    book: IndexedBook, terms: dict[str, str], affinity: dict[str, float], lexical: LexicalIndex
-) -> str:
+def _about(book: IndexedBook, telling: list[str], affinity: dict[str, float]) -> str:
     subjects = sorted((s for s in book.subjects if s in affinity), key=lambda s: -affinity[s])[
         :_REASON_SUBJECTS
     ]
-    shared = [stem for stem in set(lexical.analyser.tokens(book_document(book))) if stem in terms]
-    shared.sort(key=lambda stem: -lexical.idf(stem))
     parts = []
     if subjects:
         parts.append("On " + " and ".join(s.replace("-", " ") for s in subjects))
-    if shared:
-        words = ", ".join(f"\u201c{terms[s]}\u201d" for s in shared[:_REASON_TERMS])
+    if telling:
+        words = ", ".join(f"\u201c{word}\u201d" for word in telling)
         parts.append(f"shares the article's terms {words}")
     if not parts:
         return "Close in meaning to the article."
