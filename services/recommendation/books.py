@@ -6,11 +6,13 @@ catalogue's facts that matter for ranking, not the catalogue's model.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
+
+_T = TypeVar("_T")
 
 
 class IndexedBook(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,13 +58,36 @@ def book_from_record(record: dict[str, object]) -> IndexedBook:
     )
 
 
+class UnreadableFile(Exception):
+    """An input file, or a line of it, that is not what it should hold; the message says where."""
+
+
 def read_books(path: Path) -> list[IndexedBook]:
-    """Books from a JSON-lines file, one catalogue record a line."""
-    return [book_from_record(json.loads(line)) for line in _lines(path)]
+    """Books from a JSON-lines file, one catalogue record a line; a file without any is refused."""
+    books = read_json_lines(path, _book_from_line)
+    if not books:
+        raise UnreadableFile(f"no books in {path}")
+    return books
 
 
-def _lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield line
+def _book_from_line(line: bytes) -> IndexedBook:
+    return book_from_record(msgspec.json.decode(line, type=dict[str, object]))
+
+
+def read_json_lines(path: Path, decode: Callable[[bytes], _T]) -> list[_T]:
+    """Each non-blank line of a JSON-lines file, decoded; the first that does not decode is
+    refused with its file and line number."""
+    with path.open("rb") as handle:
+        return [
+            _decode_line(decode, line, where=f"{path}:{number}")
+            for number, line in enumerate(handle, start=1)
+            if line.strip()
+        ]
+
+
+def _decode_line(decode: Callable[[bytes], _T], line: bytes, *, where: str) -> _T:
+    # msgspec's ValidationError (a field missing or of the wrong type) is a DecodeError too.
+    try:
+        return decode(line)
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise UnreadableFile(f"{where}: {error}") from error

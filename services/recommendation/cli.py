@@ -18,8 +18,14 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from services.recommendation.books import read_books
-from services.recommendation.evaluation import Report, batch_lines, read_articles, run_evaluation
+from services.recommendation.books import IndexedBook, UnreadableFile, read_books
+from services.recommendation.evaluation import (
+    Article,
+    Report,
+    batch_lines,
+    read_articles,
+    run_evaluation,
+)
 from services.recommendation.ranking import Ranker
 
 _T = TypeVar("_T")
@@ -42,8 +48,7 @@ def recommend() -> None:
 @click.option("--k", default=10, show_default=True, type=click.IntRange(min=1))
 def batch(books_path: Path, articles_path: Path, k: int) -> None:
     """Print one JSON line per article: {"id", "isbns", "reasons"}."""
-    books = read_books(books_path)
-    articles = read_articles(articles_path)
+    books, articles = _read_inputs(books_path, articles_path)
     started = time.perf_counter()
     with _err.status(f"Indexing {len(books)} books"):
         ranker = Ranker(books)
@@ -59,13 +64,21 @@ def batch(books_path: Path, articles_path: Path, k: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead.")
 def eval_command(books_path: Path, articles_path: Path, as_json: bool) -> None:
     """nDCG@5, recall@10, MRR and grade-3-first share: baselines and the full pipeline."""
-    books = read_books(books_path)
-    articles = read_articles(articles_path)
+    books, articles = _read_inputs(books_path, articles_path)
     reports = run_evaluation(books, articles, progress=_progress)
     if as_json:
         click.echo(json.dumps({r.name: {**r.summary(), "misses": r.misses} for r in reports}))
         return
     print_reports(reports, Console())
+
+
+def _read_inputs(books_path: Path, articles_path: Path) -> tuple[list[IndexedBook], list[Article]]:
+    """Both files; a bad line, or no books, stops the command with one line naming the file
+    (and line) at fault: whoever wrote the file needs that, not a traceback."""
+    try:
+        return read_books(books_path), read_articles(articles_path)
+    except UnreadableFile as error:
+        raise click.ClickException(str(error)) from error
 
 
 def print_reports(reports: list[Report], console: Console) -> None:

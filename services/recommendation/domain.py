@@ -20,6 +20,7 @@ _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
 # Beyond this share of control or undecodable characters, input is a binary file, not words.
 _BINARY_SHARE = 0.01
 _ALLOWED_SCHEMES = ("http", "https")
+_PORTS = range(1, 65536)
 
 
 class SourceKind(StrEnum):
@@ -82,12 +83,34 @@ def check_html(html: str, *, max_chars: int) -> str:
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        # The port is parsed when read: one that is not a number, or is above 65535, raises here.
+        port = parts.port
+    except ValueError as error:
+        raise not_a_web_address(url) from error
     if parts.scheme.lower() not in _ALLOWED_SCHEMES:
         raise InvalidInput(f"Only http and https addresses can be fetched, not {url[:80]!r}.")
     if not parts.hostname:
         raise InvalidInput(f"{url[:80]!r} has no host to fetch from.")
-    return url.strip()
+    if (port is not None and port not in _PORTS) or not _is_host_name(parts.hostname):
+        raise not_a_web_address(url)
+    return url
+
+
+def not_a_web_address(address: str) -> InvalidInput:
+    return InvalidInput(f"{address[:80]!r} is not a valid web address.")
+
+
+def _is_host_name(host: str) -> bool:
+    """True for a host the resolver can look up: IDNA encodes it (no empty or overlong label)
+    and decodes it back (an 'xn--' label must be real Punycode)."""
+    try:
+        host.encode("idna").decode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def check_clean_text(text: str, *, max_chars: int) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from services.recommendation.books import IndexedBook
+from services.recommendation.books import IndexedBook, read_json_lines
 from services.recommendation.cleaning import CleanArticle, clean_parts
 from services.recommendation.lexical import LexicalIndex, book_document
 from services.recommendation.ranking import Ranker, RankerConfig
@@ -42,9 +42,11 @@ class Article(msgspec.Struct, frozen=True, kw_only=True):
         return {g.isbn13: g.grade for g in self.gold}
 
 
+_ARTICLE = msgspec.json.Decoder(Article)
+
+
 def read_articles(path: Path) -> list[Article]:
-    with path.open(encoding="utf-8") as handle:
-        return [msgspec.json.decode(line, type=Article) for line in handle if line.strip()]
+    return read_json_lines(path, _ARTICLE.decode)
 
 
 def clean_input(article: Article) -> str | CleanArticle:

@@ -9,6 +9,8 @@ otherwise, only public addresses are fetched (see public_addresses).
 from __future__ import annotations
 
 import asyncio
+import codecs
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,13 +18,21 @@ import httpx
 
 from services.recommendation.domain import check_url
 from services.recommendation.public_addresses import public_only_transport
-from shared.errors import Unprocessable
+from shared.errors import InvalidInput, Unprocessable
 
 if TYPE_CHECKING:
     from services.recommendation.settings import RecommendationSettings
 
 _READABLE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _MAX_REDIRECTS = 5
+# HTML wants a <meta> charset within the first 1024 bytes; pages with a long <head> put it later.
+_META_SCAN_BYTES = 4096
+# Both <meta charset="..."> and <meta http-equiv="Content-Type" content="text/html; charset=...">.
+_META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+# What an address check_url let through, or one it redirects to, raises when httpx cannot
+# parse it or the resolver or socket refuses it, instead of an httpx.HTTPError (UnicodeError,
+# from IDNA, is a ValueError).
+_MALFORMED_ADDRESS = (httpx.InvalidURL, ValueError, OverflowError)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,13 @@ class HttpFetcher:
             ) from error
         except httpx.HTTPError as error:
             raise Unprocessable(f"Could not fetch {url}: {error}") from error
+        except _MALFORMED_ADDRESS as error:
+            raise _invalid_address(url) from error
+        except ExceptionGroup as group:
+            # anyio's connect reports the socket's refusal of a port (OverflowError) in a group.
+            if group.split(_MALFORMED_ADDRESS)[1] is not None:
+                raise
+            raise _invalid_address(url) from group
 
     async def _get(self, url: str) -> FetchedPage:
         async with (
@@ -100,16 +117,41 @@ class HttpFetcher:
                 body += chunk
                 if len(body) > self._max_bytes:
                     raise self._too_big(url)
-            encoding = response.charset_encoding or "utf-8"
-            try:
-                content = bytes(body).decode(encoding, errors="replace")
-            except LookupError:
-                content = bytes(body).decode("utf-8", errors="replace")
             return FetchedPage(
-                url=str(response.url), content=content, is_html=media_type != "text/plain"
+                url=str(response.url),
+                content=_decode_page(bytes(body), response.charset_encoding),
+                is_html=media_type != "text/plain",
             )
 
     def _too_big(self, url: str) -> Unprocessable:
         return Unprocessable(
             f"{url} is larger than {self._max_bytes // 1024:,} KB; send the article's text instead."
         )
+
+
+def _invalid_address(url: str) -> InvalidInput:
+    return InvalidInput(
+        f"Could not fetch {url}: it, or an address it redirects to, is not a valid web address."
+    )
+
+
+def _decode_page(body: bytes, header_charset: str | None) -> str:
+    """The page's text in the charset its Content-Type header names, else the one a <meta>
+    tag names (many pages declare it only there), else UTF-8."""
+    encoding = _codec(header_charset) or _codec(_meta_charset(body)) or "utf-8"
+    return body.decode(encoding, errors="replace")
+
+
+def _meta_charset(body: bytes) -> str | None:
+    match = _META_CHARSET.search(body[:_META_SCAN_BYTES])
+    return match.group(1).decode("ascii") if match else None
+
+
+def _codec(name: str | None) -> str | None:
+    """Python's codec for a charset name, or None for no name or one Python does not know."""
+    if name is None:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None

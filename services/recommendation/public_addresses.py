@@ -17,6 +17,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from services.recommendation.domain import not_a_web_address
 from shared.errors import InvalidInput
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -47,6 +48,9 @@ async def resolve(host: str, port: int) -> list[str]:
         found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
+    except UnicodeError as error:
+        # IDNA cannot encode the name (an empty label, say): no lookup was made, so none failed.
+        raise not_a_web_address(host) from error
     return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 

@@ -90,3 +90,49 @@ def test_eval_prints_baselines_and_pipeline(small_files: tuple[Path, Path]) -> N
     for method in figures.values():
         assert {"ndcg@5", "recall@10", "mrr", "grade3_first", "misses"} <= set(method)
     assert figures["full pipeline"]["grade3_first"] == 1.0
+
+
+BOOK = (DATA / "books.jsonl").read_text().splitlines()[0]
+ARTICLE = (DATA / "articles-public.jsonl").read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize("command", ["batch", "eval"])
+@pytest.mark.parametrize(
+    ("books", "articles", "expected"),
+    [
+        (f'{BOOK}\n{{"isbn13": "97800", "title": }}\n', ARTICLE, "{books}:2: JSON is malformed"),
+        (
+            f'{BOOK}\n\n{{"title": "No number"}}\n',
+            ARTICLE,
+            "{books}:3: Object missing required field `isbn13`",
+        ),
+        (BOOK, f"{ARTICLE}\nnot json\n", "{articles}:2: JSON is malformed"),
+        (BOOK, '{"headline": "No id"}', "{articles}:1: Object missing required field `id`"),
+        ("", ARTICLE, "no books in {books}"),
+        ("\n  \n", ARTICLE, "no books in {books}"),
+    ],
+    ids=[
+        "book-not-json",
+        "book-without-isbn",
+        "article-not-json",
+        "article-without-id",
+        "empty",
+        "blank",
+    ],
+)
+def test_a_bad_input_file_stops_the_command_with_one_line_saying_where(
+    tmp_path: Path, command: str, books: str, articles: str, expected: str
+) -> None:
+    books_path, articles_path = tmp_path / "books.jsonl", tmp_path / "articles.jsonl"
+    books_path.write_text(books)
+    articles_path.write_text(articles)
+
+    result = CliRunner().invoke(
+        recommend, [command, "--books", str(books_path), "--articles", str(articles_path)]
+    )
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), "a traceback, not a message"
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: {expected.format(books=books_path, articles=articles_path)}")
+    assert result.stdout == ""

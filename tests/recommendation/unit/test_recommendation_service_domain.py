@@ -72,9 +72,42 @@ def test_only_http_addresses_with_a_host_are_fetched(url: str) -> None:
         check_url(url)
 
 
+MALFORMED_URLS = [
+    "http://[::1/a",
+    "http://example.com:abc/",
+    "https://xn--/a",
+    "http://a..b/x",
+    "http://1.1.1.1:99999/a",
+    "http://example.com:0/",
+    "http://example.com:-1/",
+    "http://.example.com/",
+    f"http://{'x' * 64}.example/",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+def test_a_malformed_address_is_refused_as_not_a_web_address(url: str) -> None:
+    with pytest.raises(InvalidInput, match="not a valid web address"):
+        check_url(url)
+
+
 def test_http_and_https_addresses_pass() -> None:
     assert check_url(" https://paper.example/a?b=1 ") == "https://paper.example/a?b=1"
     assert check_url("HTTP://paper.example/a") == "HTTP://paper.example/a"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://b\u00fccher.example/a",
+        "https://xn--bcher-kva.example/a",
+        "http://paper.example.:8080/a",
+        "http://[2001:db8::1]:443/a",
+        "http://93.184.215.14:65535/a",
+    ],
+)
+def test_international_names_ip_addresses_and_ports_pass(url: str) -> None:
+    assert check_url(url) == url
 
 
 def test_article_ids_are_what_the_buy_form_accepts() -> None:

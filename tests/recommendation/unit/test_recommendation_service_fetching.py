@@ -1,11 +1,15 @@
-"""Fetching an article's page, against httpx's in-memory transport (no network)."""
+"""Fetching an article's page, against httpx's in-memory transport (no network), and a few
+pages only a real server shows right (a charset in the page, a redirect to a bad port)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from litestar import Litestar, Response, get
+from loopback_server import ServerThread, bound_socket
 
 from services.recommendation.fetching import HttpFetcher
 from shared.errors import InvalidInput, Unprocessable
@@ -100,3 +104,105 @@ async def test_only_http_addresses_are_tried() -> None:
 
     with pytest.raises(InvalidInput, match="http and https"):
         await fetcher(handler).fetch("ftp://paper.example/x")
+
+
+async def test_an_address_httpx_cannot_encode_is_refused_as_not_a_web_address() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("nothing should be fetched")
+
+    # IDNA 2003 (check_url's, and the resolver's) encodes a snowman; httpx's IDNA 2008 does not.
+    with pytest.raises(InvalidInput, match="not a valid web address"):
+        await fetcher(handler).fetch("http://\u2603.example/a")
+
+
+async def test_a_redirect_to_a_malformed_address_is_refused_as_not_a_web_address() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "https://xn--/a"})
+
+    with pytest.raises(InvalidInput, match="redirects to, is not a valid web address"):
+        await fetcher(handler).fetch("http://paper.example/x")
+
+
+QUOTED = "<p>\u201cCaf\u00e9 na\u00efvet\u00e9\u201d \u2014 S\u00e3o Paulo\u2019s workers</p>"
+
+
+def serving(head: str, *, charset: str, content_type: str = "text/html") -> HttpFetcher:
+    """A fetcher whose every page is QUOTED, under `head`, encoded in `charset`."""
+    html = f"<html><head>{head}</head><body>{QUOTED}</body></html>"
+    return fetcher(
+        lambda r: httpx.Response(
+            200, content=html.encode(charset), headers={"Content-Type": content_type}
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "head"),
+    [
+        ("text/html", '<meta charset="windows-1252">'),
+        ("text/html", "<meta charset=windows-1252>"),
+        (
+            "text/html",
+            '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">',
+        ),
+        ("text/html; charset=windows-1252", '<meta charset="utf-8">'),
+        ("text/html; charset=no-such-charset", '<META CHARSET="Windows-1252">'),
+    ],
+    ids=["meta", "meta-unquoted", "http-equiv", "header-over-meta", "unknown-header-name"],
+)
+async def test_a_page_is_read_in_the_charset_its_header_or_else_its_meta_tag_names(
+    content_type: str, head: str
+) -> None:
+    fetching = serving(head, charset="cp1252", content_type=content_type)
+    page = await fetching.fetch("http://paper.example/a")
+
+    assert QUOTED in page.content
+
+
+@pytest.mark.parametrize("head", ['<meta charset="no-such-charset">', ""], ids=["unknown", "none"])
+async def test_a_page_without_a_known_charset_is_read_as_utf8(head: str) -> None:
+    page = await serving(head, charset="utf-8").fetch("http://paper.example/a")
+
+    assert QUOTED in page.content
+
+
+WINDOWS_1252_PAGE = (
+    '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+    f"<title>Caf\u00e9</title></head><body>{QUOTED}</body></html>"
+).encode("cp1252")
+
+
+@get("/windows-1252")
+async def windows_1252_page() -> Response[bytes]:
+    # Served as many old pages are: the charset named only in the page itself.
+    return Response(WINDOWS_1252_PAGE, headers={"Content-Type": "text/html"})
+
+
+@get("/to-a-port-out-of-range")
+async def to_a_port_out_of_range() -> Response[bytes]:
+    return Response(b"", status_code=302, headers={"Location": "http://127.0.0.1:99999/"})
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[str]:
+    app = Litestar([windows_1252_page, to_a_port_out_of_range])
+    with ServerThread(app, bound_socket()) as server:
+        yield server.url
+
+
+def loopback_fetcher() -> HttpFetcher:
+    return HttpFetcher(timeout_seconds=2, max_bytes=4096, allow_private_addresses=True)
+
+
+async def test_a_windows_1252_page_from_a_server_reads_right(pages: str) -> None:
+    page = await loopback_fetcher().fetch(f"{pages}/windows-1252")
+
+    assert QUOTED in page.content
+    assert "\ufffd" not in page.content
+
+
+async def test_a_redirect_to_a_port_out_of_range_is_refused_as_not_a_web_address(
+    pages: str,
+) -> None:
+    with pytest.raises(InvalidInput, match="not a valid web address"):
+        await loopback_fetcher().fetch(f"{pages}/to-a-port-out-of-range")
