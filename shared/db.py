@@ -144,7 +144,16 @@ class Database:
             if self.is_postgres
             else self._sessions
         )
-        self._write_options = {"sqlite_begin": "IMMEDIATE"} if is_sqlite(url) else {}
+        # SQLite: a write transaction takes the file's lock at its BEGIN (IMMEDIATE, so two
+        # writers never deadlock upgrading a read lock), and the BEGIN goes with its first
+        # statement: what a handler does before it writes (fetch a page, rank) holds no lock.
+        self._write_sessions = (
+            async_sessionmaker(
+                self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+            )
+            if is_sqlite(url)
+            else self._sessions
+        )
         self._after_commit: list[tuple[str, Callable[[], None]]] = []
 
     def on_commit(self, mark: str, callback: Callable[[], None]) -> None:
@@ -170,9 +179,7 @@ class Database:
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits on success and rolls back on any exception."""
-        async with self._sessions() as session, session.begin():
-            if self._write_options:
-                await session.connection(execution_options=self._write_options)
+        async with self._write_sessions() as session, session.begin():
             yield session
         for wanted, callback in self._after_commit:
             if session.info.get(wanted):

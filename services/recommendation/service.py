@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.recommendation.cleaning import CleanArticle, clean_article
 from services.recommendation.domain import (
+    ARTICLE_ID,
     DEFAULT_K,
     MAX_K,
     ArticleBooks,
@@ -26,6 +28,7 @@ from services.recommendation.domain import (
     ShelfBook,
     SourceKind,
     article_report,
+    article_source,
     book_path,
     check_article_id,
     check_clean_text,
@@ -59,7 +62,7 @@ from services.recommendation.ranking import Recommendation
 from services.recommendation.settings import RecommendationSettings
 from shared.contracts import ArticlePublished, BookChanged, OrderPaid, OrderRefunded
 from shared.db import Database
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.isbn import to_isbn13
 from shared.messaging.message import utcnow
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -67,6 +70,7 @@ from shared.runtime import ServiceRuntime
 
 _HEADLINE_LENGTH = 500
 _HAS_DOCUMENT = re.compile(r"<\s*(?:html|body)\b", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -128,24 +132,23 @@ class RecommendationService:
             return _summary(await _store_article(uow.session, article_id, draft, prepared))
 
     async def publish(self, uow: UnitOfWork, message: ArticlePublished) -> None:
-        """Store a published article and compute its books, in the handler's transaction."""
+        """Store a published article and its books.
+
+        The page is fetched and ranked before the handler's transaction writes anything: on
+        SQLite the first write takes the file's one lock, and readers' clicks and editors'
+        changes must not wait behind a slow page or a first load of the models.
+        """
         check_article_id(message.article_id)
-        source = ArticleSource(
-            *next(
-                (kind, value)
-                for kind, value in (
-                    (SourceKind.TEXT, message.text),
-                    (SourceKind.HTML, message.html),
-                    (SourceKind.URL, message.url),
-                )
-                if value is not None
-            )
-        )
+        source = article_source(text=message.text, html=message.html, url=message.url)
         draft = ArticleDraft(source=source, headline=message.headline, published=message.published)
         prepared = await self.prepare(draft)
+        async with self._db.reading() as session:
+            rules = await _rules(session, message.article_id)
+        ranked = await self._rank(prepared.clean, rules)
         article = await _store_article(uow.session, message.article_id, draft, prepared)
-        ranked = await self._rank(article, await _rules(uow.session, article.id))
-        await _cache(uow.session, article, ranked, MAX_K)
+        if await _rules(uow.session, article.id) == rules:
+            # else an editor changed them meanwhile: the books are ranked when next asked for
+            await _cache(uow.session, article, ranked, MAX_K)
 
     async def prepare(self, draft: ArticleDraft) -> PreparedArticle:
         """Check the input, fetch it if it is an address, and strip the page furniture."""
@@ -168,6 +171,8 @@ class RecommendationService:
         clean = clean_article(raw)
         # A one-paragraph article is all "headline" to the cleaner: its words are the text.
         text = check_clean_text(clean.text or clean.headline, max_chars=limit)
+        if draft.headline and _CONTROL.search(draft.headline):
+            raise InvalidInput("The headline has control characters: give it as plain text.")
         headline = (draft.headline or clean.headline or "").strip()[:_HEADLINE_LENGTH]
         return PreparedArticle(CleanArticle(headline=headline, text=text), source_url)
 
@@ -199,7 +204,7 @@ class RecommendationService:
             seen = article.updated_at
             rules = await _rules(session, article_id)
         # Ranked outside any transaction: a first ranking may take seconds to load the models.
-        ranked = await self._rank(article, rules)
+        ranked = await self._rank(CleanArticle(headline=article.headline, text=article.text), rules)
         async with self._uow() as uow:
             article = await _article(uow.session, article_id, lock=True)
             if article.updated_at == seen:
@@ -210,14 +215,9 @@ class RecommendationService:
                 index_version=ranked.position.version,
             )
 
-    async def _rank(self, article: Article, rules: EditorRules) -> Ranked:
+    async def _rank(self, article: CleanArticle, rules: EditorRules) -> Ranked:
         """The article's books, as many as anyone may ask for, so the cache serves any k."""
-        return await self._index.recommend(
-            CleanArticle(headline=article.headline, text=article.text),
-            k=MAX_K,
-            pins=rules.pins,
-            bans=rules.bans,
-        )
+        return await self._index.recommend(article, k=MAX_K, pins=rules.pins, bans=rules.bans)
 
     async def _picks(
         self, session: AsyncSession, article_id: str | None, recommendations: list[Recommendation]
@@ -295,7 +295,7 @@ class RecommendationService:
                 session.add(
                     EditorRule(article_id=article_id, isbn13=isbn13, kind=kind, created_at=utcnow())
                 )
-                _forget_cache(article)
+                await _forget_cache(session, article)
             await session.flush()
             return await _rules(session, article_id)
 
@@ -307,7 +307,7 @@ class RecommendationService:
             current = await session.get(EditorRule, (article_id, isbn13))
             if current is not None and current.kind == kind:
                 await session.delete(current)
-                _forget_cache(article)
+                await _forget_cache(session, article)
             await session.flush()
             return await _rules(session, article_id)
 
@@ -317,7 +317,7 @@ class RecommendationService:
         """Record a click on an article's link and say where it lands (a path on the shop)."""
         isbn13 = to_isbn13(isbn)
         async with self._uow() as uow:
-            article = await uow.session.get(Article, article_id)
+            article = await _find_article(uow.session, article_id)
             book = await uow.session.get(Book, isbn13)
             if article is None and book is None:
                 raise NotFound(f"There is no article {article_id!r} and no book {isbn13}.")
@@ -473,26 +473,47 @@ async def record_refund(session: AsyncSession, refund: OrderRefunded) -> bool:
 
 
 async def _article(session: AsyncSession, article_id: str, *, lock: bool = False) -> Article:
-    article = await session.get(Article, article_id, with_for_update=lock)
+    article = await _find_article(session, article_id, lock=lock)
     if article is None:
         raise NotFound(f"There is no article {article_id!r}.")
     return article
+
+
+async def _find_article(
+    session: AsyncSession, article_id: str, *, lock: bool = False
+) -> Article | None:
+    """The article, None if there is none; an id no article can have (a link mistyped or made
+    up: control characters, a path's worth of text) is not looked for."""
+    if not ARTICLE_ID.fullmatch(article_id):
+        return None
+    return await session.get(Article, article_id, with_for_update=lock, populate_existing=lock)
 
 
 async def _store_article(
     session: AsyncSession, article_id: str, draft: ArticleDraft, prepared: PreparedArticle
 ) -> Article:
     now = utcnow()
-    article = await session.get(Article, article_id, with_for_update=True)
+    facts = {
+        "headline": prepared.clean.headline,
+        "published": draft.published,
+        "source_url": prepared.source_url,
+        "text": prepared.clean.text,
+        "updated_at": now,
+    }
+    article = await _find_article(session, article_id, lock=True)
     if article is None:
-        article = Article(id=article_id, created_at=now)
-        session.add(article)
-    article.headline = prepared.clean.headline
-    article.published = draft.published
-    article.source_url = prepared.source_url
-    article.text = prepared.clean.text
-    article.updated_at = now
-    _forget_cache(article)
+        try:
+            # a savepoint: another request may be storing the same new article (an editor's
+            # double submit, the CMS's message beside an editor's save)
+            async with session.begin_nested():
+                article = Article(id=article_id, created_at=now, **facts)
+                session.add(article)
+            return article
+        except IntegrityError:
+            article = await _article(session, article_id, lock=True)
+    for name, value in facts.items():
+        setattr(article, name, value)
+    await _forget_cache(session, article)
     await session.flush()
     return article
 
@@ -508,7 +529,10 @@ async def _cache(session: AsyncSession, article: Article, ranked: Ranked, k: int
     article.cached_k = k
 
 
-def _forget_cache(article: Article) -> None:
+async def _forget_cache(session: AsyncSession, article: Article) -> None:
+    """Drop the article's ranked books: its text or its editor's rules changed, and a link to
+    a book gone from the shop must not land on one ranked for the old ones."""
+    await session.execute(delete(CachedBook).where(CachedBook.article_id == article.id))
     article.cached_version = article.cached_generation = article.cached_k = None
     article.updated_at = utcnow()
 

@@ -25,6 +25,9 @@ from services.recommendation.domain import (
 from services.recommendation.service import ArticleDraft
 
 ArticleId = Annotated[str, msgspec.Meta(pattern=r"^[\w.\-:]{1,120}$")]
+# A pasted page's HTML may be as long as a fetched one (2 MiB by default, `fetch_max_bytes`),
+# and JSON's escapes lengthen it: past the app's usual limit for a JSON body.
+MAX_ARTICLE_BODY_BYTES = 3 * 1024 * 1024
 
 
 class RecommendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -43,7 +46,7 @@ class RecommendationsController(Controller):
     path = "/recommendations"
     tags = ["recommendations"]
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, request_max_body_size=MAX_ARTICLE_BODY_BYTES)
     async def recommend(
         self,
         request: Request[Any, Any, Any],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from services.recommendation.models import Article, CachedBook, Click
@@ -145,6 +146,13 @@ async def test_an_unknown_article_has_no_books(client) -> None:
     response = await client.get("/articles/nobody/books")
     assert response.status_code == 404
     assert "nobody" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/articles/{id}/books", "/articles/{id}/snippet"])
+async def test_an_id_no_article_can_have_is_not_found(client, path: str) -> None:
+    # a NUL, which Postgres cannot even compare, in a link someone typed or made up
+    response = await client.get(path.format(id="sw%002308"))
+    assert response.status_code == 404
 
 
 async def test_pins_come_first_in_order_and_bans_never_appear(

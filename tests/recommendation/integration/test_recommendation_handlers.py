@@ -3,19 +3,23 @@ refunded orders."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import select
 
 from services.recommendation import handlers
-from services.recommendation.fetching import HttpFetcher
+from services.recommendation.domain import ArticleSource, SourceKind
+from services.recommendation.fetching import FetchedPage, HttpFetcher, PageFetcher
 from services.recommendation.index import LiveIndex, read_position
 from services.recommendation.models import Article, AttributedOrder, Book, CachedBook
 from services.recommendation.ranking import Ranker
-from services.recommendation.service import RecommendationService
+from services.recommendation.service import ArticleDraft, RecommendationService
 from shared import gc_freeze
 from shared.contracts import ArticlePublished, Attribution, OrderLine, OrderPaid, OrderRefunded
+from shared.errors import InvalidInput
 
 CALLINICOS = "9798463348616"
 
@@ -103,6 +107,80 @@ async def test_a_published_article_is_stored_with_its_books(feed, builds, settin
     assert "Share this article" not in article.text
     assert cached[0].isbn13 == CALLINICOS and cached[0].reason
     assert article.cached_version == (await position(feed)).version
+
+
+class SlowPage:
+    """A page that arrives only when the test lets it."""
+
+    def __init__(self, html: str) -> None:
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+        self._html = html
+
+    async def fetch(self, url: str) -> FetchedPage:
+        self.asked.set()
+        await self.answer.wait()
+        return FetchedPage(url=url, content=self._html, is_html=True)
+
+
+def service_with(feed, builds, settings, fetcher: PageFetcher) -> RecommendationService:
+    return RecommendationService(
+        uow=feed.uows,
+        db=feed.db,
+        index=LiveIndex(feed.db, builds),
+        fetcher=fetcher,
+        settings=settings,
+    )
+
+
+async def test_a_published_page_being_fetched_holds_up_no_other_write(
+    feed, builds, settings
+) -> None:
+    await feed.catalogue()
+    page = SlowPage(
+        f"<article><h1>Empire</h1><p>{feed.records[CALLINICOS]['description']}</p></article>"
+    )
+    service = service_with(feed, builds, settings, page)
+    message = ArticlePublished(
+        article_id="cms-slow", headline="Empire", url="https://paper.example/empire"
+    )
+
+    async def publish() -> None:
+        async with feed.uows() as uow:
+            await handlers.on_article_published(message, uow=uow, recommendations=service)
+
+    publishing = asyncio.create_task(publish())
+    await asyncio.wait_for(page.asked.wait(), 10)
+    # a reader's click or a book change meanwhile is written at once, not after the page
+    await asyncio.wait_for(feed.events(feed.event(CALLINICOS, version=2, available=9)), 5)
+    page.answer.set()
+    await asyncio.wait_for(publishing, 30)
+
+    async with feed.db.reading() as session:
+        article = await session.get(Article, "cms-slow")
+    assert article is not None and article.cached_version is not None
+
+
+async def test_a_message_without_the_article_is_refused_clearly(feed, builds, settings) -> None:
+    service = service_with(feed, builds, settings, HttpFetcher(timeout_seconds=1, max_bytes=1024))
+    async with feed.uows() as uow:
+        with pytest.raises(InvalidInput, match="exactly one of"):
+            await handlers.on_article_published(
+                ArticlePublished(article_id="cms-2", headline="Nothing"),
+                uow=uow,
+                recommendations=service,
+            )
+
+
+async def test_the_same_new_article_saved_at_once_is_stored_once(feed, builds, settings) -> None:
+    """An editor's double submit, or the CMS's message beside an editor's save."""
+    service = service_with(feed, builds, settings, HttpFetcher(timeout_seconds=1, max_bytes=1024))
+    draft = ArticleDraft(source=ArticleSource(SourceKind.TEXT, "Lenin on imperialism."))
+
+    saved = await asyncio.gather(*(service.save_article("twice", draft) for _ in range(4)))
+
+    assert {summary.id for summary in saved} == {"twice"}
+    assert await feed.count(Article) == 1
 
 
 async def test_a_built_index_is_left_out_of_the_collectors_walks(feed, builds, monkeypatch) -> None:

@@ -121,6 +121,21 @@ async def test_html_is_cleaned_like_a_fetched_page(client, staff, shop) -> None:
     assert response.json()["books"][0]["isbn13"] == CALLINICOS
 
 
+async def test_a_whole_page_pasted_as_html_is_read_past_the_usual_body_limit(
+    client, staff, shop
+) -> None:
+    # a real page's scripts make its HTML far longer than its article, and JSON's escapes make
+    # the request longer still: here 200,000 characters of HTML (the cap in these tests is
+    # 262,144) in about 400,000 bytes of JSON, past the app's usual 256 KiB for a body
+    padding = "<script>var quotes = '" + '"' * 200_000 + "';</script>"
+    page = ARTICLE_HTML.replace("<body>", f"<body>{padding}")
+
+    response = await post(client, staff, html=page, article_id="pasted")
+
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["books"][0]["isbn13"] == CALLINICOS
+
+
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
@@ -140,6 +155,7 @@ async def test_html_is_cleaned_like_a_fetched_page(client, staff, shop) -> None:
         ({"text": "Strikes", "k": 51}, 400, "k"),
         ({"text": "Strikes", "article_id": "has spaces/and slashes"}, 400, "article_id"),
         ({"text": "Strikes", "unexpected": 1}, 400, "unexpected"),
+        ({"text": "Strikes", "article_id": "a1", "headline": "a\x00b"}, 400, "control"),
     ],
     ids=[
         "empty",
@@ -158,6 +174,7 @@ async def test_html_is_cleaned_like_a_fetched_page(client, staff, shop) -> None:
         "k-too-big",
         "bad-article-id",
         "unknown-field",
+        "nul-in-headline",
     ],
 )
 async def test_bad_input_is_refused_clearly_and_nothing_is_stored(
