@@ -57,6 +57,9 @@ _NAMED = (MentionKind.TITLE, MentionKind.ISBN)
 _WORD_HEAD = 128
 # about 128 word pieces, the window MiniLM reads (longer input is cut)
 _CHUNK_WORDS = 100
+# the share of the catalogue added or removed since the subject centroids were made that has
+# them made again (see `Ranker._make_shelves`)
+_SHELVES_DRIFT = 0.1
 
 
 @dataclass(frozen=True)
@@ -145,14 +148,21 @@ class Ranker:
             self._rerank_model = rerank_model or minilm_embedder()
             default_reader = minilm_article_embedder() if rerank_model is None else rerank_model
             self._article_model = article_model or default_reader
+        self._books: list[IndexedBook | None] = []
+        self._positions: dict[str, int] = {}
+        self._rerank_vectors = KeptVectors(
+            self._rerank_model.dimensions if self._rerank_model else 0
+        )
         self.build(books)
 
     # -- index -------------------------------------------------------------------------
 
     def build(self, books: Iterable[IndexedBook]) -> None:
-        """Index `books` from scratch (the last record of an ISBN wins)."""
+        """Index `books` from scratch (the last record of an ISBN wins); MiniLM vectors of
+        books indexed before with the same text are kept, as they are the costly part."""
         unique = list({book.isbn13: book for book in books}.values())
-        self._books: list[IndexedBook | None] = list(unique)
+        kept = self._unchanged_rerank_vectors(unique)
+        self._books = list(unique)
         self._positions = {book.isbn13: i for i, book in enumerate(unique)}
         self._available = np.array([b.available for b in unique], dtype=np.int64)
         self._alive = np.ones(len(unique), dtype=bool)
@@ -166,19 +176,46 @@ class Ranker:
             self._mentions.add(position, book)
         rerank_dimensions = self._rerank_model.dimensions if self._rerank_model else 0
         self._rerank_vectors = KeptVectors(rerank_dimensions)
+        if kept:
+            self._rerank_vectors.add(list(kept), np.array(list(kept.values())))
         if self._rerank_model is not None and len(unique) <= self.config.eager_rerank_limit:
             self._ensure_rerank_vectors(range(len(unique)))
-        # Subject centroids are a coarse, shelf-level signal: one changed book hardly moves
-        # them, so they are made here and at each compaction, never on the ranking path.
+        self._make_shelves()
+
+    def _unchanged_rerank_vectors(self, books: list[IndexedBook]) -> dict[int, np.ndarray]:
+        """The kept MiniLM vectors of `books` whose text is as indexed now, by new position."""
+        kept: dict[int, np.ndarray] = {}
+        for position, book in enumerate(books):
+            before = self._positions.get(book.isbn13)
+            if before is None or before not in self._rerank_vectors:
+                continue
+            indexed = self._books[before]
+            if indexed is not None and indexed.text_fingerprint() == book.text_fingerprint():
+                kept[position] = self._rerank_vectors.get([before])[0]
+        return kept
+
+    def _make_shelves(self) -> None:
+        """The subject centroids and rarities, from the books indexed now.
+
+        A coarse, shelf-level signal that one changed book hardly moves: made at each build
+        and again once the catalogue has grown or shrunk by a tenth since. Made at build
+        only, a shop whose catalogue arrived after its index was built (its first start)
+        ranked with no subjects at all until a restart.
+        """
         self._centroids = subject_centroids(
-            unique,
+            self._books,
             self._word_vectors,
             self._rerank_vectors if self._rerank_model is not None else None,
             self._ensure_rerank_vectors,
             min_books=self.config.subject_min_books,
             sample=self.config.subject_sample,
         )
-        self._subject_weights = subject_weights(unique)
+        self._subject_weights = subject_weights(self.books())
+        self._shelved = len(self._positions)
+
+    def _keep_shelves(self) -> None:
+        if abs(len(self._positions) - self._shelved) > self._shelved * _SHELVES_DRIFT:
+            self._make_shelves()
 
     def upsert(self, book: IndexedBook) -> None:
         """Add or change one book. Price or stock changes re-index nothing."""
@@ -191,7 +228,7 @@ class Ranker:
                 self._available[position] = book.available
                 return
             self.remove(book.isbn13)
-        if self._lexical.overlay_size >= self.config.compact_after:
+        if self._lexical.overlay_size >= self._compact_at():
             self.build([*self.books(), book])
             return
         position = len(self._books)
@@ -207,6 +244,15 @@ class Ranker:
         if len(self._positions) <= self.config.eager_rerank_limit:
             # so MiniLM can put it forward for articles that never use its words
             self._ensure_rerank_vectors([position])
+        self._keep_shelves()
+
+    def _compact_at(self) -> int:
+        """How many books the lexical overlay holds before a rebuild: `compact_after`, or
+        fewer while the built index is smaller than that. The overlay is scored with the
+        built index's word rarities, which say little of a catalogue mostly added since
+        (a shop's first start builds before its catalogue arrives)."""
+        built = self._lexical.size - self._lexical.overlay_size
+        return min(self.config.compact_after, max(built, 1))
 
     def remove(self, isbn13: str) -> None:
         """Forget a book (withdrawn from sale); unknown ISBNs are ignored."""
@@ -219,6 +265,7 @@ class Ranker:
         self._alive[position] = False
         self._mentions.remove(position)
         self._rerank_vectors.discard(position)
+        self._keep_shelves()
 
     def books(self) -> list[IndexedBook]:
         return [book for book in self._books if book is not None]

@@ -88,4 +88,5 @@ def _about(book: IndexedBook, telling: list[str], affinity: dict[str, float]) ->
         parts.append(f"shares the article's terms {words}")
     if not parts:
         return "Close in meaning to the article."
-    return "; ".join(parts) + "."
+    sentence = "; ".join(parts) + "."
+    return sentence[0].upper() + sentence[1:]

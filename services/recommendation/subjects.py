@@ -19,7 +19,7 @@ from services.recommendation.vectors import KeptVectors
 
 
 def subject_centroids(
-    books: Sequence[IndexedBook],
+    books: Sequence[IndexedBook | None],
     word_vectors: np.ndarray,
     rerank_vectors: KeptVectors | None,
     make_rerank_vectors: Callable[[list[int]], None],
@@ -31,13 +31,17 @@ def subject_centroids(
     subjects': measured from the middle, a broad shelf (history, theory) that is a
     little like every article no longer outranks the one an article is about.
 
-    `word_vectors` and `rerank_vectors` are by position in `books` (`rerank_vectors` is
-    None without MiniLM); `make_rerank_vectors` makes the missing MiniLM vectors of some
-    positions. Once every book has one, a subject's centroid is of all its books, else
-    of its first `sample`.
+    `word_vectors` and `rerank_vectors` are by position in `books` (None where a book was
+    removed; `rerank_vectors` is None without MiniLM); `make_rerank_vectors` makes the
+    missing MiniLM vectors of some positions. Once every book has one, a subject's
+    centroid is of all its books, else of its first `sample`.
     """
     members: dict[str, list[int]] = defaultdict(list)
+    live = 0
     for position, book in enumerate(books):
+        if book is None:
+            continue
+        live += 1
         for subject in book.subjects:
             members[subject].append(position)
     # a subject of one or two books would only repeat those books' own similarity
@@ -47,7 +51,7 @@ def subject_centroids(
         word_rows.append(unit(word_vectors[members[subject]].mean(axis=0)))
         if rerank_vectors is not None:
             chosen = members[subject][:sample]
-            if len(rerank_vectors) >= len(books):
+            if len(rerank_vectors) >= live:
                 chosen = members[subject]
             make_rerank_vectors(chosen)
             rerank_rows.append(unit(rerank_vectors.get(chosen).mean(axis=0)))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from services.recommendation.books import IndexedBook, read_books
+from services.recommendation.evaluation import clean_input, read_articles
 from services.recommendation.ranking import Ranker, RankerConfig
 from services.recommendation.semantic import minilm_embedder
 
@@ -241,3 +242,29 @@ def test_an_article_ranked_again_runs_minilm_on_nothing_new() -> None:
     ranker.forget_articles()
     assert ranker.recommend(STRIKE, k=3) == first
     assert model.texts == seen + 1
+
+
+def test_a_catalogue_that_arrives_after_the_build_gets_its_shelves() -> None:
+    # a shop's first start: the index is built before the catalogue's events arrive
+    ranker = Ranker([], config=RankerConfig(rerank=False))
+    for each in SMALL:
+        ranker.upsert(each)
+
+    first = ranker.recommend(STRIKE, k=1)[0]
+
+    assert first.reason.startswith("On trade unions")
+
+
+def test_a_catalogue_added_book_by_book_ranks_as_one_built_at_once() -> None:
+    """A shop's first start builds its index before the catalogue's events arrive."""
+    books = read_books(DATA / "books.jsonl")
+    config = RankerConfig(rerank=False)
+    built, added = Ranker(books, config=config), Ranker([], config=config)
+    for each in books:
+        added.upsert(each)
+
+    for article in read_articles(DATA / "articles-public.jsonl"):
+        text = clean_input(article)
+        assert {r.isbn13 for r in added.recommend(text, k=3)} == {
+            r.isbn13 for r in built.recommend(text, k=3)
+        }, article.id

@@ -58,3 +58,9 @@ def test_the_reason_names_the_telling_words_after_the_subject() -> None:
 def test_a_book_with_no_telling_word_or_subject_is_close_in_meaning() -> None:
     assert telling("It became clear.") == []
     assert reason_for(BOOK, None, [], {}) == "Close in meaning to the article."
+
+
+def test_a_reason_without_subjects_still_reads_as_a_sentence() -> None:
+    assert reason_for(BOOK, None, ["communist"], {}) == (
+        "Shares the article's terms \u201ccommunist\u201d."
+    )
