@@ -21,6 +21,7 @@ _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
 _BINARY_SHARE = 0.01
 _ALLOWED_SCHEMES = ("http", "https")
 _PORTS = range(1, 65536)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SourceKind(StrEnum):
@@ -111,6 +112,12 @@ def _is_host_name(host: str) -> bool:
     except UnicodeError:
         return False
     return True
+
+
+def check_headline(headline: str) -> str:
+    if _CONTROL.search(headline):
+        raise InvalidInput("The headline has control characters: give it as plain text.")
+    return headline
 
 
 def check_clean_text(text: str, *, max_chars: int) -> str:

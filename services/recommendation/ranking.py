@@ -150,9 +150,7 @@ class Ranker:
             self._article_model = article_model or default_reader
         self._books: list[IndexedBook | None] = []
         self._positions: dict[str, int] = {}
-        self._rerank_vectors = KeptVectors(
-            self._rerank_model.dimensions if self._rerank_model else 0
-        )
+        self._rerank_vectors = KeptVectors(self._rerank_dimensions)
         self.build(books)
 
     # -- index -------------------------------------------------------------------------
@@ -174,13 +172,16 @@ class Ranker:
         self._mentions = MentionIndex()
         for position, book in enumerate(unique):
             self._mentions.add(position, book)
-        rerank_dimensions = self._rerank_model.dimensions if self._rerank_model else 0
-        self._rerank_vectors = KeptVectors(rerank_dimensions)
+        self._rerank_vectors = KeptVectors(self._rerank_dimensions)
         if kept:
             self._rerank_vectors.add(list(kept), np.array(list(kept.values())))
         if self._rerank_model is not None and len(unique) <= self.config.eager_rerank_limit:
             self._ensure_rerank_vectors(range(len(unique)))
         self._make_shelves()
+
+    @property
+    def _rerank_dimensions(self) -> int:
+        return self._rerank_model.dimensions if self._rerank_model else 0
 
     def _unchanged_rerank_vectors(self, books: list[IndexedBook]) -> dict[int, np.ndarray]:
         """The kept MiniLM vectors of `books` whose text is as indexed now, by new position."""
@@ -601,9 +602,7 @@ class Ranker:
         return book
 
     def _pinned(self, position: int) -> Recommendation:
-        book = self._books[position]
-        assert book is not None
-        return Recommendation(book.isbn13, 0.0, PINNED_REASON)
+        return Recommendation(self._live(position).isbn13, 0.0, PINNED_REASON)
 
     # -- semantic vectors --------------------------------------------------------------
 

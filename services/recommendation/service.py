@@ -32,6 +32,7 @@ from services.recommendation.domain import (
     book_path,
     check_article_id,
     check_clean_text,
+    check_headline,
     check_html,
     check_k,
     check_text,
@@ -62,7 +63,7 @@ from services.recommendation.ranking import Recommendation
 from services.recommendation.settings import RecommendationSettings
 from shared.contracts import ArticlePublished, BookChanged, OrderPaid, OrderRefunded
 from shared.db import Database
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound
 from shared.isbn import to_isbn13
 from shared.messaging.message import utcnow
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -70,7 +71,6 @@ from shared.runtime import ServiceRuntime
 
 _HEADLINE_LENGTH = 500
 _HAS_DOCUMENT = re.compile(r"<\s*(?:html|body)\b", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,8 @@ class RecommendationService:
         clean = clean_article(raw)
         # A one-paragraph article is all "headline" to the cleaner: its words are the text.
         text = check_clean_text(clean.text or clean.headline, max_chars=limit)
-        if draft.headline and _CONTROL.search(draft.headline):
-            raise InvalidInput("The headline has control characters: give it as plain text.")
+        if draft.headline:
+            check_headline(draft.headline)
         headline = (draft.headline or clean.headline or "").strip()[:_HEADLINE_LENGTH]
         return PreparedArticle(CleanArticle(headline=headline, text=text), source_url)
 
