@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.settings import ServiceSettings
+if TYPE_CHECKING:
+    from shared.settings import ServiceSettings
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""`bookshop catalogue ...`: the catalogue's commands for staff at a terminal."""
+"""`bookshop catalogue ...`: the catalogue's commands for staff at a terminal.
+
+The database, its models and the import runner are imported inside the commands that use
+them: importing them here made `--help` and a mistyped option take seconds.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,11 @@ import getpass
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from sqlalchemy.exc import SQLAlchemyError
 
-from services.catalogue import models
 from services.catalogue.imports.errors import ImportRefused
 from services.catalogue.imports.formats import ImportFormat
 from services.catalogue.imports.report import ImportReport
-from services.catalogue.imports.runner import import_file
-from services.catalogue.service import BookService
-from services.catalogue.settings import CatalogueSettings
-from shared.db import Database
 from shared.errors import ShopError
-from shared.messaging.unit_of_work import UnitOfWorkFactory
-from shared.migrations import upgrade
 
 EXIT_SKIPPED = 1
 EXIT_REFUSED = 2
@@ -61,6 +48,11 @@ def import_books(file: Path, format_: str | None, actor: str | None) -> None:
     again changes nothing. Exit status: 0 all imported; 1 some records skipped (listed);
     2 the file was refused and nothing imported; 3 the database could not be written.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.catalogue.settings import CatalogueSettings
+    from shared.migrations import upgrade
+
     settings = CatalogueSettings()
     url = settings.resolved_database_url()
     try:
@@ -93,6 +85,22 @@ def import_books(file: Path, format_: str | None, actor: str | None) -> None:
 
 
 async def _import(path: Path, *, url: str, format: ImportFormat | None, actor: str) -> ImportReport:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from services.catalogue import models
+    from services.catalogue.imports.runner import import_file
+    from services.catalogue.service import BookService
+    from shared.db import Database
+    from shared.messaging.unit_of_work import UnitOfWorkFactory
+
     db = Database(url)
     books = BookService(uow=UnitOfWorkFactory(db, models.outbox), db=db)
     console = Console(stderr=True)

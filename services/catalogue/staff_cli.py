@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from services.catalogue.settings import CatalogueSettings
-from services.catalogue.staff import StaffService
 from shared.auth.roles import Role
-from shared.db import Database
 from shared.errors import ShopError
 from shared.messaging.message import utcnow
-from shared.migrations import upgrade
+
+if TYPE_CHECKING:
+    from services.catalogue.staff import StaffService
 
 T = TypeVar("T")
 
@@ -40,6 +38,14 @@ PASSWORD_STDIN = click.option(
 
 def _run(work: Callable[[StaffService], Awaitable[T]]) -> T:
     """Run one use case against the catalogue's database (brought up to date first)."""
+    # Imported here, not above: the database, models and settings made `--help` take seconds.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.catalogue.settings import CatalogueSettings
+    from services.catalogue.staff import StaffService
+    from shared.db import Database
+    from shared.migrations import upgrade
+
     settings = CatalogueSettings()
     url = settings.resolved_database_url()
 

@@ -1,21 +1,29 @@
-"""`bookshop checkout ...`: the clock's work by hand, and a look at one order."""
+"""`bookshop checkout ...`: the clock's work by hand, and a look at one order.
+
+Checkout's wiring (its database, broker, Stripe and mail) is imported only when a command
+runs: importing it here made `--help` and a mistyped option take seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from services.checkout.settings import CheckoutSettings
-from services.checkout.wiring import Checkout, build_checkout
 from shared.money import format_pence
+
+if TYPE_CHECKING:
+    from services.checkout.wiring import Checkout
 
 T = TypeVar("T")
 
 
 def _run(work: Callable[[Checkout], Awaitable[T]]) -> T:
+    from services.checkout.settings import CheckoutSettings
+    from services.checkout.wiring import build_checkout
+
     async def main() -> T:
         checkout = build_checkout(CheckoutSettings())
         try:

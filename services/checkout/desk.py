@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from services.checkout import domain
-from services.checkout.domain import Delivery, OrderStatus, PostageTable, PricedLine
+from services.checkout.domain import Delivery, OrderStatus, PricedLine
 from services.checkout.fulfilment import FulfilmentStage, fulfilment_stage, in_fulfilment_clause
 from services.checkout.models import Book, Email, Order, OrderLine, Refund
 from services.checkout.orders import get_by_reference
@@ -83,7 +83,6 @@ class StaffDesk:
     def __init__(self, *, db: Database, settings: CheckoutSettings) -> None:
         self._db = db
         self._settings = settings
-        self._postage = PostageTable.parse(settings.postage_table)
 
     async def search_books(self, query: str, *, limit: int = 8) -> list[Book]:
         """Books for sale whose title has words starting with each typed word, or whose ISBN
@@ -184,7 +183,7 @@ class StaffDesk:
         totals = domain.totals_for(
             priced,
             delivery=delivery,
-            postage=self._postage,
+            postage=self._settings.postage_table,
             postage_vat_percent=self._settings.postage_vat_percent,
         )
         return Quote(lines=tuple(quoted), totals=totals, problems=tuple(problems))

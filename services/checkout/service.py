@@ -20,7 +20,6 @@ from services.checkout.domain import (
     Delivery,
     OrderStatus,
     PaymentMethod,
-    PostageTable,
     PricedLine,
 )
 from services.checkout.fulfilment import FULFILMENT_STEPS, FulfilmentStage, fulfilment_stage
@@ -120,7 +119,6 @@ class OrderService:
         self._payments = payments
         self._settings = settings
         self._now = clock
-        self._postage = PostageTable.parse(settings.postage_table)
 
     # --- placing orders ---------------------------------------------------------------------
 
@@ -282,7 +280,7 @@ class OrderService:
         totals = domain.totals_for(
             lines,
             delivery=delivery,
-            postage=self._postage,
+            postage=self._settings.postage_table,
             postage_vat_percent=self._settings.postage_vat_percent,
         )
         order_id = uuid4()

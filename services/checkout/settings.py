@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated
 
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from services.checkout.domain import PostageTable
 from shared.auth.settings import StaffAuthSettings
 from shared.ratelimit import RateLimitSettings
 from shared.settings import ServiceSettings
@@ -40,8 +43,10 @@ class CheckoutSettings(ServiceSettings):
     commit_resend_after_seconds: float = Field(default=30.0, gt=0, le=120)
 
     # Postage on UK orders by number of books: "1:295,2:395,4:0" means 1 book 295p, 2-3 books
-    # 395p, 4 or more free. Collection is always free.
-    postage_table: str = "1:295,2:395,4:0"
+    # 395p, 4 or more free. Collection is always free. Parsed once, here, so a bad table is
+    # refused with the other settings, before anything is built on it; NoDecode stops
+    # pydantic-settings reading the variable as JSON.
+    postage_table: Annotated[PostageTable, NoDecode] = PostageTable.parse("1:295,2:395,4:0")
     postage_vat_percent: int = 20
 
     smtp_host: str = Field(default="", description="empty: emails are written to the log")
@@ -61,3 +66,14 @@ class CheckoutSettings(ServiceSettings):
         description="sign-in and public endpoints' limits, the same in every service "
         "(BOOKSHOP_RATE_LIMIT_* variables)",
     )
+
+    @field_validator("postage_table", mode="before")
+    @classmethod
+    def _parse_postage_table(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return PostageTable.parse(value)
+        except ValueError as error:
+            # Named as it is set, so whoever reads the start-up error knows what to correct.
+            raise ValueError(f"{cls.model_config['env_prefix']}POSTAGE_TABLE: {error}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -40,3 +41,54 @@ def test_the_listing_imports_no_service_commands() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "['services.cli']"
+
+
+# What the commands need to do their work, never to describe themselves: together they took
+# `bookshop catalogue --help` to seconds.
+HEAVY_MODULES = (
+    "onnxruntime",
+    "wordllama",
+    "tokenizers",
+    "numpy",
+    "bm25s",
+    "litestar",
+    "sqlalchemy",
+    "advanced_alchemy",
+    "alembic",
+    "celery",
+    "redis",
+    "stripe",
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["catalogue", "--help"],
+        ["catalogue", "import", "--help"],
+        ["catalogue", "import", "--bogus"],
+        ["recommend", "--help"],
+        ["recommend", "batch", "--help"],
+        ["recommend", "batch"],
+        ["checkout", "--help"],
+        ["checkout", "show", "--help"],
+        ["staff", "--help"],
+        ["checkout", "show"],
+    ],
+    ids=" ".join,
+)
+def test_help_and_usage_errors_import_no_heavy_module(args: list[str]) -> None:
+    probe = (
+        "import json, sys; from click.testing import CliRunner; from services.cli import main; "
+        "result = CliRunner().invoke(main, sys.argv[1:]); "
+        f"heavy = sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules); "
+        "print(json.dumps([result.exit_code, result.output, heavy]))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
+    )
+    exit_code, output, heavy = json.loads(ran.stdout)
+    # 0 for help, 2 for a usage error: anything else means the command group failed to load
+    assert exit_code == (0 if "--help" in args else 2), output
+    assert heavy == []
