@@ -75,10 +75,14 @@ class CleanArticle:
 
 
 def clean_article(raw: str) -> CleanArticle:
-    """Clean pasted article text or HTML (told apart by its tags)."""
+    """Clean article text or HTML, told apart by its tags, for callers that cannot say which.
+
+    A guess: text that quotes a tag (an article on web pages, "r < p") reads as HTML and
+    loses words, so a caller that knows the kind uses clean_text or clean_html.
+    """
     if _HTML_HINT.search(raw):
-        return _clean_html(raw)
-    return _clean_plain(raw)
+        return clean_html(raw)
+    return clean_text(raw)
 
 
 def clean_parts(headline: str, paragraphs: list[str] | tuple[str, ...]) -> CleanArticle:
@@ -87,7 +91,8 @@ def clean_parts(headline: str, paragraphs: list[str] | tuple[str, ...]) -> Clean
     return CleanArticle(headline=_squash(headline), text="\n".join(kept))
 
 
-def _clean_plain(raw: str) -> CleanArticle:
+def clean_text(raw: str) -> CleanArticle:
+    """Clean plain text: what looks like a tag is words the article quotes, and stays."""
     lines = [_squash(line) for line in raw.splitlines()]
     lines = [line for line in lines if line and not _FURNITURE_LINE.match(line)]
     headline, body = _split_heading(lines)
@@ -133,7 +138,8 @@ def _is_furniture_sentence(sentence: str) -> bool:
     )
 
 
-def _clean_html(raw: str) -> CleanArticle:
+def clean_html(raw: str) -> CleanArticle:
+    """Clean an HTML page or fragment: the article's blocks, without the page around them."""
     tree = HTMLParser(raw)
     headline = _html_headline(tree)
     for node in tree.css(_DROPPED_TAGS):

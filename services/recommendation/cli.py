@@ -1,7 +1,9 @@
 """`bookshop recommend batch|eval`: rank articles against a books file, outside the shop.
 
 Both commands build a throwaway in-memory index from `--books`; the shop's own data is
-never read or written. Progress goes to stderr, results to stdout.
+never read or written. Progress goes to stderr, results to stdout. The ranking and
+evaluation code (numpy, bm25s and what loads the models) is imported inside the commands:
+importing it here made `--help` and a mistyped option slow.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.console import Console
@@ -19,14 +21,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from services.recommendation.books import IndexedBook, UnreadableFile, read_books
-from services.recommendation.evaluation import (
-    Article,
-    Report,
-    batch_lines,
-    read_articles,
-    run_evaluation,
-)
-from services.recommendation.ranking import Ranker
+
+if TYPE_CHECKING:
+    from services.recommendation.evaluation import Article, Report
 
 _T = TypeVar("_T")
 _err = Console(stderr=True)
@@ -48,6 +45,9 @@ def recommend() -> None:
 @click.option("--k", default=10, show_default=True, type=click.IntRange(min=1))
 def batch(books_path: Path, articles_path: Path, k: int) -> None:
     """Print one JSON line per article: {"id", "isbns", "reasons"}."""
+    from services.recommendation.evaluation import batch_lines
+    from services.recommendation.ranking import Ranker
+
     books, articles = _read_inputs(books_path, articles_path)
     started = time.perf_counter()
     with _err.status(f"Indexing {len(books)} books"):
@@ -64,8 +64,13 @@ def batch(books_path: Path, articles_path: Path, k: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead.")
 def eval_command(books_path: Path, articles_path: Path, as_json: bool) -> None:
     """nDCG@5, recall@10, MRR and grade-3-first share: baselines and the full pipeline."""
+    from services.recommendation.evaluation import NothingToScore, run_evaluation
+
     books, articles = _read_inputs(books_path, articles_path)
-    reports = run_evaluation(books, articles, progress=_progress)
+    try:
+        reports = run_evaluation(books, articles, progress=_progress)
+    except NothingToScore as error:
+        raise click.ClickException(f"{articles_path}: {error}") from error
     if as_json:
         click.echo(json.dumps({r.name: {**r.summary(), "misses": r.misses} for r in reports}))
         return
@@ -75,6 +80,8 @@ def eval_command(books_path: Path, articles_path: Path, as_json: bool) -> None:
 def _read_inputs(books_path: Path, articles_path: Path) -> tuple[list[IndexedBook], list[Article]]:
     """Both files; a bad line, or no books, stops the command with one line naming the file
     (and line) at fault: whoever wrote the file needs that, not a traceback."""
+    from services.recommendation.evaluation import read_articles
+
     try:
         return read_books(books_path), read_articles(articles_path)
     except UnreadableFile as error:
@@ -97,6 +104,12 @@ def print_reports(reports: list[Report], console: Console) -> None:
         )
     console.print(table)
     final = reports[-1]
+    if final.unjudged:
+        left_out = len(final.unjudged)
+        console.print(
+            f"{left_out} article{'s' if left_out > 1 else ''} without judgements "
+            f"(no 'gold' book graded 1 to 3) left out: {', '.join(final.unjudged)}"
+        )
     console.print(f"[bold]{final.name}: gold books missing from the top 5[/bold]")
     for article_id, missing in final.misses.items():
         console.print(f"  {article_id}: {', '.join(missing)}")

@@ -1,7 +1,8 @@
 """How good the rankings are: metrics against graded judgements, and the batch/eval runners.
 
 Judgements (`gold`) grade books 3 (the article names it, or it is plainly *the* book),
-2 (highly relevant) or 1 (relevant); books not listed count 0.
+2 (highly relevant) or 1 (relevant); books not listed count 0. An article without a relevant
+book (no `gold`, or an empty one) has no figures to give, so it is left out of the averages.
 """
 
 from __future__ import annotations
@@ -41,8 +42,17 @@ class Article(msgspec.Struct, frozen=True, kw_only=True):
     def grades(self) -> dict[str, int]:
         return {g.isbn13: g.grade for g in self.gold}
 
+    @property
+    def judged(self) -> bool:
+        """Some book is graded relevant: without one, every ranking scores 0 on every measure."""
+        return any(g.grade > 0 for g in self.gold)
+
 
 _ARTICLE = msgspec.json.Decoder(Article)
+
+
+class NothingToScore(Exception):
+    """No article has judgements, so no figure can be computed."""
 
 
 def read_articles(path: Path) -> list[Article]:
@@ -94,6 +104,8 @@ class Report:
     grade3_first: list[bool] = field(default_factory=list)
     """One entry per article that has a grade-3 book: is the first result grade 3?"""
     misses: dict[str, list[str]] = field(default_factory=dict)
+    unjudged: list[str] = field(default_factory=list)
+    """Ids of the articles left out of the figures: they have no relevant book to find."""
 
     def add(self, article_id: str, ranked: Sequence[str], grades: Mapping[str, int]) -> None:
         self.ndcg.append(ndcg_at(ranked, grades))
@@ -116,6 +128,7 @@ class Report:
             "mrr": _mean(self.rr),
             "grade3_first": _mean([float(x) for x in self.grade3_first]),
             "articles": float(len(self.ndcg)),
+            "unjudged": float(len(self.unjudged)),
         }
 
 
@@ -174,7 +187,10 @@ def _plain_text(article: Article) -> str:
 def evaluate(name: str, rank: Rank, articles: Iterable[Article]) -> Report:
     report = Report(name)
     for article in articles:
-        report.add(article.id, rank(article), article.grades())
+        if article.judged:
+            report.add(article.id, rank(article), article.grades())
+        else:
+            report.unjudged.append(article.id)
     return report
 
 
@@ -190,7 +206,14 @@ def run_evaluation(
     """Each method's report on `articles`: the plain baselines, then the full pipeline.
 
     The baselines show what each stage adds: BM25 alone, each embedding model alone.
+    Articles without judgements are left out of every report; with none judged at all there
+    is nothing to score, and NothingToScore says so before any model is loaded.
     """
+    if not any(article.judged for article in articles):
+        raise NothingToScore(
+            f"none of the {len(articles)} articles has a 'gold' list grading a book 1 to 3: "
+            "there is nothing to score"
+        )
     methods: list[tuple[str, Callable[[], Rank]]] = [
         ("plain BM25", lambda: bm25_baseline(books)),
         ("plain WordLlama", lambda: embedding_baseline(books, wordllama_embedder())),

@@ -29,6 +29,13 @@ _MAX_REDIRECTS = 5
 _META_SCAN_BYTES = 4096
 # Both <meta charset="..."> and <meta http-equiv="Content-Type" content="text/html; charset=...">.
 _META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+# WHATWG Encoding Standard labels for windows-1252 that Python has no alias for.
+_MISSING_LABELS = {"x-cp1252": "cp1252", "iso88591": "cp1252"}
+# Browsers read a page labelled iso-8859-1 or us-ascii as windows-1252 (the Encoding Standard
+# maps those labels to it), and such pages are written in it: their curly quotes, dashes and
+# euro signs sit in 0x80-0x9F, which the strict codecs read as control characters, and
+# enough of those make a page look binary.
+_BROWSER_CODECS = {"ascii": "cp1252", "iso8859-1": "cp1252"}
 # What an address check_url let through, or one it redirects to, raises when httpx cannot
 # parse it or the resolver or socket refuses it, instead of an httpx.HTTPError (UnicodeError,
 # from IDNA, is a ValueError).
@@ -137,9 +144,22 @@ def _invalid_address(url: str) -> InvalidInput:
 
 def _decode_page(body: bytes, header_charset: str | None) -> str:
     """The page's text in the charset its Content-Type header names, else the one a <meta>
-    tag names (many pages declare it only there), else UTF-8."""
-    encoding = _codec(header_charset) or _codec(_meta_charset(body)) or "utf-8"
-    return body.decode(encoding, errors="replace")
+    tag names (many pages declare it only there), else UTF-8.
+
+    A byte the charset has no character for reads as U+FFFD, not a refusal: a stray one is
+    one unknown character, and a page made of them is refused as binary when it is checked.
+    """
+    for charset in (header_charset, _meta_charset(body)):
+        codec = _codec(charset)
+        if codec is None:
+            continue
+        try:
+            return body.decode(codec, errors="replace")
+        except (LookupError, UnicodeError):
+            # A codec Python has that is no text encoding (base64, rot13) or that cannot
+            # replace what it cannot read (idna, punycode): no charset a browser would use.
+            continue
+    return body.decode("utf-8", errors="replace")
 
 
 def _meta_charset(body: bytes) -> str | None:
@@ -148,10 +168,13 @@ def _meta_charset(body: bytes) -> str | None:
 
 
 def _codec(name: str | None) -> str | None:
-    """Python's codec for a charset name, or None for no name or one Python does not know."""
+    """Python's codec for a charset name, read as browsers read it; None for no name or one
+    Python does not know."""
     if name is None:
         return None
+    label = name.strip().lower()
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(_MISSING_LABELS.get(label, label)).name
     except LookupError:
         return None
+    return _BROWSER_CODECS.get(codec, codec)

@@ -3,7 +3,6 @@ reports; and what its message handlers write (book changes, attributed orders)."
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.recommendation.cleaning import CleanArticle, clean_article
+from services.recommendation.cleaning import CleanArticle, clean_html, clean_text
 from services.recommendation.domain import (
     ARTICLE_ID,
     DEFAULT_K,
@@ -70,7 +69,6 @@ from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from shared.runtime import ServiceRuntime
 
 _HEADLINE_LENGTH = 500
-_HAS_DOCUMENT = re.compile(r"<\s*(?:html|body)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -164,11 +162,11 @@ class RecommendationService:
             check_html(source.value, max_chars=self._settings.fetch_max_bytes)
         else:
             check_text(source.value, max_chars=limit)
-        raw = source.value
-        if source.kind is SourceKind.HTML and not _HAS_DOCUMENT.search(raw):
-            # A fragment is read as HTML whichever tags it uses.
-            raw = f"<html><body>{raw}</body></html>"
-        clean = clean_article(raw)
+        # the kind is known here: a guess from the tags would read text that quotes a tag
+        # ("the <p> element") as HTML and lose its words
+        clean = (
+            clean_html(source.value) if source.kind is SourceKind.HTML else clean_text(source.value)
+        )
         # A one-paragraph article is all "headline" to the cleaner: its words are the text.
         text = check_clean_text(clean.text or clean.headline, max_chars=limit)
         if draft.headline:

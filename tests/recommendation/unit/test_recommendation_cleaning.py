@@ -1,6 +1,8 @@
 from pathlib import Path
 
-from services.recommendation.cleaning import clean_article, clean_parts
+import pytest
+
+from services.recommendation.cleaning import clean_article, clean_html, clean_parts, clean_text
 
 DATA = Path(__file__).parents[2] / "data"
 
@@ -62,3 +64,36 @@ def test_structured_article_is_cleaned_paragraph_by_paragraph() -> None:
     )
 
     assert article.text == "First paragraph."
+
+
+@pytest.mark.parametrize(
+    "quoting",
+    [
+        "The union's site wraps each claim in <b>bold</b> tags.",
+        "If a < b > c then the real wage falls.",
+        "The page's <p> and <br> tags were left in the headline.",
+        "When inflation r < p the real wage rises.",
+        "Its source began <html><body><h1>Strike</h1>, the paper said.",
+    ],
+    ids=["bold", "comparison", "block-tags", "r-less-than-p", "document-tags"],
+)
+def test_plain_text_is_taken_as_it_is_whatever_tags_it_quotes(quoting: str) -> None:
+    raw = f"""Socialist Worker
+Web workers walk out
+{quoting}
+Share this article
+Pickets stood at the gate all day. Call 020 7637 1848 for copies.
+Click here to subscribe.
+"""
+
+    article = clean_text(raw)
+
+    assert article.headline == "Web workers walk out"
+    assert article.paragraphs == (quoting, "Pickets stood at the gate all day.")
+
+
+def test_html_is_read_as_html_whichever_tags_it_uses() -> None:
+    # None of these tags is one clean_article takes for a sign of HTML.
+    article = clean_html("<h2>Depot strike</h2><ul><li>Pickets at the gate.</li></ul>")
+
+    assert article.paragraphs == ("Depot strike", "Pickets at the gate.")

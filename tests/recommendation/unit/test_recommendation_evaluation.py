@@ -1,13 +1,18 @@
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
-from services.recommendation.cli import recommend
+from services.recommendation.cli import print_reports, recommend
 from services.recommendation.evaluation import (
+    Article,
+    GoldBook,
     Report,
+    evaluate,
     ndcg_at,
     recall_at,
     reciprocal_rank,
@@ -52,6 +57,51 @@ def test_report_counts_grade3_first_only_for_articles_with_a_grade3_book() -> No
     assert report.misses == {}
 
 
+def test_articles_without_judgements_are_left_out_of_the_figures() -> None:
+    judged = Article(id="judged", gold=(GoldBook("a", 3),))
+    ranked: list[str] = []
+
+    def rank(article: Article) -> list[str]:
+        ranked.append(article.id)
+        return ["a"]
+
+    report = evaluate(
+        "t",
+        rank,
+        [
+            judged,
+            Article(id="no-gold"),
+            Article(id="empty-gold", gold=()),
+            Article(id="nothing-relevant", gold=(GoldBook("a", 0),)),
+        ],
+    )
+
+    assert ranked == ["judged"]
+    assert report.unjudged == ["no-gold", "empty-gold", "nothing-relevant"]
+    assert report.summary() == {
+        "ndcg@5": 1.0,
+        "recall@10": 1.0,
+        "mrr": 1.0,
+        "grade3_first": 1.0,
+        "articles": 1.0,
+        "unjudged": 3.0,
+    }
+
+
+def test_the_printed_figures_say_how_many_articles_were_left_out_and_which() -> None:
+    report = Report("full pipeline", unjudged=["u1", "u2"])
+    report.add("a1", ["a"], {"a": 3})
+    console = Console(record=True, width=200)
+
+    print_reports([report], console)
+
+    printed = console.export_text()
+    assert (
+        "2 articles without judgements (no 'gold' book graded 1 to 3) left out: u1, u2" in printed
+    )
+    assert re.search(r"1\.000 \(1/1\) │ +1 │", printed), "1 article scored"
+
+
 @pytest.fixture(scope="module")
 def small_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("recommend")
@@ -77,8 +127,16 @@ def test_batch_prints_one_json_line_per_article(small_files: tuple[Path, Path]) 
     assert rows[0]["isbns"][0] == "9798463348616"
 
 
-def test_eval_prints_baselines_and_pipeline(small_files: tuple[Path, Path]) -> None:
-    books, articles = small_files
+def test_eval_prints_baselines_and_pipeline_over_the_judged_articles(
+    small_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    books, judged = small_files
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text(
+        judged.read_text()
+        + '{"id": "u1", "headline": "Nurses strike", "paragraphs": ["Pickets at dawn."]}\n'
+        + '{"id": "u2", "headline": "Bus drivers out", "paragraphs": ["Depots shut."], "gold": []}\n'
+    )
 
     result = CliRunner().invoke(
         recommend, ["eval", "--books", str(books), "--articles", str(articles), "--json"]
@@ -89,6 +147,7 @@ def test_eval_prints_baselines_and_pipeline(small_files: tuple[Path, Path]) -> N
     assert set(figures) == {"plain BM25", "plain WordLlama", "plain MiniLM", "full pipeline"}
     for method in figures.values():
         assert {"ndcg@5", "recall@10", "mrr", "grade3_first", "misses"} <= set(method)
+        assert (method["articles"], method["unjudged"]) == (3, 2)
     assert figures["full pipeline"]["grade3_first"] == 1.0
 
 
@@ -135,4 +194,32 @@ def test_a_bad_input_file_stops_the_command_with_one_line_saying_where(
     assert isinstance(result.exception, SystemExit), "a traceback, not a message"
     [line] = result.stderr.splitlines()
     assert line.startswith(f"Error: {expected.format(books=books_path, articles=articles_path)}")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "articles",
+    [
+        '{"id": "u1", "headline": "Nurses strike", "paragraphs": ["Pickets at dawn."]}\n'
+        '{"id": "u2", "headline": "Bus drivers out", "paragraphs": ["Depots shut."], "gold": []}\n',
+        "",
+    ],
+    ids=["unjudged", "empty"],
+)
+def test_eval_without_a_judged_article_stops_with_one_line_saying_so(
+    tmp_path: Path, articles: str
+) -> None:
+    books_path, articles_path = tmp_path / "books.jsonl", tmp_path / "articles.jsonl"
+    books_path.write_text(BOOK)
+    articles_path.write_text(articles)
+
+    result = CliRunner().invoke(
+        recommend, ["eval", "--books", str(books_path), "--articles", str(articles_path)]
+    )
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), "a traceback, not a message"
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: {articles_path}: none of the ")
+    assert line.endswith("there is nothing to score")
     assert result.stdout == ""

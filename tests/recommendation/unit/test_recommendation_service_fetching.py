@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar, Response, get
 from loopback_server import ServerThread, bound_socket
 
+from services.recommendation.domain import looks_binary
 from services.recommendation.fetching import HttpFetcher
 from shared.errors import InvalidInput, Unprocessable
 
@@ -164,6 +165,71 @@ async def test_a_page_without_a_known_charset_is_read_as_utf8(head: str) -> None
     page = await serving(head, charset="utf-8").fetch("http://paper.example/a")
 
     assert QUOTED in page.content
+
+
+# A page written in windows-1252, as most pages labelled Latin-1 or ASCII are: one curly
+# quote or dash in every ten characters, as in a short quote-heavy paragraph.
+QUOTE_HEAVY = "<p>\u201cNo\u201d \u2014 \u20ac5.</p>" * 20
+
+
+def serving_bytes(body: bytes, content_type: str) -> HttpFetcher:
+    return fetcher(
+        lambda r: httpx.Response(200, content=body, headers={"Content-Type": content_type})
+    )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "head"),
+    [
+        ("text/html; charset=iso-8859-1", ""),
+        ("text/html; charset=ISO-8859-1", '<meta charset="utf-8">'),
+        ("text/html; charset=latin1", ""),
+        ("text/html; charset=us-ascii", ""),
+        ("text/html; charset=ascii", ""),
+        ("text/html; charset=x-cp1252", ""),
+        ("text/html", '<meta charset="iso-8859-1">'),
+        ("text/html", '<meta http-equiv="Content-Type" content="text/html; charset=us-ascii">'),
+        ("text/plain; charset=iso-8859-1", ""),
+    ],
+)
+async def test_a_page_labelled_latin1_or_ascii_is_read_as_windows_1252_as_browsers_do(
+    content_type: str, head: str
+) -> None:
+    html = f"<html><head>{head}</head><body>{QUOTE_HEAVY}</body></html>"
+
+    page = await serving_bytes(html.encode("cp1252"), content_type).fetch("http://paper.example/a")
+
+    assert QUOTE_HEAVY in page.content
+    assert not looks_binary(page.content)
+
+
+async def test_a_byte_the_charset_has_no_character_for_reads_as_a_replacement_character() -> None:
+    # 0x81 is undefined in windows-1252, and so in a page labelled Latin-1 too.
+    body = b"<p>Caf\xe9 \x93workers\x94 \x81 walk out</p>"
+
+    for charset in ("windows-1252", "iso-8859-1"):
+        page = await serving_bytes(body, f"text/html; charset={charset}").fetch(
+            "http://paper.example/a"
+        )
+
+        assert page.content == "<p>Caf\u00e9 \u201cworkers\u201d \ufffd walk out</p>"
+
+
+@pytest.mark.parametrize("charset", ["base64", "rot13", "hex", "idna", "punycode", "undefined"])
+async def test_a_charset_python_knows_but_cannot_read_a_page_in_is_passed_over(
+    charset: str,
+) -> None:
+    # Codecs that are no text encoding, or cannot replace a byte they cannot read: no browser
+    # knows them, so the page is read as if the header named no charset.
+    html = f'<html><head><meta charset="windows-1252"></head><body>{QUOTED}</body></html>'
+    body = html.encode("cp1252") + b"\x81"
+
+    page = await serving_bytes(body, f"text/html; charset={charset}").fetch(
+        "http://paper.example/a"
+    )
+
+    assert QUOTED in page.content
+    assert page.content.endswith("\ufffd")
 
 
 WINDOWS_1252_PAGE = (
