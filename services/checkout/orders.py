@@ -30,7 +30,7 @@ from services.checkout import domain
 from services.checkout.domain import OrderStatus, PricedLine
 from services.checkout.emails import EmailMessage
 from services.checkout.models import Email, Order, OrderLine, Refund, StatusChange
-from shared.contracts import Attribution, OrderPaid, ReleaseReservation, StockLine
+from shared.contracts import Attribution, OrderPaid, OrderRefunded, ReleaseReservation, StockLine
 from shared.contracts import OrderLine as PaidLine
 from shared.db import Database, mark, table_of
 from shared.errors import NotFound
@@ -279,12 +279,14 @@ async def release(uow: UnitOfWork, order: Order, reason: str) -> None:
     await uow.publish(ReleaseReservation(order_id=order.reservation_id, reason=reason))
 
 
+def attribution_of(order: Order) -> Attribution | None:
+    """The article whose link brought the order, if one did."""
+    if not order.article_id:
+        return None
+    return Attribution(article_id=order.article_id, isbn13=order.lines[0].isbn13)
+
+
 async def order_paid_event(uow: UnitOfWork, order: Order) -> None:
-    attribution = (
-        Attribution(article_id=order.article_id, isbn13=order.lines[0].isbn13)
-        if order.article_id
-        else None
-    )
     await uow.publish(
         OrderPaid(
             order_id=order.id,
@@ -298,7 +300,24 @@ async def order_paid_event(uow: UnitOfWork, order: Order) -> None:
                 for line in order.lines
             ),
             total_pence=order.total_pence,
-            attribution=attribution,
+            attribution=attribution_of(order),
+        )
+    )
+
+
+async def order_refunded_event(uow: UnitOfWork, order: Order, *, amount_pence: int) -> None:
+    """`amount_pence` is what this refund gave back, not the order's running total.
+
+    The attribution goes with the refund as with the payment: Celery may deliver the refund
+    first, and the recommendation service must know then whether an article's revenue is
+    owed it.
+    """
+    await uow.publish(
+        OrderRefunded(
+            order_id=order.id,
+            reference=order.reference,
+            amount_pence=amount_pence,
+            attribution=attribution_of(order),
         )
     )
 

@@ -35,6 +35,7 @@ from services.checkout.orders import (
     move,
     move_detached,
     order_paid_event,
+    order_refunded_event,
     queue_email,
     record_refund,
     release,
@@ -49,7 +50,7 @@ from services.checkout.payments import (
     SessionRequest,
 )
 from services.checkout.settings import CheckoutSettings
-from shared.contracts import CommitReservation, OrderRefunded, ReservationReply, ReserveStock
+from shared.contracts import CommitReservation, ReservationReply, ReserveStock
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput, NotFound, TemporarilyUnavailable, Unprocessable
 from shared.isbn import to_isbn13
@@ -583,9 +584,7 @@ class OrderService:
             and order.status == OrderStatus.PAID
         ):
             move(order, OrderStatus.REFUNDED, at=self._now(), note=reason)
-        await uow.publish(
-            OrderRefunded(order_id=order.id, reference=order.reference, amount_pence=gained)
-        )
+        await order_refunded_event(uow, order, amount_pence=gained)
         if order.customer_email:
             queue_email(
                 uow.session, order, emails.refund_notice(order, amount_pence=gained, reason=reason)

@@ -25,6 +25,7 @@ from services.checkout.orders import (
     move,
     order_id_from,
     order_paid_event,
+    order_refunded_event,
     queue_email,
     record_refund,
     release,
@@ -35,7 +36,6 @@ from services.checkout.service import Requester
 from services.checkout.settings import CheckoutSettings
 from shared.contracts import (
     CommitReservation,
-    OrderRefunded,
     ReleaseReservation,
     ReservationReply,
     ReserveStock,
@@ -330,12 +330,8 @@ class StripeEventService:
                 move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded: copies gone")
                 # Stripe's charge.refunded may have been handled first and counted it already.
                 if order.refunded_pence > before:
-                    await uow.publish(
-                        OrderRefunded(
-                            order_id=order.id,
-                            reference=order.reference,
-                            amount_pence=order.refunded_pence - before,
-                        )
+                    await order_refunded_event(
+                        uow, order, amount_pence=order.refunded_pence - before
                     )
                 if order.customer_email:
                     queue_email(
@@ -394,11 +390,7 @@ class StripeEventService:
                 ):
                     move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded on Stripe")
                 if gained:
-                    await uow.publish(
-                        OrderRefunded(
-                            order_id=order.id, reference=order.reference, amount_pence=gained
-                        )
-                    )
+                    await order_refunded_event(uow, order, amount_pence=gained)
         except IntegrityError as error:
             if not is_duplicate(error):
                 raise

@@ -257,7 +257,8 @@ class ArticleReport:
 @dataclass(frozen=True)
 class OrderFigures:
     total_pence: int
-    refunded_pence: int
+    refunds_pence: int
+    """Every refund recorded for the order, added up: more than it paid if checkout said so."""
     lines: tuple[tuple[str, int], ...]
     """(ISBN, quantity) of each line."""
 
@@ -278,7 +279,7 @@ def article_report(
             copies[isbn13] = copies.get(isbn13, 0) + quantity
     isbns = sorted({*clicks, *copies}, key=lambda i: (-clicks.get(i, 0), -copies.get(i, 0), i))
     gross = sum(o.total_pence for o in orders)
-    refunded = sum(o.refunded_pence for o in orders)
+    refunded = sum(refund_applied(o.total_pence, o.refunds_pence) for o in orders)
     return ArticleReport(
         article_id=article_id,
         headline=headline,
@@ -299,6 +300,6 @@ def article_report(
     )
 
 
-def refund_applied(total_pence: int, refunded_pence: int, amount_pence: int) -> int:
-    """Refunds add up, and never beyond what was paid."""
-    return min(total_pence, refunded_pence + max(amount_pence, 0))
+def refund_applied(total_pence: int, refunds_pence: int) -> int:
+    """What an order's refunds take off its revenue: never more than was paid."""
+    return min(total_pence, refunds_pence)

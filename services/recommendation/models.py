@@ -139,7 +139,7 @@ class Click(Base):
 
 
 class AttributedOrder(Base):
-    """A paid order that came from an article's link (checkout's OrderPaid), less refunds."""
+    """A paid order that came from an article's link (checkout's OrderPaid)."""
 
     __tablename__ = "attributed_orders"
 
@@ -149,8 +149,23 @@ class AttributedOrder(Base):
     reference: Mapped[str] = mapped_column(String(100))
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     total_pence: Mapped[int] = mapped_column(Integer)
-    refunded_pence: Mapped[int] = mapped_column(Integer, default=0)
     paid_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+
+
+class AttributedRefund(Base):
+    """Money checkout gave back on an order an article brought (its OrderRefunded).
+
+    A row of its own, not a running total on the order: the refund may arrive before the
+    order's OrderPaid (Celery keeps no order between messages), and is kept until then. Keyed
+    by the message, so the same refund delivered again is the same row; an order's refunds
+    count in the report only once its paid order is here, and never beyond what it paid.
+    """
+
+    __tablename__ = "attributed_refunds"
+
+    message_id: Mapped[UUID] = mapped_column(GUID, primary_key=True)
+    order_id: Mapped[UUID] = mapped_column(GUID, index=True)
+    amount_pence: Mapped[int] = mapped_column(Integer)
 
 
 outbox = define_outbox(Base.metadata)

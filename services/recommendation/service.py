@@ -37,7 +37,6 @@ from services.recommendation.domain import (
     check_text,
     go_path,
     landing_path,
-    refund_applied,
 )
 from services.recommendation.fetching import HttpFetcher, PageFetcher
 from services.recommendation.index import (
@@ -52,6 +51,7 @@ from services.recommendation.index import (
 from services.recommendation.models import (
     Article,
     AttributedOrder,
+    AttributedRefund,
     Book,
     CachedBook,
     Click,
@@ -360,18 +360,20 @@ class RecommendationService:
                     .group_by(Click.isbn13)
                 )
             }
-            orders = (
-                await session.scalars(
-                    select(AttributedOrder).where(AttributedOrder.article_id == article_id)
-                )
-            ).all()
+            refunds = (
+                select(func.coalesce(func.sum(AttributedRefund.amount_pence), 0))
+                .where(AttributedRefund.order_id == AttributedOrder.order_id)
+                .scalar_subquery()
+            )
             figures = [
                 OrderFigures(
-                    total_pence=o.total_pence,
-                    refunded_pence=o.refunded_pence,
-                    lines=tuple((line["isbn13"], int(line["quantity"])) for line in o.lines),
+                    total_pence=order.total_pence,
+                    refunds_pence=int(refunds_pence),
+                    lines=tuple((line["isbn13"], int(line["quantity"])) for line in order.lines),
                 )
-                for o in orders
+                for order, refunds_pence in await session.execute(
+                    select(AttributedOrder, refunds).where(AttributedOrder.article_id == article_id)
+                )
             ]
             isbns = {*clicks, *(isbn for f in figures for isbn, _ in f.lines)}
             titles = {
@@ -449,7 +451,6 @@ async def record_paid_order(session: AsyncSession, paid: OrderPaid) -> bool:
             reference=paid.reference,
             lines=[{"isbn13": line.isbn13, "quantity": line.quantity} for line in paid.lines],
             total_pence=paid.total_pence,
-            refunded_pence=0,
             paid_at=paid.sent_at,
         )
     )
@@ -457,12 +458,26 @@ async def record_paid_order(session: AsyncSession, paid: OrderPaid) -> bool:
 
 
 async def record_refund(session: AsyncSession, refund: OrderRefunded) -> bool:
-    """Take a refund off an attributed order's revenue; False for orders no article brought."""
-    order = await session.get(AttributedOrder, refund.order_id, with_for_update=True)
-    if order is None:
+    """Keep a refund of an order an article brought, whether its OrderPaid came yet or not;
+    False for an order no article brought, and for a refund kept already.
+
+    Each event carries the money that refund gave back, not the order's running total, so
+    refunds add up; the report caps them at what the order paid.
+    """
+    if refund.amount_pence <= 0:
         return False
-    order.refunded_pence = refund_applied(
-        order.total_pence, order.refunded_pence, refund.amount_pence
+    if refund.attribution is None and await session.get(AttributedOrder, refund.order_id) is None:
+        # Refunds sent before checkout named the article on them (still queued at an upgrade)
+        # carry none: for those only a paid order here says an article brought it.
+        return False
+    if await session.get(AttributedRefund, refund.message_id) is not None:
+        return False
+    session.add(
+        AttributedRefund(
+            message_id=refund.message_id,
+            order_id=refund.order_id,
+            amount_pence=refund.amount_pence,
+        )
     )
     return True
 

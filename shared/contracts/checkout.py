@@ -34,6 +34,11 @@ class OrderPaid(Event, frozen=True, kw_only=True):
 
 
 class OrderRefunded(Event, frozen=True, kw_only=True):
+    """Money went back: `amount_pence` is this refund's, not the order's running total.
+
+    `attribution` is the order's, as on its OrderPaid, which may be delivered after this.
+    """
+
     task: ClassVar[str] = "checkout.order_refunded.v1"
     subscribers: ClassVar[tuple[str, ...]] = ("recommendation",)
     order_id: UUID

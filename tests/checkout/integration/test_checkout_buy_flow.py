@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from conftest import BOOKS, Shop
@@ -111,6 +114,46 @@ async def test_buy_redirects_to_stripe_and_the_webhook_marks_the_order_paid(shop
     assert TITLE in body and "£43.93" in body and "VAT" in body and "£0.66" in body
     assert "Dear Rosa Reader" in body
     assert "We will post it to:\n  1 Red Lane\n  Flat 2\n  London\n  N1 1AA\n" in body
+
+
+async def staged_refunds(shop: Shop, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while len(refunds := await shop.staged("checkout.order_refunded.v1")) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(refunds)} refunds staged, wanted {count}")
+        await asyncio.sleep(0.05)
+    return refunds
+
+
+async def test_the_refunds_of_an_order_from_an_article_name_the_article(shop: Shop) -> None:
+    """Celery may deliver a refund before its OrderPaid: it says itself which article's revenue
+    it comes off, as the payment does."""
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE, stock=3)
+    order, location = await placed(shop, 2, article="stalinism-and-the-progressive-bloc")
+    await shop.pay(location)
+    paid = await shop.wait_for_status(order.id, "paid")
+    attribution = {"article_id": "stalinism-and-the-progressive-bloc", "isbn13": ISBN}
+
+    # A refund made by staff here,
+    part = await shop.http.post(
+        f"{shop.url}/api/checkout/orders/{paid.reference}/refund",
+        json={"amount_pence": 500, "reason": "damaged copy"},
+        headers=shop.staff(),
+    )
+    assert part.status_code == 200, part.text
+    # and the rest on Stripe's dashboard, which comes back as charge.refunded.
+    await shop.standin(
+        "POST",
+        "/v1/refunds",
+        data={"payment_intent": paid.stripe_payment_intent or ""},
+        headers={"Authorization": "Bearer sk_test_x"},
+    )
+    refunds = await staged_refunds(shop, 2)
+
+    assert [(r["amount_pence"], r["attribution"]) for r in refunds] == [
+        (500, attribution),
+        (paid.total_pence - 500, attribution),
+    ]
 
 
 async def test_stripe_completes_no_session_without_the_address(shop: Shop) -> None:

@@ -24,9 +24,11 @@ COMMIT = "catalogue.commit_reservation.v1"
 RELEASE = "catalogue.release_reservation.v1"
 
 
-async def awaiting(shop: Shop, *, stock: int = 5, email: str = "reader@example.org") -> Order:
+async def awaiting(
+    shop: Shop, *, stock: int = 5, email: str = "reader@example.org", **extra: str
+) -> Order:
     await shop.add_book(ISBN, title=TITLE, price_pence=PRICE, stock=stock)
-    response = await shop.buy(ISBN, 1, email=email)
+    response = await shop.buy(ISBN, 1, email=email, **extra)
     assert response.status_code == 303, response.text
     return [o for o in await shop.orders() if o.status == "awaiting_payment"][-1]
 
@@ -218,7 +220,7 @@ class TestStripeTimeout:
 async def test_a_late_payment_whose_copies_are_gone_is_refunded_and_the_reader_told(
     shop: Shop,
 ) -> None:
-    order = await awaiting(shop, stock=1)
+    order = await awaiting(shop, stock=1, article="stalinism-2024")
     # Time passes: the hold lapses (the catalogue lets the copy go, and it sells).
     async with shop.db.writing() as session:
         await session.execute(
@@ -249,7 +251,10 @@ async def test_a_late_payment_whose_copies_are_gone_is_refunded_and_the_reader_t
     # Stripe's charge.refunded event arrives too and changes nothing more.
     await shop.wait_for_delivery("charge.refunded")
     assert (await shop.order(order.id)).refunded_pence == refunded.total_pence
-    assert len(await shop.staged("checkout.order_refunded.v1")) == 1
+    [refund] = await shop.staged("checkout.order_refunded.v1")
+    # It names its article though no OrderPaid went: a refund of nothing the article earned.
+    assert refund["attribution"] == {"article_id": "stalinism-2024", "isbn13": ISBN}
+    assert refund["amount_pence"] == refunded.total_pence
 
 
 async def test_a_late_payment_holds_the_copies_again_when_they_are_still_there(

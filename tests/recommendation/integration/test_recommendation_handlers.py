@@ -7,6 +7,7 @@ import asyncio
 import gc
 from uuid import uuid4
 
+import msgspec
 import pytest
 from sqlalchemy import select
 
@@ -14,12 +15,24 @@ from services.recommendation import handlers
 from services.recommendation.domain import ArticleSource, SourceKind
 from services.recommendation.fetching import FetchedPage, HttpFetcher, PageFetcher
 from services.recommendation.index import LiveIndex, read_position
-from services.recommendation.models import Article, AttributedOrder, Book, CachedBook
+from services.recommendation.models import (
+    Article,
+    AttributedOrder,
+    AttributedRefund,
+    Book,
+    CachedBook,
+    inbox,
+    outbox,
+)
 from services.recommendation.ranking import Ranker
 from services.recommendation.service import ArticleDraft, RecommendationService
+from services.recommendation.tasks import HANDLERS, SERVICE
 from shared import gc_freeze
 from shared.contracts import ArticlePublished, Attribution, OrderLine, OrderPaid, OrderRefunded
+from shared.db import Database
 from shared.errors import InvalidInput
+from shared.messaging.consumers import ConsumerResources, WorkerRuntime, consume, task_name_for
+from shared.messaging.outbox import OutboxRelay
 
 CALLINICOS = "9798463348616"
 
@@ -197,41 +210,145 @@ async def test_a_built_index_is_left_out_of_the_collectors_walks(feed, builds, m
         gc.unfreeze()
 
 
-async def test_a_paid_order_from_an_article_is_remembered_and_refunds_come_off(feed) -> None:
-    order_id = uuid4()
-    paid = OrderPaid(
-        order_id=order_id,
-        reference="BK-1001",
+ARTICLE = Attribution(article_id="sw-2308", isbn13=CALLINICOS)
+
+
+def paid_order(reference: str = "BK-1001", attribution: Attribution | None = ARTICLE) -> OrderPaid:
+    """Two copies at 19.99 and 3.50 postage."""
+    return OrderPaid(
+        order_id=uuid4(),
+        reference=reference,
         lines=(OrderLine(isbn13=CALLINICOS, quantity=2, unit_price_pence=1999),),
         total_pence=3998 + 350,
-        attribution=Attribution(article_id="sw-2308", isbn13=CALLINICOS),
+        attribution=attribution,
     )
-    unattributed = OrderPaid(
-        order_id=uuid4(),
-        reference="BK-1002",
-        lines=(OrderLine(isbn13=CALLINICOS, quantity=1, unit_price_pence=1999),),
-        total_pence=1999,
+
+
+def refund_of(paid: OrderPaid, amount_pence: int) -> OrderRefunded:
+    return OrderRefunded(
+        order_id=paid.order_id,
+        reference=paid.reference,
+        amount_pence=amount_pence,
+        attribution=paid.attribution,
     )
+
+
+class Worker:
+    """Delivers checkout's events as the recommendation worker does: each through the consumer
+    wrapper, in a transaction of its own with its inbox row."""
+
+    def __init__(self, db: Database) -> None:
+        async def setup() -> ConsumerResources:
+            return ConsumerResources(
+                db=db, inbox=inbox, outbox=outbox, relay=OutboxRelay(db, outbox, lambda *_: None)
+            )
+
+        self._runtime = WorkerRuntime(setup)
+
+    async def deliver(self, message: OrderPaid | OrderRefunded) -> None:
+        kind = type(message)
+        await consume(
+            self._runtime,
+            kind,
+            HANDLERS[kind],
+            task_name_for(SERVICE, kind),
+            message.to_json_dict(),
+        )
+
+
+@pytest.fixture
+async def reports(feed, builds, settings) -> RecommendationService:
+    """The service, with the article whose links brought the orders."""
+    service = service_with(feed, builds, settings, HttpFetcher(timeout_seconds=1, max_bytes=1024))
+    draft = ArticleDraft(source=ArticleSource(SourceKind.TEXT, "Stalinism and the left."))
+    await service.save_article(ARTICLE.article_id, draft)
+    return service
+
+
+async def money(reports: RecommendationService) -> tuple[int, int, int, int]:
+    """The article's orders, gross, refunded and revenue."""
+    report = await reports.report(ARTICLE.article_id)
+    return report.orders, report.gross_pence, report.refunded_pence, report.revenue_pence
+
+
+async def test_a_paid_order_from_an_article_is_remembered_and_refunds_come_off(
+    feed, reports
+) -> None:
+    paid = paid_order()
+    unattributed = paid_order("BK-1002", attribution=None)
 
     async with feed.uows() as uow:
         await handlers.on_order_paid(paid, uow=uow)
         await handlers.on_order_paid(unattributed, uow=uow)
-        await handlers.on_order_refunded(
-            OrderRefunded(order_id=order_id, reference="BK-1001", amount_pence=1999), uow=uow
-        )
-        await handlers.on_order_refunded(
-            OrderRefunded(order_id=unattributed.order_id, reference="BK-1002", amount_pence=1999),
-            uow=uow,
-        )
+        await handlers.on_order_refunded(refund_of(paid, 1999), uow=uow)
+        await handlers.on_order_refunded(refund_of(unattributed, 1999), uow=uow)
         # more refunded than was paid is capped at what was paid
-        await handlers.on_order_refunded(
-            OrderRefunded(order_id=order_id, reference="BK-1001", amount_pence=99_999), uow=uow
-        )
+        await handlers.on_order_refunded(refund_of(paid, 99_999), uow=uow)
 
     async with feed.db.reading() as session:
         orders = (await session.scalars(select(AttributedOrder))).all()
     assert [(o.order_id, o.article_id, o.total_pence) for o in orders] == [
-        (order_id, "sw-2308", 4348)
+        (paid.order_id, "sw-2308", 4348)
     ]
-    assert orders[0].refunded_pence == 4348
     assert orders[0].lines == [{"isbn13": CALLINICOS, "quantity": 2}]
+    assert await money(reports) == (1, 4348, 4348, 0)
+    # an order no article brought leaves nothing behind
+    assert await feed.count(AttributedRefund) == 2
+
+
+async def test_a_refund_delivered_before_its_paid_order_still_comes_off(feed, reports) -> None:
+    """Celery keeps no order between messages: a retried OrderPaid comes after its refund."""
+    worker = Worker(feed.db)
+    paid = paid_order()
+
+    await worker.deliver(refund_of(paid, 1999))
+    assert await money(reports) == (0, 0, 0, 0)
+    await worker.deliver(paid)
+
+    assert await money(reports) == (1, 4348, 1999, 4348 - 1999)
+
+
+async def test_a_refund_delivered_twice_counts_once(feed, reports) -> None:
+    worker = Worker(feed.db)
+    paid = paid_order()
+    refund = refund_of(paid, 1000)
+
+    await worker.deliver(paid)
+    await worker.deliver(refund)
+    await worker.deliver(refund)
+    await worker.deliver(paid)
+    # and the handler alone, without the inbox in front of it, keeps it once too
+    async with feed.uows() as uow:
+        await handlers.on_order_refunded(refund, uow=uow)
+
+    assert await money(reports) == (1, 4348, 1000, 3348)
+    # a second refund of the same order is more money back, not the first again
+    await worker.deliver(refund_of(paid, 500))
+    assert await money(reports) == (1, 4348, 1500, 2848)
+
+
+async def test_a_refund_of_an_order_never_paid_counts_for_nothing(feed, reports) -> None:
+    """A payment that came after its hold lapsed, the copies gone, is refunded unpaid."""
+    worker = Worker(feed.db)
+    paid = paid_order()
+    await worker.deliver(paid)
+
+    await worker.deliver(refund_of(paid_order("BK-1003"), 4348))
+
+    assert await money(reports) == (1, 4348, 0, 4348)
+
+
+async def test_a_refund_sent_without_its_attribution_counts_once_its_order_is_here(
+    feed, reports
+) -> None:
+    """Refunds checkout queued before it named the article on them."""
+    worker = Worker(feed.db)
+    paid = paid_order()
+    early = msgspec.structs.replace(refund_of(paid, 300), attribution=None)
+    late = msgspec.structs.replace(refund_of(paid, 200), attribution=None)
+
+    await worker.deliver(early)
+    await worker.deliver(paid)
+    await worker.deliver(late)
+
+    assert await money(reports) == (1, 4348, 200, 4148)

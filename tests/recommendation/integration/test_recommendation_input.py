@@ -113,6 +113,25 @@ async def test_a_plain_text_page_is_read_as_text(client, staff, shop, pages) -> 
     assert response.status_code == 200, response.text
 
 
+async def test_text_that_quotes_a_tag_is_kept_as_text(client, feed, staff, shop) -> None:
+    # read as HTML, the words before "<p>" and the headline were lost
+    text = (
+        "How the web was won\n\n"
+        "A page's <p> element holds a paragraph, and Alex Callinicos's Imperialism and "
+        "Global Political Economy holds the argument.\n\nSubscribe to our newsletter"
+    )
+
+    response = await post(client, staff, text=text)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["article"]["headline"] == "How the web was won"
+    async with feed.db.reading() as session:
+        stored = await session.get(Article, "to-store")
+    assert stored is not None
+    assert "A page's <p> element holds a paragraph" in stored.text
+    assert "Subscribe" not in stored.text
+
+
 async def test_html_is_cleaned_like_a_fetched_page(client, staff, shop) -> None:
     response = await post(client, staff, html=ARTICLE_HTML, headline="My own headline")
 

@@ -165,27 +165,29 @@ def test_a_report_adds_clicks_copies_and_revenue_net_of_refunds() -> None:
         headline="Headline",
         clicks={"9780000000001": 3, "9780000000002": 1},
         orders=[
-            OrderFigures(total_pence=2500, refunded_pence=0, lines=(("9780000000001", 2),)),
+            OrderFigures(total_pence=2500, refunds_pence=0, lines=(("9780000000001", 2),)),
             OrderFigures(
                 total_pence=1000,
-                refunded_pence=400,
+                refunds_pence=400,
                 lines=(("9780000000003", 1), ("9780000000001", 1)),
             ),
+            # refunded twice over (a partial refund, then the whole order): what it paid, once
+            OrderFigures(total_pence=700, refunds_pence=1000, lines=(("9780000000002", 1),)),
         ],
         titles={"9780000000001": "One"},
     )
 
-    assert (report.clicks, report.orders) == (4, 2)
-    assert (report.gross_pence, report.refunded_pence, report.revenue_pence) == (3500, 400, 3100)
+    assert (report.clicks, report.orders) == (4, 3)
+    assert (report.gross_pence, report.refunded_pence, report.revenue_pence) == (4200, 1100, 3100)
     assert [(b.isbn13, b.title, b.clicks, b.copies_sold) for b in report.books] == [
         ("9780000000001", "One", 3, 3),
-        ("9780000000002", None, 1, 0),
+        ("9780000000002", None, 1, 1),
         ("9780000000003", None, 0, 1),
     ]
 
 
-def test_refunds_add_up_to_no_more_than_was_paid() -> None:
-    assert refund_applied(1000, 0, 300) == 300
-    assert refund_applied(1000, 300, 300) == 600
-    assert refund_applied(1000, 900, 300) == 1000
-    assert refund_applied(1000, 100, -50) == 100
+def test_refunds_come_off_to_no_more_than_was_paid() -> None:
+    assert refund_applied(1000, 0) == 0
+    assert refund_applied(1000, 600) == 600
+    assert refund_applied(1000, 1000) == 1000
+    assert refund_applied(1000, 1300) == 1000
