@@ -54,7 +54,23 @@ _FURNITURE_CLASS = re.compile(
 # The page and the article hold the text whatever their classes say ("comments-open",
 # "has-sidebar"); decomposing the root would fail, and the others would take the article.
 _CONTAINER_TAGS = frozenset({"html", "head", "body", "main", "article"})
-_BLOCK_TAGS = "h2, h3, h4, p, li, blockquote, pre"
+# The blocks that hold an article's words; the text between them is captions, labels, buttons.
+_ARTICLE_BLOCKS = frozenset({"h2", "h3", "h4", "p", "li", "blockquote", "pre"})
+# Elements a browser lays out on lines of their own. Every other element, one the parser
+# does not know included, runs on in its sentence as a browser shows it: "the <a>depot</a>,"
+# reads "the depot,".
+_BLOCK_LEVEL = _ARTICLE_BLOCKS | frozenset(
+    {
+        "address", "article", "aside", "body", "caption", "center", "dd", "details", "dialog",
+        "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1",
+        "h5", "h6", "header", "hgroup", "hr", "html", "legend", "listing", "main", "menu",
+        "nav", "ol", "optgroup", "option", "plaintext", "search", "section", "summary",
+        "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "xmp",
+    }
+)  # fmt: skip
+# Where a browser keeps the page's line breaks; elsewhere a line break is a space.
+_PREFORMATTED = frozenset({"pre", "listing", "plaintext", "xmp"})
+_ANY_WHITESPACE = re.compile(r"\s+")
 # A leading line this short and without a full stop is a heading, not body text.
 _HEADING_MAX_WORDS = 16
 _FRAGMENT_WORDS = 5
@@ -150,11 +166,67 @@ def clean_html(raw: str) -> CleanArticle:
     root = tree.css_first("article") or tree.css_first("main") or tree.body or tree.root
     if root is None:
         return CleanArticle(headline=headline, text="")
-    blocks = [_squash(node.text(separator=" ")) for node in root.css(_BLOCK_TAGS)]
-    if not blocks:
-        blocks = [_squash(line) for line in root.text(separator="\n").splitlines()]
-    paragraphs = [b for b in blocks if b and b != headline]
-    return clean_parts(headline, paragraphs)
+    lines = _rendered_lines(root)
+    # a fragment pasted without paragraphs is all loose lines, and those are the article
+    blocks = [line.text for line in lines if line.in_article_block] or [line.text for line in lines]
+    return clean_parts(headline, [b for b in blocks if b != headline])
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    in_article_block: bool
+
+
+def _rendered_lines(root: Node) -> list[_Line]:
+    """The lines a browser shows for root: inline elements run on, blocks and <br> break.
+
+    Walked with a stack, not by recursion: pasted HTML can nest deeper than Python's
+    recursion limit. Each block's text is read once, so a <p> inside an <li> is not
+    read again with it.
+    """
+    lines: list[_Line] = []
+    run: list[str] = []
+    article_depth = 0
+    preformatted_depth = 0
+
+    def end_line() -> None:
+        text = _squash("".join(run))
+        run.clear()
+        if text:
+            lines.append(_Line(text=text, in_article_block=article_depth > 0))
+
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if node.is_text_node:
+            text = node.text_content or ""
+            if not preformatted_depth:
+                run.append(_ANY_WHITESPACE.sub(" ", text))
+                continue
+            first, *rest = text.split("\n")
+            run.append(first)
+            for part in rest:
+                end_line()
+                run.append(part)
+            continue
+        if not node.is_element_node:
+            continue
+        tag = node.tag
+        if tag == "br":
+            end_line()
+            continue
+        if tag in _BLOCK_LEVEL:
+            # before the depths change: the line a block closes was read inside it
+            end_line()
+        step = -1 if leaving else 1
+        article_depth += step if tag in _ARTICLE_BLOCKS else 0
+        preformatted_depth += step if tag in _PREFORMATTED else 0
+        if not leaving:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(list(node.iter(include_text=True))))
+    end_line()
+    return lines
 
 
 def _html_headline(tree: HTMLParser) -> str:
@@ -162,9 +234,12 @@ def _html_headline(tree: HTMLParser) -> str:
         node = tree.css_first(selector)
         if node is None:
             continue
-        text = node.attributes.get("content") if node.tag == "meta" else node.text()
-        if text and text.strip():
-            return _squash(text)
+        if node.tag == "meta":
+            text = _squash(node.attributes.get("content") or "")
+        else:
+            text = " ".join(line.text for line in _rendered_lines(node))
+        if text:
+            return text
     return ""
 
 

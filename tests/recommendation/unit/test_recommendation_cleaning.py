@@ -97,3 +97,87 @@ def test_html_is_read_as_html_whichever_tags_it_uses() -> None:
     article = clean_html("<h2>Depot strike</h2><ul><li>Pickets at the gate.</li></ul>")
 
     assert article.paragraphs == ("Depot strike", "Pickets at the gate.")
+
+
+@pytest.mark.parametrize(
+    ("html", "paragraph"),
+    [
+        ('<p>the <a href="#">depot</a>, and <em>the</em>.</p>', "the depot, and the."),
+        (
+            '<p>Pickets stood at <a href="/depot">the depot</a>; drivers <a href="#">turned back</a>.</p>',
+            "Pickets stood at the depot; drivers turned back.",
+        ),
+        (
+            '<p>The <strong>strike at <em>the <a href="#">depot</a></em></strong>, the union said.</p>',
+            "The strike at the depot, the union said.",
+        ),
+        (
+            "<p>The <abbr>TUC</abbr> (<cite>Labour Research</cite>) met on <time>Monday</time>:"
+            " <q>pay</q>, <small>hours</small>, <u>H</u><sub>2</sub>O, 10<sup>th</sup>,"
+            " <code>rota</code>, <mark>won</mark>, <s>lost</s>, <span>kept</span>.</p>",
+            "The TUC (Labour Research) met on Monday: pay, hours, H2O, 10th, rota, won, lost, kept.",
+        ),
+        ("<p>Nurses walked\n      out <span>again</span>.</p>", "Nurses walked out again."),
+        ("<p>Pickets&nbsp;stood  at\tthe <b> gate</b>.</p>", "Pickets stood at the gate."),
+    ],
+    ids=["link-and-em", "links-before-punctuation", "nested", "every-inline", "wrapped", "spaces"],
+)
+def test_html_inline_elements_run_on_in_their_sentence(html: str, paragraph: str) -> None:
+    assert clean_html(html).paragraphs == (paragraph,)
+
+
+def test_html_fragment_of_inline_tags_is_one_paragraph() -> None:
+    article = clean_html("Strikers at the <b>depot</b> won <i>today</i>.")
+
+    assert article.paragraphs == ("Strikers at the depot won today.",)
+
+
+def test_html_line_break_inside_a_paragraph_breaks_the_line() -> None:
+    article = clean_html("<p>Pickets at the <b>gate</b>,<br>drivers turned back.</p><p>Next.</p>")
+
+    assert article.paragraphs == ("Pickets at the gate,", "drivers turned back.", "Next.")
+
+
+def test_html_blocks_still_separate_lines() -> None:
+    article = clean_html(
+        "<div>Strikers <b>won</b>.<div>Pickets went home.</div></div><section>Talks resume.</section>"
+        "<table><tr><td>Day one</td><td>Day <i>two</i></td></tr></table><h5>Next week</h5>"
+    )
+
+    assert article.paragraphs == (
+        "Strikers won.",
+        "Pickets went home.",
+        "Talks resume.",
+        "Day one",
+        "Day two",
+        "Next week",
+    )
+
+
+def test_html_article_blocks_are_read_once_and_loose_text_left_out() -> None:
+    article = clean_html(
+        """<article><h1>Nurses <em>strike</em>
+        again</h1><span class="kicker">Live</span>
+        <p>Nurses walked out.</p><blockquote><p>We will <em>win</em>.</p></blockquote>
+        <ul><li><p>Pay</p></li><li>Staffing <b>levels</b></li></ul>
+        <pre>Picket rota:
+  Monday <b>early</b></pre></article>"""
+    )
+
+    assert article.headline == "Nurses strike again"
+    assert article.paragraphs == (
+        "Nurses walked out.",
+        "We will win.",
+        "Pay",
+        "Staffing levels",
+        "Picket rota:",
+        "Monday early",
+    )
+
+
+def test_html_nested_deeper_than_the_recursion_limit_is_read() -> None:
+    depth = 5000
+
+    article = clean_html(f"<p>Pickets at {'<b>' * depth}the depot{'</b>' * depth}.</p>")
+
+    assert article.paragraphs == ("Pickets at the depot.",)
