@@ -30,6 +30,7 @@ from services.checkout import domain
 from services.checkout.domain import OrderStatus, PricedLine
 from services.checkout.emails import EmailMessage
 from services.checkout.models import Email, Order, OrderLine, Refund, StatusChange
+from services.checkout.payments import RefundMade
 from shared.contracts import Attribution, OrderPaid, OrderRefunded, ReleaseReservation, StockLine
 from shared.contracts import OrderLine as PaidLine
 from shared.db import Database, mark, table_of
@@ -337,33 +338,24 @@ def queue_email(session: AsyncSession, order: Order | None, email: EmailMessage)
 
 
 async def record_refund(
-    session: AsyncSession,
-    order: Order,
-    *,
-    stripe_refund_id: str,
-    amount_pence: int,
-    reason: str,
+    session: AsyncSession, order: Order, refund: RefundMade, *, reason: str
 ) -> bool:
-    """Remember a refund once; False if this Stripe refund was already recorded."""
-    known = await session.scalar(
-        select(func.count()).where(Refund.stripe_refund_id == stripe_refund_id)
-    )
+    """Remember a refund once and bring the order's refunded figure up to Stripe's; False if
+    this Stripe refund was already recorded."""
+    known = await session.scalar(select(func.count()).where(Refund.stripe_refund_id == refund.id))
     if known:
         return False
     session.add(
         Refund(
             order_id=order.id,
-            stripe_refund_id=stripe_refund_id,
-            amount_pence=amount_pence,
+            stripe_refund_id=refund.id,
+            amount_pence=refund.amount_pence,
             reason=reason,
         )
     )
-    await session.flush()
-    recorded = await session.scalar(
-        select(func.coalesce(func.sum(Refund.amount_pence), 0)).where(Refund.order_id == order.id)
-    )
-    # Stripe's charge.refunded may have told us first; never count the same money twice.
-    order.refunded_pence = max(order.refunded_pence, int(recorded or 0))
+    # Stripe's running total, not ours plus this refund: it counts dashboard refunds we have
+    # not heard of, and a charge.refunded handled first may have counted this one already.
+    order.refunded_pence = max(order.refunded_pence, refund.charge_refunded_pence)
     return True
 
 

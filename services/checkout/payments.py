@@ -90,6 +90,15 @@ class CheckoutSession:
     shipping: ShippingAddress | None = None
 
 
+@dataclass(frozen=True)
+class RefundMade:
+    id: str
+    amount_pence: int
+    # The charge's running total of refunds just after this one: it counts refunds made on
+    # Stripe's dashboard whose charge.refunded may not have reached us yet.
+    charge_refunded_pence: int
+
+
 class PaymentGateway(Protocol):
     async def create_session(self, request: SessionRequest) -> CheckoutSession: ...
 
@@ -98,8 +107,10 @@ class PaymentGateway(Protocol):
     async def expire_session(self, session_id: str) -> CheckoutSession: ...
 
     async def refund(
-        self, *, payment_intent: str, amount_pence: int, idempotency_key: str, order_id: str
-    ) -> str: ...
+        self, *, payment_intent: str, amount_pence: int | None, idempotency_key: str, order_id: str
+    ) -> RefundMade:
+        """`amount_pence` None: whatever Stripe has left to refund on the payment."""
+        ...
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
 
@@ -228,18 +239,25 @@ class StripeGateway:
         return session_from(session)
 
     async def refund(
-        self, *, payment_intent: str, amount_pence: int, idempotency_key: str, order_id: str
-    ) -> str:
+        self, *, payment_intent: str, amount_pence: int | None, idempotency_key: str, order_id: str
+    ) -> RefundMade:
+        params: dict[str, Any] = {
+            "payment_intent": payment_intent,
+            "metadata": {"order_id": order_id},
+            "expand": ["charge"],
+        }
+        if amount_pence is not None:
+            params["amount"] = amount_pence
         with _translated("refund the payment"):
             refund = await self._stripe().v1.refunds.create_async(
-                params={
-                    "payment_intent": payment_intent,
-                    "amount": amount_pence,
-                    "metadata": {"order_id": order_id},
-                },
+                params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
             )
-        return str(refund["id"])
+        return RefundMade(
+            id=str(refund["id"]),
+            amount_pence=int(refund["amount"]),
+            charge_refunded_pence=int(refund["charge"]["amount_refunded"]),
+        )
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         if not signature:

@@ -536,8 +536,10 @@ class OrderService:
         reason: str,
         amount_pence: int | None = None,
         lines: Sequence[tuple[str, int]] | None = None,
+        everything: bool = False,
     ) -> Order:
-        """A full or partial refund through Stripe, by amount or by lines."""
+        """A full or partial refund through Stripe, by amount or by lines; `everything` refunds
+        whatever Stripe has left, counting dashboard refunds whose webhook has not come yet."""
         order = await self.get(reference)
         if order.status != OrderStatus.PAID or not order.stripe_payment_intent:
             raise Conflict(
@@ -545,18 +547,18 @@ class OrderService:
                 + ("" if order.stripe_payment_intent else " and was not paid through Stripe")
                 + "; it cannot be refunded here."
             )
-        lines_pence = None
-        if lines is not None:
-            lines_pence = self._lines_value(order, lines)
-        amount = domain.refund_amount(
-            total_pence=order.total_pence,
-            refunded_pence=order.refunded_pence,
-            amount_pence=amount_pence,
-            lines_pence=lines_pence,
-        )
+        amount = None
+        if not everything:
+            amount = domain.refund_amount(
+                total_pence=order.total_pence,
+                refunded_pence=order.refunded_pence,
+                amount_pence=amount_pence,
+                lines_pence=None if lines is None else self._lines_value(order, lines),
+            )
+        asked = "rest" if amount is None else amount
         # The same request retried (a double click) carries the same key: one refund.
-        key = f"order-{order.id}-refund-{order.refunded_pence}-{amount}"
-        refund_id = await self._payments.refund(
+        key = f"order-{order.id}-refund-{order.refunded_pence}-{asked}"
+        made = await self._payments.refund(
             payment_intent=order.stripe_payment_intent,
             amount_pence=amount,
             idempotency_key=key,
@@ -565,29 +567,28 @@ class OrderService:
         async with self._uow() as uow:
             order = await get_for_update(uow.session, order.reference)
             before = order.refunded_pence
-            await record_refund(
-                uow.session, order, stripe_refund_id=refund_id, amount_pence=amount, reason=reason
-            )
-            await self._after_refund(uow, order, before=before, reason=reason)
+            if await record_refund(uow.session, order, made, reason=reason):
+                await self._after_refund(
+                    uow, order, before=before, amount_pence=made.amount_pence, reason=reason
+                )
         return order
 
     async def _after_refund(
-        self, uow: UnitOfWork, order: Order, *, before: int, reason: str
+        self, uow: UnitOfWork, order: Order, *, before: int, amount_pence: int, reason: str
     ) -> None:
-        gained = order.refunded_pence - before
-        if gained <= 0:
-            return
-        if (
-            domain.status_after_refund(
-                total_pence=order.total_pence, refunded_pence=order.refunded_pence
-            )
-            and order.status == OrderStatus.PAID
+        if order.status == OrderStatus.PAID and domain.status_after_refund(
+            total_pence=order.total_pence, refunded_pence=order.refunded_pence
         ):
             move(order, OrderStatus.REFUNDED, at=self._now(), note=reason)
-        await order_refunded_event(uow, order, amount_pence=gained)
+        # Less than this refund if its charge.refunded came first; more if it brought news of
+        # a dashboard refund.
+        if order.refunded_pence > before:
+            await order_refunded_event(uow, order, amount_pence=order.refunded_pence - before)
         if order.customer_email:
             queue_email(
-                uow.session, order, emails.refund_notice(order, amount_pence=gained, reason=reason)
+                uow.session,
+                order,
+                emails.refund_notice(order, amount_pence=amount_pence, reason=reason),
             )
 
     @staticmethod

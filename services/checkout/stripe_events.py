@@ -305,10 +305,9 @@ class StripeEventService:
         assert order is not None
         intent = order.stripe_payment_intent or session.payment_intent
         assert intent is not None
-        amount = order.total_pence - order.refunded_pence
-        refund_id = await self._payments.refund(
+        made = await self._payments.refund(
             payment_intent=intent,
-            amount_pence=amount,
+            amount_pence=order.total_pence - order.refunded_pence,
             idempotency_key=f"order-{order.id}-late-payment-refund",
             order_id=str(order.id),
         )
@@ -320,13 +319,7 @@ class StripeEventService:
                 if order.status != OrderStatus.NEEDS_ATTENTION:
                     return "already handled"
                 before = order.refunded_pence
-                await record_refund(
-                    uow.session,
-                    order,
-                    stripe_refund_id=refund_id,
-                    amount_pence=amount,
-                    reason="late payment, copies gone",
-                )
+                await record_refund(uow.session, order, made, reason="late payment, copies gone")
                 move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded: copies gone")
                 # Stripe's charge.refunded may have been handled first and counted it already.
                 if order.refunded_pence > before:
@@ -335,7 +328,9 @@ class StripeEventService:
                     )
                 if order.customer_email:
                     queue_email(
-                        uow.session, order, emails.late_payment_refunded(order, amount_pence=amount)
+                        uow.session,
+                        order,
+                        emails.late_payment_refunded(order, amount_pence=made.amount_pence),
                     )
         except IntegrityError as error:
             if not is_duplicate(error):

@@ -330,7 +330,10 @@ class StandinState:
             refunds["data"].insert(0, copy.deepcopy(refund))
             refunds["total_count"] += 1
             self._emit("charge.refunded", charge, context)
-            return copy.deepcopy(refund)
+            created = copy.deepcopy(refund)
+            for path in params.get("expand") or []:
+                self._expand(created, path.split("."))
+            return created
 
     def _refundable_charge(self, params: dict[str, Any]) -> dict[str, Any]:
         if "charge" in params:

@@ -34,7 +34,9 @@ class OrderPaid(Event, frozen=True, kw_only=True):
 
 
 class OrderRefunded(Event, frozen=True, kw_only=True):
-    """Money went back: `amount_pence` is this refund's, not the order's running total.
+    """Money went back: `amount_pence` is what checkout learnt was refunded since its last
+    OrderRefunded for the order (one refund's, or more when a Stripe dashboard refund's news
+    came with it), never the order's running total: the events add up to it.
 
     `attribution` is the order's, as on its OrderPaid, which may be delivered after this.
     """

@@ -193,11 +193,7 @@ class StaffOrdersController(Controller):
         except InvalidInput as error:
             return await self._detail_page(desk, reference, error=error.message, status_code=400)
         action = (
-            orders.refund(
-                reference,
-                reason=wanted["reason"],
-                amount_pence=order.total_pence - order.refunded_pence,
-            )
+            orders.refund(reference, reason=wanted["reason"], everything=True)
             if wanted["full"]
             else orders.refund(reference, reason=wanted["reason"], lines=wanted["lines"])
         )

@@ -286,6 +286,12 @@ def shop_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
+def standin_overrides() -> dict[str, Any]:
+    """Extra stand-in settings; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
 def use_real_catalogue_requests() -> bool:
     """True: reserve through the real broker (and whatever catalogue worker is running)."""
     return False
@@ -297,6 +303,7 @@ async def shop(
     redis_url: str,
     mailbox: tuple[Mailbox, int],
     shop_overrides: dict[str, Any],
+    standin_overrides: dict[str, Any],
     use_real_catalogue_requests: bool,
     staff_auth: StaffAuthSettings,
     staff_credentials: Callable[..., Awaitable[Any]],
@@ -313,15 +320,14 @@ async def shop(
         staff_auth=staff_auth,
         **shop_overrides,
     )
-    standin_app = create_standin(
-        StripeStandinSettings(
-            webhook_urls=[f"{checkout_url}/checkout/stripe/webhook"],
-            webhook_secret=WEBHOOK_SECRET,
-            public_base_url=standin_url,
-            webhook_retry_delays=[0.2, 0.5, 1.0],
-            expiry_sweep_seconds=0.2,
-        )
-    )
+    standin_values: dict[str, Any] = {
+        "webhook_urls": [f"{checkout_url}/checkout/stripe/webhook"],
+        "webhook_secret": WEBHOOK_SECRET,
+        "public_base_url": standin_url,
+        "webhook_retry_delays": [0.2, 0.5, 1.0],
+        "expiry_sweep_seconds": 0.2,
+    }
+    standin_app = create_standin(StripeStandinSettings(**(standin_values | standin_overrides)))
     catalogue = FakeCatalogue()
     shop_app = create_app(settings, requester=None if use_real_catalogue_requests else catalogue)
     db = Database(database_url)

@@ -277,6 +277,23 @@ def test_expand_replaces_ids_with_objects(state: StandinState) -> None:
     assert expanded["payment_intent"]["latest_charge"]["object"] == "charge"
 
 
+def test_a_refund_created_with_its_charge_expanded_shows_the_charge_after_it(
+    state: StandinState,
+) -> None:
+    session = state.pay_by_card(state.create_session(session_params(), RequestContext())["id"])
+    state.create_refund(
+        {"payment_intent": session["payment_intent"], "amount": "1000"}, RequestContext()
+    )
+
+    refund = state.create_refund(
+        {"payment_intent": session["payment_intent"], "amount": "500", "expand": ["charge"]},
+        RequestContext(),
+    )
+
+    assert refund["charge"]["object"] == "charge"
+    assert refund["charge"]["amount_refunded"] == 1500
+
+
 def test_reset_keeps_only_the_endpoints_from_settings(state: StandinState) -> None:
     kept = state.add_webhook_endpoint(
         {"url": "http://a", "enabled_events": ["*"]}, secret="whsec_a", permanent=True
