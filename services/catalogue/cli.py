@@ -45,7 +45,8 @@ def import_books(file: Path, format_: str | None, actor: str | None) -> None:
 
     The whole file is checked before anything is written, then its books are written in
     one transaction. Books already held and unchanged are left alone, so importing a file
-    again changes nothing. Exit status: 0 all imported; 1 some records skipped (listed);
+    again changes nothing; a column (or JSON key) the file lacks leaves a held book's value
+    as it is. Exit status: 0 all imported; 1 some records skipped (listed);
     2 the file was refused and nothing imported; 3 the database could not be written.
     """
     from sqlalchemy.exc import SQLAlchemyError

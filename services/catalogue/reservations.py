@@ -15,6 +15,7 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
+    ColumnElement,
     Insert,
     Integer,
     Select,
@@ -65,12 +66,24 @@ async def _status(session: AsyncSession, order_id: UUID) -> tuple[str, datetime 
 
 
 async def _move_status(
-    session: AsyncSession, order_id: UUID, *, before: Status, after: Status, now: datetime, **values
+    session: AsyncSession,
+    order_id: UUID,
+    *,
+    before: Status,
+    after: Status,
+    now: datetime,
+    only_if: ColumnElement[bool] | None = None,
+    **values: object,
 ) -> bool:
-    """Move the order from `before` to `after`; False if someone else moved it first."""
+    """Move the order from `before` to `after` (if `only_if` holds too); False if someone else
+    moved it first."""
     result = await session.execute(
         update(Reservation)
-        .where(Reservation.order_id == order_id, Reservation.status == before.value)
+        .where(
+            Reservation.order_id == order_id,
+            Reservation.status == before.value,
+            only_if if only_if is not None else true(),
+        )
         .values(status=after.value, updated_at=now, **values)
         .execution_options(synchronize_session=False)
     )
@@ -417,6 +430,9 @@ async def expire_due(uows: UnitOfWorkFactory, *, now: datetime, batch: int = SWE
                 before=Status.HELD,
                 after=Status.EXPIRED,
                 now=now,
+                # Read as due a moment ago, the hold may since have been let go by another
+                # sweep and held again, until later, for a late payment: that hold stays.
+                only_if=Reservation.expires_at < now,
                 reason="reservation expired",
             ):
                 await _give_back(uow, order_id, now=now, reason="reservation expired")

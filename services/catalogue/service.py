@@ -7,7 +7,7 @@ for every book it changed, all in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -167,11 +167,15 @@ class BookService:
         *,
         books: Sequence[BookCreate],
         actor: str,
+        given: Mapping[str, frozenset[str]] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> UpsertSummary:
         """Create new books and change those that differ, in one transaction; books that are the
         same as held are not touched, so importing the same file twice changes nothing.
 
+        `given` names, by ISBN-13, the fields each book's record gave: a held book keeps the
+        others, so a spreadsheet of prices alone does not blank every book's authors and
+        description (None: every record is whole).
         An invalid ISBN anywhere refuses the whole batch before anything is written.
         `on_progress` hears how many books are written so far, every PROGRESS_EVERY of them.
         """
@@ -201,6 +205,10 @@ class BookService:
                     fields = _fields_of(record)
                     if record.reorder_point is None:
                         del fields["reorder_point"]
+                    if given is not None:
+                        fields = {
+                            name: value for name, value in fields.items() if name in given[isbn13]
+                        }
                     if await self._apply(session, book, fields):
                         summary.updated += 1
                         changed.append(isbn13)

@@ -1,12 +1,14 @@
 """ONIX 3.0 product records, with reference or short tag names, read as a stream.
 
-The parser never fetches anything and never expands entities (no XXE, no "billion
-laughs"), and frees each Product once read, so a large file does not fill memory.
+The parser never fetches anything and never expands the entities a file declares (no XXE,
+no "billion laughs"); only XHTML's named characters (&eacute;) are read as characters. It frees
+each Product once read, so a large file does not fill memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from html.entities import name2codepoint
 from typing import BinaryIO
 
 from lxml import etree, html
@@ -26,6 +28,8 @@ SHORT_NAMESPACE = "http://ns.editeur.org/onix/3.0/short"
 
 # The short tags of the reference names this parser reads (ONIX 3.0 specification).
 SHORT_TAGS = {
+    "Header": "header",
+    "DefaultCurrencyCode": "m186",
     "Product": "product",
     "RecordReference": "a001",
     "NotificationType": "a002",
@@ -140,24 +144,50 @@ def parse_onix(stream: BinaryIO) -> Iterator[ParsedRecord]:
     )
     root: etree._Element | None = None
     tags: _Tags | None = None
-    product_tag = ""
+    product_tag = header_tag = ""
+    # A Price may leave out its CurrencyCode when the Header gives a DefaultCurrencyCode.
+    default_currency: str | None = None
     index = 0
     try:
         for event, element in events:
             if root is None:
                 root, tags = element, _dialect(element)
-                product_tag = tags.tag("Product")
+                product_tag, header_tag = tags.tag("Product"), tags.tag("Header")
+            elif tags and event == "end" and element.tag == header_tag:
+                if element.getparent() is root:
+                    default_currency = tags.text(element, "DefaultCurrencyCode")
             elif tags and event == "end" and element.tag == product_tag:
                 if element.getparent() is not root:
                     continue
                 index += 1
-                yield _record(element, index, tags)
+                _spell_out_entities(element)
+                yield _record(element, index, tags, default_currency=default_currency)
                 # Free what has been read: the Product and the siblings before it.
                 element.clear(keep_tail=True)
                 while element.getprevious() is not None:
                     del root[0]
     except etree.XMLSyntaxError as error:
         raise ImportRefused(f"this is not well-formed XML: {error}") from error
+
+
+def _spell_out_entities(product: etree._Element) -> None:
+    """Put the characters of XHTML's named entities (&eacute;, &nbsp;, &mdash;) in place of
+    the references the parser leaves in a file that names the ONIX DTD, which declares them
+    but is never read here: an element's text would otherwise end at the first one. Any other
+    entity stays as written, never expanded."""
+    entities = [node for node in product.iter(etree.Entity) if isinstance(node, etree._Entity)]
+    for entity in entities:
+        parent: etree._Element | None = entity.getparent()
+        if parent is None:
+            continue
+        code = name2codepoint.get(entity.name)
+        text = (f"&{entity.name};" if code is None else chr(code)) + (entity.tail or "")
+        previous: etree._Element | None = entity.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + text
+        else:
+            previous.tail = (previous.tail or "") + text
+        parent.remove(entity)
 
 
 def _dialect(root: etree._Element) -> _Tags:
@@ -183,16 +213,20 @@ def _dialect(root: etree._Element) -> _Tags:
     return _Tags(namespace, short=short)
 
 
-def _record(product: etree._Element, index: int, tags: _Tags) -> ParsedRecord:
+def _record(
+    product: etree._Element, index: int, tags: _Tags, *, default_currency: str | None
+) -> ParsedRecord:
     location = Location(record=index, reference=tags.text(product, "RecordReference"))
     try:
-        fields = _fields(product, tags)
+        fields = _fields(product, tags, default_currency=default_currency)
     except RecordInvalid as error:
         return RecordError(location=location, reason=str(error))
     return parsed(location, fields)
 
 
-def _fields(product: etree._Element, tags: _Tags) -> dict[str, object]:
+def _fields(
+    product: etree._Element, tags: _Tags, *, default_currency: str | None
+) -> dict[str, object]:
     """The Product's facts under the JSON lines keys; the common rules check them afterwards."""
     if tags.text(product, "NotificationType") == DELETE_NOTIFICATION:
         raise RecordInvalid(
@@ -208,7 +242,7 @@ def _fields(product: etree._Element, tags: _Tags) -> dict[str, object]:
         "publisher": _publisher(product, tags),
         "year": _year(product, tags),
         "format": _format(product, tags),
-        "price_pence": _price(product, tags),
+        "price_pence": _price(product, tags, default_currency=default_currency),
         "subjects": [
             subject
             for element in tags.findall(product, "DescriptiveDetail/Subject")
@@ -324,11 +358,11 @@ def _format(product: etree._Element, tags: _Tags) -> str | None:
     return PRODUCT_FORMS[code]
 
 
-def _price(product: etree._Element, tags: _Tags) -> int:
+def _price(product: etree._Element, tags: _Tags, *, default_currency: str | None) -> int:
     prices = [
         price
         for price in tags.findall(product, "ProductSupply/SupplyDetail/Price")
-        if tags.text(price, "CurrencyCode") == "GBP"
+        if (tags.text(price, "CurrencyCode") or default_currency) == "GBP"
     ]
     price = _first_preferred(prices, tags, "PriceType", PRICE_TYPE_PREFERENCE)
     if price is None:

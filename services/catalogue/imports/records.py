@@ -57,6 +57,9 @@ class RecordError(msgspec.Struct, frozen=True, kw_only=True):
 class ParsedBook(msgspec.Struct, frozen=True, kw_only=True):
     location: Location
     book: BookCreate
+    given: frozenset[str]
+    """The fields the record names (a CSV file's columns, a JSON line's keys; an ONIX Product
+    names them all): a book already held keeps the others as they are."""
 
 
 ParsedRecord = ParsedBook | RecordError
@@ -69,7 +72,11 @@ class RecordInvalid(ValueError):
 def parsed(location: Location, fields: Mapping[str, object]) -> ParsedRecord:
     """The record at `location`, or the reason it must be skipped."""
     try:
-        return ParsedBook(location=location, book=build_book(fields))
+        return ParsedBook(
+            location=location,
+            book=build_book(fields),
+            given=frozenset(name for name in fields if name in FIELDS),
+        )
     except RecordInvalid as error:
         return RecordError(location=location, reason=str(error))
 

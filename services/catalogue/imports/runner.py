@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -32,6 +32,7 @@ class BookUpserter(Protocol):
         *,
         books: Sequence[BookCreate],
         actor: str,
+        given: Mapping[str, frozenset[str]] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> UpsertSummary: ...
 
@@ -93,6 +94,7 @@ async def import_file(
         summary = await service.upsert_books(
             books=[parsed.book for parsed in result.books],
             actor=actor,
+            given={parsed.book.isbn13: parsed.given for parsed in result.books},
             on_progress=lambda written: progress(refused + written, result.records),
         )
     progress(result.records, result.records)

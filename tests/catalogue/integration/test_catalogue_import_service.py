@@ -62,6 +62,24 @@ def valid_isbns(count: int) -> list[str]:
     return isbns
 
 
+async def test_a_file_without_some_columns_leaves_those_of_a_held_book_alone(
+    books: BookService,
+) -> None:
+    assert (await import_file(IMPORTS / "good.csv", service=books, actor="stock")).complete
+    prices = b"isbn13,title,price_pence,authors\n9798463348616,Imperialism,21.99,\n"
+
+    report = await import_file(prices, format=ImportFormat.CSV, service=books, actor="stock")
+
+    assert (report.updated, report.unchanged) == (1, 0)
+    book = await books.get(isbn13="9798463348616")
+    assert (book.title, book.price_pence) == ("Imperialism", 2199)
+    # A column given blank clears; columns not in the file keep what the book had.
+    assert book.authors == []
+    assert (book.publisher, book.year, book.format) == ("Polity", 2009, "paperback")
+    assert book.subjects == ["imperialism", "political-economy", "marxist-theory"]
+    assert book.description.startswith("A Marxist account of imperialism")
+
+
 async def test_a_refused_upload_leaves_the_catalogue_empty(books: BookService) -> None:
     with pytest.raises(ImportRefused, match="not well-formed XML"):
         await import_file(

@@ -4,6 +4,8 @@ command safe to repeat or to arrive out of order."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -20,7 +22,7 @@ from shared.contracts import (
     StockLine,
 )
 from shared.db import Database
-from shared.messaging.unit_of_work import UnitOfWorkFactory
+from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -254,6 +256,46 @@ async def test_the_sweep_releases_expired_holds_and_a_late_payment_may_hold_agai
     renewed = await reserve(uows, reserve_message(lapsing, (isbn, 1), minutes=40))
     assert renewed.ok
     assert await catalogue.counters(isbn) == (2, 2)
+
+
+class SomethingHappensFirst(UnitOfWorkFactory):
+    """A sweep's units of work, the first of which lets `meanwhile` run before it opens: what
+    another worker does between the sweep reading the due holds and letting them go."""
+
+    def __init__(self, uows: UnitOfWorkFactory, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(uows.db, uows.outbox)
+        self._meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[UnitOfWork]:
+        if self._meanwhile is not None:
+            meanwhile, self._meanwhile = self._meanwhile, None
+            await meanwhile()
+        async with super().__call__() as uow:
+            yield uow
+
+
+async def test_a_sweep_does_not_let_go_a_hold_renewed_since_it_read_it_as_due(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    isbn = catalogue.isbn(9)
+    await books.upsert_books(books=[catalogue.book(isbn, "Renewed", stock=2)], actor="t")
+    order_id = uuid4()
+    await reserve(uows, reserve_message(order_id, (isbn, 1), minutes=5))
+    later = NOW + timedelta(minutes=10)
+
+    async def another_sweep_then_a_late_payment() -> None:
+        assert await reservations.expire_due(uows, now=later) == 1
+        assert (await reserve(uows, reserve_message(order_id, (isbn, 1), minutes=40))).ok
+
+    stale = await reservations.expire_due(
+        SomethingHappensFirst(uows, another_sweep_then_a_late_payment), now=later
+    )
+
+    assert stale == 0
+    assert await catalogue.counters(isbn) == (2, 1)
+    await commit(uows, order_id)
+    assert await catalogue.counters(isbn) == (1, 0), "the paid copy is sold"
 
 
 async def test_a_hold_is_announced_only_when_it_takes_the_last_copies(

@@ -83,3 +83,9 @@ def test_a_file_without_the_header_or_not_csv_is_refused(
 ) -> None:
     with pytest.raises(ImportRefused, match=message):
         parse(content)
+
+
+def test_a_row_names_the_fields_its_header_gives_blank_or_not() -> None:
+    [record] = parse("ISBN13,Title,price_pence,authors,notes\n9798463348616,T,1299,,x\n")
+    assert isinstance(record, ParsedBook)
+    assert record.given == {"isbn13", "title", "price_pence", "authors"}

@@ -86,3 +86,9 @@ def test_a_nested_or_huge_value_is_a_bad_record_not_a_crash() -> None:
     )
     assert isinstance(records[0], RecordError)
     assert isinstance(records[1], ParsedBook)
+
+
+def test_a_line_names_the_fields_it_has_null_or_not() -> None:
+    [record] = parse('{"isbn13": "9798463348616", "title": "T", "price_pence": 1, "year": null}')
+    assert isinstance(record, ParsedBook)
+    assert record.given == {"isbn13", "title", "price_pence", "year"}

@@ -156,6 +156,49 @@ def test_a_gtin_13_stands_in_for_a_missing_isbn_13() -> None:
 
 
 @pytest.mark.parametrize(
+    ("header", "found"),
+    [
+        ("<Header><DefaultCurrencyCode>GBP</DefaultCurrencyCode></Header>", 500),
+        ("<Header><DefaultCurrencyCode>USD</DefaultCurrencyCode></Header>", None),
+        ("<Header/>", None),
+    ],
+)
+def test_a_price_without_its_currency_is_in_the_headers_default_currency(
+    header: str, found: int | None
+) -> None:
+    body = MINIMAL.replace("<CurrencyCode>GBP</CurrencyCode>", "")
+    [record] = parse(message(product(body)).replace("<Header/>", header))
+    if found is None:
+        assert isinstance(record, RecordError)
+        assert "no Price with CurrencyCode GBP" in record.reason
+    else:
+        assert isinstance(record, ParsedBook)
+        assert record.book.price_pence == found
+
+
+def test_a_default_currency_does_not_override_a_prices_own() -> None:
+    dollars = MINIMAL.replace("<CurrencyCode>GBP<", "<CurrencyCode>USD<")
+    header = "<Header><DefaultCurrencyCode>GBP</DefaultCurrencyCode></Header>"
+    [record] = parse(message(product(dollars)).replace("<Header/>", header))
+    assert isinstance(record, RecordError)
+    assert "no Price with CurrencyCode GBP" in record.reason
+
+
+def test_short_tags_read_the_default_currency() -> None:
+    [record] = parse(
+        '<ONIXmessage release="3.0" xmlns="http://ns.editeur.org/onix/3.0/short">'
+        "<header><m186>GBP</m186></header><product><a001>ref.1</a001>"
+        "<productidentifier><b221>15</b221><b244>9798463348616</b244></productidentifier>"
+        "<descriptivedetail><titledetail><b202>01</b202><titleelement><x409>01</x409>"
+        "<b203>T</b203></titleelement></titledetail></descriptivedetail>"
+        "<productsupply><supplydetail><price><j151>7.50</j151></price></supplydetail>"
+        "</productsupply></product></ONIXmessage>"
+    )
+    assert isinstance(record, ParsedBook)
+    assert record.book.price_pence == 750
+
+
+@pytest.mark.parametrize(
     ("content", "message_part"),
     [
         (message(product(MINIMAL))[:-20], "not well-formed XML"),
@@ -173,6 +216,23 @@ def test_a_gtin_13_stands_in_for_a_missing_isbn_13() -> None:
 def test_malformed_or_foreign_xml_is_refused(content: str | bytes, message_part: str) -> None:
     with pytest.raises(ImportRefused, match=message_part):
         parse(content)
+
+
+def test_the_onix_dtds_named_characters_read_as_their_characters() -> None:
+    doctype = (
+        '<?xml version="1.0"?><!DOCTYPE ONIXMessage SYSTEM "http://www.editeur.org/onix/3.0/'
+        'reference/ONIX_BookProduct_3.0_reference.dtd">'
+    )
+    body = MINIMAL.replace(
+        "<TitleText>T<", "<TitleText>Les Mis&eacute;rables &mdash; Fantine&hellip;<"
+    ) + (
+        "<CollateralDetail><TextContent><TextType>03</TextType><Text>Paris,&nbsp;1832: "
+        "<i>the barricades</i>&mdash;and after.</Text></TextContent></CollateralDetail>"
+    )
+    [record] = parse(doctype + message(product(body)))
+    assert isinstance(record, ParsedBook)
+    assert record.book.title == "Les Misérables — Fantine…"
+    assert record.book.description == "Paris, 1832: the barricades—and after."
 
 
 def test_an_external_entity_is_never_read(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ import_file's report and progress with a fake BookService."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ class RecordingBookService:
         *,
         books: Sequence[BookCreate],
         actor: str,
+        given: Mapping[str, frozenset[str]] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> UpsertSummary:
         self.calls.append((list(books), actor))
