@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -131,28 +133,42 @@ class OrderService:
         article_id: str | None = None,
         article_link: str | None = None,
         email: str | None = None,
+        submission: str | None = None,
     ) -> Placed:
         """The reader's Buy button: order, hold the copies, open a Checkout Session.
 
         Stripe Checkout asks the reader for an email address; one given with the form is
-        passed on to prefill it.
+        passed on to prefill it. `submission` is the id of the book page's view: a double
+        click sends it twice, and the second submit lands on the first one's payment page
+        rather than making an order that finds the first one's copies gone.
         """
         if email is not None and not EMAIL.fullmatch(email.strip()):
             raise InvalidInput(f"{email!r} does not look like an email address.")
         hold = timedelta(
             minutes=self._settings.web_session_minutes + self._settings.reservation_margin_minutes
         )
+        lines = await self._price([WantedLine(isbn, quantity)])
         order = self._new_order(
-            channel=Channel.WEB,
-            delivery=Delivery.POST,
-            lines=await self._price([WantedLine(isbn, quantity)]),
-            hold=hold,
-            customer=None,
+            channel=Channel.WEB, delivery=Delivery.POST, lines=lines, hold=hold, customer=None
         )
         order.article_id = (article_id or "").strip()[:200] or None
         order.article_link = (article_link or "").strip()[:2000] or None
         order.customer_email = email.strip() if email else None
-        await insert_order(self._db, order)
+        # A changed quantity is a different Buy, though from the same view of the page.
+        key = (
+            f"web-{submission[:100]}-{lines[0].isbn13}x{lines[0].quantity}" if submission else None
+        )
+        order.idempotency_key = key
+        try:
+            await insert_order(self._db, order)
+        except IntegrityError as error:
+            if key is None or not is_duplicate(error):
+                raise
+            earlier = await self._earlier_buy(key)
+            if earlier is not None:
+                return earlier
+            order.idempotency_key = None
+            await insert_order(self._db, order)
         reply = await self._reserve(order)
         try:
             session = await self._payments.create_session(self._session_request(order))
@@ -186,6 +202,25 @@ class OrderService:
                 self._reserved(order, reply)
                 self._attach_session(order, session, PaymentMethod.STRIPE_CHECKOUT)
         return Placed(order=order, payment_url=session.url)
+
+    async def _earlier_buy(self, key: str) -> Placed | None:
+        """The payment page of the order an earlier submit of the same Buy made, waiting while
+        that submit is still holding the copies and opening the session. None if that order
+        ended unpaid (a page shown again by the browser's Back button, a Buy refused): the
+        reader's Buy is then a new order."""
+        deadline = time.monotonic() + (
+            self._settings.reply_timeout_seconds + self._settings.stripe_timeout_seconds
+        )
+        while True:
+            order = await self._by_idempotency_key(key)
+            if order is None:
+                return None
+            if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_url:
+                return Placed(order=order, payment_url=order.stripe_session_url)
+            under_way = order.status in (OrderStatus.PENDING, OrderStatus.RESERVED)
+            if not under_way or time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.1)
 
     async def place_phone_order(
         self,

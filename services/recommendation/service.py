@@ -311,15 +311,16 @@ class RecommendationService:
 
     # -- links and what they brought ---------------------------------------------------
 
-    async def follow_link(self, article_id: str, isbn: str) -> str:
-        """Record a click on an article's link and say where it lands (a path on the shop)."""
+    async def follow_link(self, article_id: str, isbn: str, *, count: bool = True) -> str:
+        """Say where an article's link lands (a path on the shop), recording the click if
+        `count`: a crawler's visit or a browser's prefetch is no reader's click."""
         isbn13 = to_isbn13(isbn)
         async with self._uow() as uow:
             article = await _find_article(uow.session, article_id)
             book = await uow.session.get(Book, isbn13)
             if article is None and book is None:
                 raise NotFound(f"There is no article {article_id!r} and no book {isbn13}.")
-            if article is not None:
+            if article is not None and count:
                 uow.session.add(Click(article_id=article_id, isbn13=isbn13, at=utcnow()))
         shelf = _shelf(book) if book is not None else None
         alternatives: Sequence[ShelfBook] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -26,6 +27,17 @@ _ATTRIBUTION = re.compile(r"[\w.\-:]{1,120}")
 
 def _attribution(value: str | None) -> str | None:
     return value if value and _ATTRIBUTION.fullmatch(value) else None
+
+
+# A book page is cached for every reader, but its Buy form's submission id must be each view's
+# own: checkout makes one order of the submits that carry the same id (a double click).
+_SUBMISSION_SLOT = "submission-of-this-view"
+
+
+def _page(html: str) -> Response[Any]:
+    return Response(
+        html.replace(_SUBMISSION_SLOT, secrets.token_urlsafe(16), 1), media_type=MediaType.HTML
+    )
 
 
 def _sorry(status_code: int, heading: str, message: str, query: str = "") -> Template:
@@ -55,7 +67,7 @@ class PublicPages(Controller):
         # so the ISBN needs no checking again.
         kept = shopfront.pages.fresh(("book", isbn, article, link))
         if kept is not None:
-            return Response(kept, media_type=MediaType.HTML)
+            return _page(kept)
         try:
             isbn13 = to_isbn13(isbn)
         except InvalidISBN as error:
@@ -77,6 +89,7 @@ class PublicPages(Controller):
                 max_quantity=min(book.available, MAX_BUY_QUANTITY),
                 article=article,
                 link=link,
+                submission=_SUBMISSION_SLOT,
             )
 
         try:
@@ -88,7 +101,7 @@ class PublicPages(Controller):
                 f"There is no book with ISBN {hyphenless(isbn)} in our catalogue. Try a search:",
                 hyphenless(isbn),
             )
-        return Response(page, media_type=MediaType.HTML)
+        return _page(page)
 
     @get("/search", media_type=MediaType.HTML)
     async def search(

@@ -28,7 +28,8 @@ class BuyPagesController(Controller):
         orders: Orders,
         data: Form,
     ) -> Redirect:
-        """The Buy form: isbn13, quantity, article and link. Any price sent is ignored."""
+        """The Buy form: isbn13, quantity, article, link and the page view's submission id.
+        Any price sent is ignored."""
         isbn = str(data.get("isbn13") or data.get("isbn") or "").strip()
         if not isbn:
             raise InvalidInput("The Buy form must say which book (isbn13).")
@@ -38,6 +39,7 @@ class BuyPagesController(Controller):
             article_id=_text(data.get("article")),
             article_link=_text(data.get("link")),
             email=_text(data.get("email")),
+            submission=_text(data.get("submission")),
         )
         assert placed.payment_url is not None
         return Redirect(path=placed.payment_url, status_code=303)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
-from litestar import Controller, MediaType, get
+from litestar import Controller, HttpMethod, MediaType, Request, get, route
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
@@ -15,6 +16,20 @@ from services.recommendation.domain import DEFAULT_K, MAX_K, MIN_K, ArticleBooks
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 
 BookCount = Annotated[int, QueryParameter(ge=MIN_K, le=MAX_K)]
+
+# Search engines crawl an article's links and chat apps fetch them for a preview; browsers
+# prefetch (Sec-Purpose, or Purpose/X-Moz in older ones) links a reader may never open.
+_ROBOT = re.compile(r"bot\b|crawl|spider|slurp|facebookexternalhit|preview", re.IGNORECASE)
+_PREFETCH_HEADERS = ("sec-purpose", "purpose", "x-purpose", "x-moz")
+
+
+def _a_readers_click(request: Request[Any, Any, Any]) -> bool:
+    headers = request.headers
+    return (
+        request.method == HttpMethod.GET
+        and not _ROBOT.search(headers.get("user-agent", ""))
+        and not any("prefetch" in headers.get(name, "").lower() for name in _PREFETCH_HEADERS)
+    )
 
 
 class ArticleBooksController(Controller):
@@ -52,10 +67,22 @@ class LinkController(Controller):
     include_in_schema = False
     opt = WITHOUT_STAFF_SESSION
 
-    @get("/{article_id:str}/{isbn:str}", cache_control=CacheControlHeader(no_store=True))
+    # HEAD too: link checkers (a newspaper's CMS among them) ask with HEAD, and a 405 reads
+    # to them as a broken link.
+    @route(
+        "/{article_id:str}/{isbn:str}",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        cache_control=CacheControlHeader(no_store=True),
+    )
     async def follow(
-        self, recommendations: Recommendations, article_id: FromPath[str], isbn: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        recommendations: Recommendations,
+        article_id: FromPath[str],
+        isbn: FromPath[str],
     ) -> Redirect:
-        """Count the click, then on to the book (or the best book still on sale)."""
-        location = await recommendations.follow_link(article_id, isbn)
+        """Count a reader's click, then on to the book (or the best book still on sale)."""
+        location = await recommendations.follow_link(
+            article_id, isbn, count=_a_readers_click(request)
+        )
         return Redirect(location, status_code=HTTP_303_SEE_OTHER)

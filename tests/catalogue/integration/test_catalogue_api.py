@@ -201,9 +201,21 @@ async def test_the_book_page_shows_the_book_and_a_buy_form_with_the_articles_att
     [form] = page.xpath("//form[@action='/checkout/buy']")
     assert form.method.lower() == "post"
     fields = dict(form.form_values())
+    assert fields.pop("submission")
     assert fields == {"isbn13": ISBN, "article": "a000", "link": "l2", "quantity": "1"}
     assert [o.get("value") for o in form.xpath(".//select[@name='quantity']/option")] == ["1", "2"]
     assert form.xpath(".//label[@for='quantity']")
+
+
+async def test_each_view_of_a_book_page_gives_its_buy_form_its_own_submission_id(
+    client: AsyncTestClient[Any],
+) -> None:
+    """Checkout makes one order of a Buy submitted twice with the same id (a double click);
+    two readers, or one reader's two views, must never share one, though the page is cached."""
+    views = [await client.get(f"/books/{ISBN}", params={"article": "a000"}) for _ in range(3)]
+
+    ids = [dict(html.fromstring(view.text).forms[-1].form_values())["submission"] for view in views]
+    assert len(set(ids)) == 3 and all(len(i) >= 16 for i in ids)
 
 
 async def test_book_page_addresses_errors_and_search(client: AsyncTestClient[Any]) -> None:

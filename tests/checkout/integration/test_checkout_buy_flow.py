@@ -296,6 +296,45 @@ async def test_reader_leaving_checkout_keeps_the_order_until_they_cancel_it(shop
     assert len(await shop.staged("catalogue.release_reservation.v1")) == 1
 
 
+async def test_a_double_clicked_buy_makes_one_order_and_both_submits_land_on_its_payment_page(
+    shop: Shop,
+) -> None:
+    # The last copy: a second order would find it held by the first and be refused.
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE, stock=1)
+
+    first, second = await asyncio.gather(
+        shop.buy(ISBN, 1, article="a1", submission="view-1"),
+        shop.buy(ISBN, 1, article="a1", submission="view-1"),
+    )
+
+    assert (first.status_code, second.status_code) == (303, 303), second.text
+    assert first.headers["location"] == second.headers["location"]
+    [order] = await shop.orders()
+    assert order.status == "awaiting_payment" and order.article_id == "a1"
+    assert len(shop.catalogue.requests) == 1
+
+
+async def test_a_buy_from_a_page_shown_again_after_the_order_ended_is_a_new_order(
+    shop: Shop,
+) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE, stock=5)
+    order, location = await placed(shop, submission="view-1")
+    await shop.http.post(f"{shop.url}/checkout/cancel", data={"order_id": str(order.id)})
+
+    # The browser's Back button shows the same page, with the same submission id.
+    again = await shop.buy(ISBN, 1, submission="view-1")
+    other_quantity = await shop.buy(ISBN, 2, submission="view-1")
+
+    assert again.status_code == 303 and again.headers["location"] != location
+    assert other_quantity.status_code == 303
+    assert other_quantity.headers["location"] not in {location, again.headers["location"]}
+    assert [o.status for o in await shop.orders()] == [
+        "cancelled",
+        "awaiting_payment",
+        "awaiting_payment",
+    ]
+
+
 async def test_a_cancel_without_an_order_id_is_a_clear_400(shop: Shop) -> None:
     answer = await shop.http.post(f"{shop.url}/checkout/cancel", data={"order_id": "nonsense"})
     assert answer.status_code == 400
