@@ -366,6 +366,7 @@ def _search_clause(search: str) -> ColumnElement[bool]:
         conditions.append(func.lower(Order.customer_email).like(f"%{_like(text)}%", escape="\\"))
         conditions.append(func.lower(Order.customer_name).like(f"%{_like(text)}%", escape="\\"))
     digits = "".join(ch for ch in text if ch.isdigit())
-    if len(digits) >= 4 and len(digits) == len(compact):
+    # Only digits and the separators a number is written with: "+44 (0)20 7946 0000" too.
+    if len(digits) >= 4 and re.fullmatch(r"[\d\s()+.-]+", text):
         conditions.append(_phone_digits().like(f"%{_national(digits)}%"))
     return or_(*conditions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from shared.money import vat_included
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 REFERENCE_LENGTH = 8
 BOOKS_VAT_PERCENT = 0
+# An email address as people write one. Brackets, commas, colons, semicolons and quotes are
+# refused: in a To header they make several addresses, a group or a comment, or an address
+# the email package cannot parse at all, so the email would go astray or never go.
+EMAIL_ADDRESS = r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"
 
 
 class OrderStatus(StrEnum):
@@ -118,6 +123,17 @@ def parse_quantity(raw: object, *, maximum: int) -> int:
 
 # Where we post to: the postage table prices UK post only.
 POSTAGE_COUNTRIES = ("GB",)
+# A UK postcode's form (not that it exists), as Stripe's page checks a web order's; GIR 0AA is
+# the one postcode outside the pattern.
+UK_POSTCODE = re.compile(
+    r"(?<![A-Z0-9])(?:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}|GIR ?0AA)(?![A-Z0-9])",
+    re.IGNORECASE,
+)
+
+
+def has_uk_postcode(address: Sequence[str]) -> bool:
+    """Whether a line of the address has a UK postcode, alone or after the town."""
+    return any(UK_POSTCODE.search(line) for line in address)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,11 @@ class EmailSender:
         for email in claimed:
             try:
                 await self._send(email)
-            except (aiosmtplib.SMTPException, OSError) as error:
+            except Exception as error:
+                # Besides SMTP and network errors, an address the email package cannot parse
+                # (a customer's typo such as "jo@[example.com") raises ValueError, IndexError
+                # or AttributeError; that email fails alone instead of stopping the batch,
+                # which would leave it first in every later batch and stop all email.
                 await self._failed(email, error)
                 continue
             async with self._db.writing() as session:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from services.checkout.domain import EMAIL_ADDRESS
 from services.checkout.models import Order
 
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -15,7 +16,7 @@ ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 class CustomerIn(msgspec.Struct, frozen=True, kw_only=True):
     name: ShortText
-    email: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+    email: Annotated[str, msgspec.Meta(pattern=f"^{EMAIL_ADDRESS}$", max_length=320)]
     phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     # Lines of a UK postal address; required when the books are posted.
     address: Annotated[list[ShortText], msgspec.Meta(max_length=8)] | None = None

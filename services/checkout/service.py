@@ -69,7 +69,6 @@ _PRICES = select(Book.isbn13, Book.title, Book.price_pence, Book.withdrawn).wher
 )
 
 R = TypeVar("R")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 STRIPE_MAX_EXPIRY = timedelta(hours=24)
 # Stripe measures its 30-minute minimum from its own clock: leave room for skew and latency.
 STRIPE_MIN_EXPIRY = timedelta(minutes=30, seconds=30)
@@ -142,7 +141,7 @@ class OrderService:
         click sends it twice, and the second submit lands on the first one's payment page
         rather than making an order that finds the first one's copies gone.
         """
-        if email is not None and not EMAIL.fullmatch(email.strip()):
+        if email is not None and not re.fullmatch(domain.EMAIL_ADDRESS, email.strip()):
             raise InvalidInput(f"{email!r} does not look like an email address.")
         hold = timedelta(
             minutes=self._settings.web_session_minutes + self._settings.reservation_margin_minutes
@@ -239,8 +238,14 @@ class OrderService:
         existing = await self._by_idempotency_key(key)
         if existing is not None:
             return existing, False
-        if delivery is Delivery.POST and not customer.address:
-            raise InvalidInput("A posted order needs the customer's postal address.")
+        if delivery is Delivery.POST:
+            if not customer.address:
+                raise InvalidInput("A posted order needs the customer's postal address.")
+            # A parcel without a postcode comes back; the web checkout's page asks for one too.
+            if not domain.has_uk_postcode(customer.address):
+                raise InvalidInput(
+                    "We post only within the UK: add the postcode to the address (such as N1 1AA)."
+                )
         hours = (
             self._settings.collection_hold_hours
             if delivery is Delivery.COLLECTION
@@ -805,6 +810,13 @@ class OrderService:
             original = await uow.session.get(Email, email_id)
             if original is None or original.order_id != order.id:
                 raise NotFound(f"Order {order.reference} has no email {email_id}.")
+            # Its link is dead once the order is paid, cancelled or expired: sent again, it
+            # would only send the customer to a page that refuses to take their money.
+            if original.kind == "payment_link" and order.status != OrderStatus.AWAITING_PAYMENT:
+                raise Conflict(
+                    f"Order {order.reference} is {order.status.replace('_', ' ')}: its payment "
+                    "link no longer works, so it was not sent again."
+                )
             queue_email(
                 uow.session,
                 order,

@@ -20,14 +20,14 @@ from litestar.response import Redirect, Template
 
 from services.checkout.controllers.dependencies import Desk, Orders
 from services.checkout.desk import StaffDesk
-from services.checkout.domain import Delivery, OrderStatus
+from services.checkout.domain import EMAIL_ADDRESS, Delivery, OrderStatus
 from services.checkout.models import Order
 from services.checkout.service import Customer, StockUnavailable, WantedLine
 from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.errors import InvalidInput, ShopError
 
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EMAIL = re.compile(EMAIL_ADDRESS)
 MAX_ADDRESS_LINES = 8
 MAX_FIELD = 200
 

@@ -376,3 +376,18 @@ async def test_health(shop: Shop) -> None:
         "database": "ok",
         "broker": "ok",
     }
+
+
+@pytest.mark.parametrize("typo", ["a,b@example.org", "jo@[example.org", "(jo@example.org"])
+async def test_a_buy_with_an_email_address_that_would_go_astray_is_refused(
+    shop: Shop, typo: str
+) -> None:
+    # "a,b@example.org" would mail the receipt to "a" and "b@example.org"; the others stop the
+    # email library when the receipt is built
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE, stock=3)
+
+    response = await shop.buy(ISBN, 1, email=typo)
+
+    assert response.status_code == 400, response.text
+    assert "does not look like an email address" in response.text
+    assert await shop.orders() == []

@@ -95,6 +95,11 @@ async def test_the_staff_api_needs_a_phone_orders_session_and_the_key(
     assert no_key.status_code == 400 and "Idempotency-Key" in no_key.json()["detail"]
     no_address = await place(shop, "k2", order_body(address=None))
     assert no_address.status_code == 400 and "postal address" in no_address.json()["detail"]
+    no_postcode = await place(shop, "k4", order_body(address=["1 Red Lane", "London"]))
+    assert no_postcode.status_code == 400 and "postcode" in no_postcode.json()["detail"]
+    # A stray bracket: an address the email package cannot parse, so no email would go.
+    unparseable = await place(shop, "k5", order_body(email="rosa@[example.org"))
+    assert unparseable.status_code == 400
     silly = order_body()
     silly["lines"] = [{"isbn": IMPERIALISM, "quantity": 11}]
     assert (await place(shop, "k3", silly)).status_code == 400

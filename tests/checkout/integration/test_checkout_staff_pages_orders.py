@@ -3,6 +3,7 @@ line with a reason, and emails sent again; payments go through the Stripe stand-
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -164,6 +165,8 @@ async def test_orders_are_found_by_reference_customer_or_isbn(
             "zetkin",
             "rosa@EXAMPLE",
             "0161 496",
+            "+44 161 496 0000",
+            "(0161) 496-0000",
             "978-0-7453-3453-0",
             "1788731794",  # the ISBN-10 of the second book
             "nobody",
@@ -175,6 +178,9 @@ async def test_orders_are_found_by_reference_customer_or_isbn(
         "zetkin": {clara},
         "rosa@EXAMPLE": {rosa},
         "0161 496": {clara},
+        # Written the international way, or with the area code in brackets.
+        "+44 161 496 0000": {clara},
+        "(0161) 496-0000": {clara},
         "978-0-7453-3453-0": {rosa},
         "1788731794": {clara},
         "nobody": set(),
@@ -248,6 +254,17 @@ async def test_an_email_is_sent_again(shop: Shop, clerk: httpx.AsyncClient) -> N
     assert len(listed) == 2 and all("sent" in item.text() for item in listed)
     missing = await clerk.post(f"/staff/orders/{ref}/emails/999999/resend")
     assert missing.status_code == 404
+
+    # Once the order is cancelled its payment link is dead: it is not sent again.
+    cancelled = await shop.http.post(
+        f"{shop.url}/api/checkout/orders/{ref}/cancel", headers=shop.staff()
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    refused = await clerk.post(resend.attributes["action"] or "")
+    assert refused.status_code == 409
+    assert "payment link no longer works" in text_of(refused)
+    await asyncio.sleep(0.3)
+    assert len(shop.mailbox.messages) == 2
 
 
 async def test_the_orders_pages_need_the_phone_orders_role(

@@ -192,6 +192,49 @@ async def test_what_is_missing_is_said_on_the_page(shop: Shop, clerk: httpx.Asyn
     assert await shop.orders() == []
 
 
+async def test_an_email_address_that_would_go_astray_is_refused(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    await stocked(shop)
+    form = await order_form(clerk)
+    # A stray bracket or comma: unparseable, or several addresses, once in the To header.
+    for typo in ("rosa@[example.org", "(rosa@example.org", "rosa,lux@example.org"):
+        refused = await place(clerk, form | rosa(email=typo), [(IMPERIALISM, 1)])
+        assert refused.status_code == 400, typo
+        assert f"'{typo}' does not look like an email address" in text_of(refused)
+        assert one(page(refused), "#email").attributes["value"] == typo
+    assert await shop.orders() == []
+    accepted = await place(
+        clerk,
+        await order_form(clerk) | rosa(name="Seán O'Brien", email="seán.o'brien@example.ie"),
+        [(IMPERIALISM, 1)],
+    )
+    reference_of(accepted)
+    [order] = await shop.orders()
+    assert (order.customer_name, order.customer_email) == (
+        "Seán O'Brien",
+        "seán.o'brien@example.ie",
+    )
+
+
+async def test_a_posted_order_needs_a_uk_postcode(shop: Shop, clerk: httpx.AsyncClient) -> None:
+    await stocked(shop)
+    form = await order_form(clerk)
+    for address in ("1 Red Lane\nLondon", "1 Red Lane\nLondon\nN1 1A"):
+        refused = await place(clerk, form | rosa(address=address), [(IMPERIALISM, 1)])
+        assert refused.status_code == 400
+        assert "add the postcode to the address" in text_of(refused)
+        # What was typed is still there to correct.
+        assert one(page(refused), "#address").text() == address
+        assert one(page(refused), f"#qty-{IMPERIALISM}").attributes["value"] == "1"
+    assert await shop.orders() == []
+    # In small letters, without its space, after the town: still a postcode.
+    placed = await place(
+        clerk, await order_form(clerk) | rosa(address="1 Red Lane\nLondon n11aa"), [(RAGGED, 1)]
+    )
+    reference_of(placed)
+
+
 async def test_the_payment_link_is_emailed(shop: Shop, clerk: httpx.AsyncClient) -> None:
     await stocked(shop)
     ref = reference_of(await place(clerk, await order_form(clerk) | rosa(), [(IMPERIALISM, 1)]))

@@ -14,6 +14,7 @@ from services.checkout.domain import (
     PostageTable,
     PricedLine,
     check_transition,
+    has_uk_postcode,
     new_reference,
     normalise_reference,
     parse_quantity,
@@ -154,3 +155,19 @@ def test_refund_needs_one_positive_amount(amount: int | None, lines: int | None)
 def test_only_a_full_refund_ends_the_order() -> None:
     assert status_after_refund(total_pence=2000, refunded_pence=1999) is None
     assert status_after_refund(total_pence=2000, refunded_pence=2000) is S.REFUNDED
+
+
+@pytest.mark.parametrize(
+    ("address", "has_one"),
+    [
+        (("1 Red Lane", "London", "N1 1AA"), True),
+        (("10 Downing Street", "London SW1A 2AA"), True),
+        (("Flat 2", "Croydon", "cr02yr"), True),
+        (("Girobank", "Bootle", "GIR 0AA"), True),
+        (("1 Red Lane", "London"), False),
+        (("1 Red Lane", "London", "N1 1A"), False),
+        (("10 Frauenstrasse", "10117 Berlin"), False),
+    ],
+)
+def test_a_uk_postcode_is_found_in_an_address(address: tuple[str, ...], has_one: bool) -> None:
+    assert has_uk_postcode(address) is has_one
