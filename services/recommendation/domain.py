@@ -15,7 +15,8 @@ from shared.errors import InvalidInput, Unprocessable
 
 MIN_K, MAX_K, DEFAULT_K = 1, 50, 5
 # The same shape the catalogue accepts for attribution on its Buy form.
-ARTICLE_ID = re.compile(r"[\w.\-:]{1,120}")
+# Not dots alone: a browser reads /articles/.. as the folder above, so no link could reach it.
+ARTICLE_ID = re.compile(r"(?!\.+\Z)[\w.\-:]{1,120}")
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
 # Beyond this share of control or undecodable characters, input is a binary file, not words.
 _BINARY_SHARE = 0.01
@@ -58,7 +59,7 @@ def check_k(k: int) -> int:
 def check_article_id(article_id: str) -> str:
     if not ARTICLE_ID.fullmatch(article_id):
         raise InvalidInput(
-            "An article id is 1 to 120 letters, digits, '_', '-', '.' or ':'; "
+            "An article id is 1 to 120 letters, digits, '_', '-', '.' or ':', not dots alone; "
             f"{article_id[:40]!r} is not."
         )
     return article_id

@@ -1,5 +1,6 @@
 """The stock clerk's pages (/staff/stock), with what they keep besides the catalogue's tables:
-the goods-in desk's pending deliveries and the import jobs' progress, both in Redis.
+the goods-in desk's pending deliveries, the import jobs' progress and the forms already
+acted on, all in Redis.
 
 The app adds them with:
 
@@ -26,6 +27,7 @@ from services.catalogue.staff_pages.import_pages import ImportPages
 from services.catalogue.staff_pages.reorder_pages import ReorderPages
 from services.catalogue.staff_pages.shelves import Shelves
 from services.catalogue.staff_pages.stock_take_pages import StockTakePages
+from services.catalogue.staff_pages.submissions import Submissions
 from shared.db import Database
 
 
@@ -34,6 +36,7 @@ class StockPages:
     goods_in: GoodsInDesk
     shelves: Shelves
     imports: ImportJobs
+    submissions: Submissions
     redis: Redis
     route_handlers: list[Any] = field(
         default_factory=lambda: [BookPages, GoodsInPages, StockTakePages, ReorderPages, ImportPages]
@@ -49,6 +52,7 @@ class StockPages:
             goods_in=GoodsInDesk(redis=redis, books=books, stock=stock),
             shelves=Shelves(db=db),
             imports=ImportJobs(redis=redis, books=books),
+            submissions=Submissions(redis=redis),
             redis=redis,
         )
 
@@ -61,6 +65,7 @@ class StockPages:
             "goods_in": provide(self.goods_in),
             "shelves": provide(self.shelves),
             "imports": provide(self.imports),
+            "submissions": provide(self.submissions),
         }
 
     async def close(self) -> None:

@@ -3,20 +3,28 @@ figures and ledger, adjustments with a reason, price and reorder point."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import get, post
-from litestar.params import FromPath, FromQuery
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from services.catalogue.controllers.dependencies import Actor, Books, Stock
 from services.catalogue.schemas import Adjustment, BookUpdate
 from services.catalogue.service import BookService, StockService
 from services.catalogue.staff_pages import forms
+from services.catalogue.staff_pages.submissions import Submissions, new_token
 from services.catalogue.staff_pages.web import NOTICES, Query, StockArea, book_path, page, see_other
 from shared.errors import InvalidInput, NotFound, ShopError
 from shared.isbn import is_isbn, to_isbn13
 from shared.web import Form
 
 LEDGER_PAGE = 50
+# An entry's id (a 64-bit integer): a larger one in an edited address is a 400, not a failed query.
+LedgerPosition = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)]
+# The forms already acted on (the app's `submissions` dependency).
+OnceOnly = NamedDependency[Submissions]
 
 
 class BookPages(StockArea):
@@ -53,7 +61,7 @@ class BookPages(StockArea):
         books: Books,
         stock: Stock,
         isbn: FromPath[str],
-        before: FromQuery[int | None] = None,
+        before: LedgerPosition = None,
         done: FromQuery[str] = "",
     ) -> Template | Redirect:
         isbn13 = to_isbn13(isbn)
@@ -66,16 +74,19 @@ class BookPages(StockArea):
         self,
         books: Books,
         stock: Stock,
+        submissions: OnceOnly,
         actor: Actor,
         isbn: FromPath[str],
         data: Form,
     ) -> Template | Redirect:
+        """Adjust once per form shown: a double click on Adjust is one ledger entry."""
         isbn13 = to_isbn13(isbn)
         entered = {
             "change": forms.text(data, "change", limit=20),
             "reason": forms.text(data, "reason"),
         }
-        try:
+
+        async def write() -> None:
             change = forms.whole_number(
                 entered["change"], what="The change", low=-1_000_000, high=1_000_000
             )
@@ -87,6 +98,9 @@ class BookPages(StockArea):
                 adjustment=Adjustment(isbn13=isbn13, change=change, reason=entered["reason"]),
                 actor=actor,
             )
+
+        try:
+            await submissions.once(forms.text(data, "submission", limit=64), write)
         except ShopError as error:
             return await self._book_page(
                 books,
@@ -158,6 +172,7 @@ class BookPages(StockArea):
                 "adjust_error": adjust_error,
                 "details_error": details_error,
                 "entered": entered or {},
+                "submission": new_token(),
                 "price_pounds": f"{book.price_pence // 100}.{book.price_pence % 100:02d}",
             },
             status_code=status_code,

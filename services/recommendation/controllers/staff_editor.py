@@ -197,7 +197,13 @@ class EditorDeskController(Controller):
         found = await recommendations.article_books(article_id, k=DESK_BOOKS)
         rules = await recommendations.rules(article_id)
         report = await recommendations.report(article_id)
-        titles = await recommendations.titles([*rules.bans, *([isbn] if isbn else [])])
+        # A pin on a book now off sale (or beyond the desk's books) is still in force: it puts
+        # the book first again once it is on sale, so the editor must see it to undo it.
+        shown = {book.isbn13 for book in found.books}
+        unseen_pins = [i for i in rules.pins if i not in shown]
+        titles = await recommendations.titles(
+            [*rules.bans, *unseen_pins, *([isbn] if isbn else [])]
+        )
         message = None
         if done == "saved":
             message = "Saved. These are the books for it."
@@ -213,6 +219,7 @@ class EditorDeskController(Controller):
                 "snippet_url": settings.public_url.rstrip("/") + snippet_path(article_id),
                 "rules": rules,
                 "banned": [(i, titles.get(i)) for i in rules.bans],
+                "unseen_pins": [(i, titles.get(i)) for i in unseen_pins],
                 "report": report,
                 "message": message,
                 "error": error,

@@ -233,6 +233,52 @@ async def test_adjusting_without_a_reason_is_refused_and_writes_nothing(
     assert await catalogue.counters(CAPITAL) == (5, 0)
 
 
+async def test_a_double_clicked_adjustment_is_written_once(client: Client, catalogue: Any) -> None:
+    book_page = page(await client.get(f"/staff/stock/books/{CAPITAL}"))
+    [form] = book_page.xpath(f"//form[@action='/staff/stock/books/{CAPITAL}/adjust']")
+    typed = {**dict(form.form_values()), "change": "-1", "reason": "damaged"}
+    before = await ledger(catalogue, CAPITAL)
+
+    both = await asyncio.gather(
+        *(
+            client.post(f"/staff/stock/books/{CAPITAL}/adjust", data=typed, follow_redirects=False)
+            for _ in range(2)
+        )
+    )
+
+    # The browser shows the second answer: the book's page, with the one change made.
+    assert [r.status_code for r in both] == [303, 303]
+    assert {r.headers["location"] for r in both} == {f"/staff/stock/books/{CAPITAL}?done=adjusted"}
+    assert await catalogue.counters(CAPITAL) == (4, 0)
+    assert len(await ledger(catalogue, CAPITAL)) == len(before) + 1
+    # A later resubmission of the same form (the back button) writes nothing either.
+    again = await client.post(f"/staff/stock/books/{CAPITAL}/adjust", data=typed)
+    assert again.status_code == 200
+    assert await catalogue.counters(CAPITAL) == (4, 0)
+
+
+async def test_a_refused_adjustment_leaves_its_form_usable_once_corrected(
+    client: Client, catalogue: Any
+) -> None:
+    book_page = page(await client.get(f"/staff/stock/books/{CAPITAL}"))
+    token = book_page.xpath("string(//input[@name='submission']/@value)")
+    assert token
+
+    refused = await client.post(
+        f"/staff/stock/books/{CAPITAL}/adjust",
+        data={"change": "-1", "reason": "", "submission": token},
+    )
+    assert refused.status_code == 400
+    corrected = await client.post(
+        f"/staff/stock/books/{CAPITAL}/adjust",
+        data={"change": "-1", "reason": "damaged", "submission": token},
+        follow_redirects=False,
+    )
+
+    assert corrected.status_code == 303
+    assert await catalogue.counters(CAPITAL) == (4, 0)
+
+
 async def test_price_and_reorder_point_are_changed_on_the_book_page(
     client: Client, books: BookService
 ) -> None:
@@ -259,6 +305,31 @@ async def test_a_book_page_by_isbn_10_redirects_and_an_unknown_book_is_404(clien
     assert response.headers["location"] == f"/staff/stock/books/{CAPITAL}"
     missing = await client.get("/staff/stock/books/9780000000002", headers={"accept": "text/html"})
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("before", [str(2**63), "0"])
+async def test_a_ledger_page_beyond_any_entry_is_refused_not_an_error(
+    client: Client, before: str
+) -> None:
+    response = await client.get(
+        f"/staff/stock/books/{CAPITAL}", params={"before": before}, headers={"accept": "text/html"}
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_the_ledger_pages_back_by_entry(client: Client, catalogue: Any) -> None:
+    await client.post(
+        f"/staff/stock/books/{CAPITAL}/adjust", data={"change": "1", "reason": "found one"}
+    )
+    _, adjusted = await ledger(catalogue, CAPITAL)
+
+    older = await client.get(f"/staff/stock/books/{CAPITAL}", params={"before": str(adjusted.id)})
+
+    assert older.status_code == 200
+    rows = texts(older, "//table[@id='ledger']/tbody/tr")
+    assert len(rows) == 1 and rows[0].endswith("received +5 5 0 setup opening stock")
 
 
 # Goods in -------------------------------------------------------------------------------------

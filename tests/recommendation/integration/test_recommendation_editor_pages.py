@@ -216,6 +216,38 @@ async def test_banning_a_book_hides_it_lists_it_as_banned_and_unbanning_brings_i
     assert restored.css_first("section[aria-labelledby=banned-heading]") is None
 
 
+async def test_a_pinned_book_taken_off_sale_stays_listed_as_pinned_and_can_be_unpinned(
+    editor, seeded, feed
+) -> None:
+    chosen = row_isbns(page(await editor.get(f"/staff/editor/articles/{seeded}")))[4]
+    await editor.post(
+        f"/staff/editor/articles/{seeded}/rules", data={"action": "pin", "isbn13": chosen}
+    )
+    title = feed.records[chosen]["title"]
+    await feed.events(feed.event(chosen, withdrawn=True, version=2))
+
+    tree = page(await editor.get(f"/staff/editor/articles/{seeded}"))
+
+    # Not offered to readers, but the editor still sees the pin: it would put the book first
+    # again the day it is back on sale.
+    assert chosen not in row_isbns(tree)
+    section = tree.css_first("section[aria-labelledby=hidden-pins-heading]")
+    assert section is not None
+    assert title in html.unescape(section.text())
+    unpinned = page(
+        await editor.post(
+            f"/staff/editor/articles/{seeded}/rules",
+            data=dict(
+                (field.attributes["name"], field.attributes.get("value") or "")
+                for field in section.css("input, button")
+            ),
+        )
+    )
+    assert await feed.count(EditorRule) == 0
+    assert unpinned.css_first("section[aria-labelledby=hidden-pins-heading]") is None
+    assert "no longer pinned" in unpinned.css_first("#picks-status").text()
+
+
 async def test_a_refused_pin_says_why_and_changes_nothing(editor, seeded, feed) -> None:
     for data, words in (
         ({"action": "pin", "isbn13": "12345"}, "ISBN"),

@@ -112,7 +112,9 @@ def test_international_names_ip_addresses_and_ports_pass(url: str) -> None:
 
 def test_article_ids_are_what_the_buy_form_accepts() -> None:
     assert check_article_id("sw-2308:v2.1_x") == "sw-2308:v2.1_x"
-    for bad in ("", "a/b", "a b", "x" * 121, "a?b"):
+    assert check_article_id("...a") == "...a"
+    # dots alone: a browser turns /staff/editor/articles/.. into /staff/editor/
+    for bad in ("", "a/b", "a b", "x" * 121, "a?b", ".", "..", "..."):
         with pytest.raises(InvalidInput):
             check_article_id(bad)
 
