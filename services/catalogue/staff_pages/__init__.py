@@ -48,11 +48,12 @@ class StockPages:
     ) -> StockPages:
         """No I/O: Redis connects on first use."""
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
+        submissions = Submissions(redis=redis)
         return cls(
-            goods_in=GoodsInDesk(redis=redis, books=books, stock=stock),
+            goods_in=GoodsInDesk(redis=redis, submissions=submissions, books=books, stock=stock),
             shelves=Shelves(db=db),
             imports=ImportJobs(redis=redis, books=books),
-            submissions=Submissions(redis=redis),
+            submissions=submissions,
             redis=redis,
         )
 

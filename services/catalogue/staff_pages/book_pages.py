@@ -86,7 +86,7 @@ class BookPages(StockArea):
             "reason": forms.text(data, "reason"),
         }
 
-        async def write() -> None:
+        async def write() -> bytes:
             change = forms.whole_number(
                 entered["change"], what="The change", low=-1_000_000, high=1_000_000
             )
@@ -98,9 +98,16 @@ class BookPages(StockArea):
                 adjustment=Adjustment(isbn13=isbn13, change=change, reason=entered["reason"]),
                 actor=actor,
             )
+            # the repeat of a post answers as the first did: with the book's page
+            return b""
 
         try:
-            await submissions.once(forms.text(data, "submission", limit=64), write)
+            await submissions.once(
+                forms.text(data, "submission", limit=64),
+                write,
+                busy="An earlier click on this form is still being written: reload the page in "
+                "a moment to see the stock.",
+            )
         except ShopError as error:
             return await self._book_page(
                 books,

@@ -9,7 +9,6 @@ answered with the first one's result instead of writing again.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -22,20 +21,16 @@ from redis.exceptions import WatchError
 from services.catalogue.schemas import BookRead, Delivery, DeliveryLine, StockBatch
 from services.catalogue.service import BookService, StockService
 from services.catalogue.staff_pages.forms import whole_number
+from services.catalogue.staff_pages.submissions import Submissions
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.isbn import InvalidISBN, to_isbn13
 
 KEY_PREFIX = "bookshop:catalogue:goods-in"
-# A delivery not confirmed within two days is forgotten; the result of one is kept a day,
-# long enough for any double submit or reload.
+# A delivery not confirmed within two days is forgotten.
 PENDING_SECONDS = 2 * 24 * 3600
-RESULT_SECONDS = 24 * 3600
-CLAIM_SECONDS = 120
 MAX_LINES = 1000
 MAX_QUANTITY = 10_000
 MAX_REFERENCE = 200
-# How long a second confirm waits for the first one's result before saying it is still going.
-WAIT_FOR_FIRST_SECONDS = 10.0
 
 T = TypeVar("T")
 
@@ -98,10 +93,12 @@ class GoodsInDesk:
         self,
         *,
         redis: Redis,
+        submissions: Submissions,
         books: BookService,
         stock: StockService,
     ) -> None:
         self._redis = redis
+        self._submissions = submissions
         self._books = books
         self._stock = stock
 
@@ -169,23 +166,16 @@ class GoodsInDesk:
     async def confirm(self, staff_id: str, *, token: str, actor: str) -> WrittenDelivery:
         """Write the pending delivery once. Raises Conflict when the token is not the list's
         (an old page) and the delivery it named was never written."""
-        done_key = self._done_key(token)
-        claim_key = self._claim_key(token)
-        if not await self._redis.set(claim_key, actor, nx=True, ex=CLAIM_SECONDS):
-            return await self._first_result(done_key)
-        delivery = await self.pending(staff_id)
-        if delivery.token != token or not delivery.lines:
-            await self._redis.delete(claim_key)
-            written = await self.written(token)
-            if written is not None:
-                return written
+
+        async def write() -> bytes:
+            delivery = await self.pending(staff_id)
             if not delivery.lines:
                 raise InvalidInput("The delivery is empty: scan the books first.")
-            raise Conflict(
-                "This page showed a delivery list that has changed since: check the list below "
-                "and confirm again."
-            )
-        try:
+            if delivery.token != token:
+                raise Conflict(
+                    "This page showed a delivery list that has changed since: check the list "
+                    "below and confirm again."
+                )
             batch = await self._stock.receive(
                 delivery=Delivery(
                     lines=[
@@ -196,34 +186,22 @@ class GoodsInDesk:
                 ),
                 actor=actor,
             )
-        except BaseException:
-            await self._redis.delete(claim_key)
-            raise
-        written = _written(delivery, batch, actor=actor)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(done_key, msgspec.json.encode(written), ex=RESULT_SECONDS)
-            pipe.delete(self._pending_key(staff_id))
-            await pipe.execute()
-        return written
+            # Gone before the result is kept: were the process to die between the two, a
+            # repeat finds an empty list rather than the delivery to write a second time.
+            await self._redis.delete(self._pending_key(staff_id))
+            return msgspec.json.encode(_written(delivery, batch, actor=actor))
+
+        written = await self._submissions.once(
+            token,
+            write,
+            busy="This delivery is being written by an earlier click: reload the page in a "
+            "moment to see the result.",
+        )
+        return msgspec.json.decode(written, type=WrittenDelivery)
 
     async def written(self, token: str) -> WrittenDelivery | None:
-        raw = await self._redis.get(self._done_key(token))
+        raw = await self._submissions.result(token)
         return None if raw is None else msgspec.json.decode(raw, type=WrittenDelivery)
-
-    async def _first_result(self, done_key: str) -> WrittenDelivery:
-        """A repeat confirm: the first one's result, once it is there."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT_FOR_FIRST_SECONDS
-        while True:
-            raw = await self._redis.get(done_key)
-            if raw is not None:
-                return msgspec.json.decode(raw, type=WrittenDelivery)
-            if loop.time() >= deadline:
-                raise Conflict(
-                    "This delivery is being written by an earlier click: reload the page in a "
-                    "moment to see the result."
-                )
-            await asyncio.sleep(0.1)
 
     async def _book(self, isbn13: str) -> BookRead:
         try:
@@ -261,14 +239,6 @@ class GoodsInDesk:
     @staticmethod
     def _pending_key(staff_id: str) -> str:
         return f"{KEY_PREFIX}:pending:{staff_id}"
-
-    @staticmethod
-    def _claim_key(token: str) -> str:
-        return f"{KEY_PREFIX}:claim:{token}"
-
-    @staticmethod
-    def _done_key(token: str) -> str:
-        return f"{KEY_PREFIX}:done:{token}"
 
 
 def _reference(text: str) -> str:
