@@ -306,18 +306,22 @@ async def order_paid_event(uow: UnitOfWork, order: Order) -> None:
     )
 
 
-async def order_refunded_event(uow: UnitOfWork, order: Order, *, amount_pence: int) -> None:
-    """`amount_pence` is what this refund gave back, not the order's running total.
+async def order_refunded_event(uow: UnitOfWork, order: Order, *, before: int) -> None:
+    """Tell of the money refunded on the order since its refunded figure was `before`, if
+    any: the events add up to the figure, whichever of our refund and Stripe's charge.refunded
+    raised it first (the later finds nothing more to tell).
 
     The attribution goes with the refund as with the payment: Celery may deliver the refund
     first, and the recommendation service must know then whether an article's revenue is
     owed it.
     """
+    if order.refunded_pence <= before:
+        return
     await uow.publish(
         OrderRefunded(
             order_id=order.id,
             reference=order.reference,
-            amount_pence=amount_pence,
+            amount_pence=order.refunded_pence - before,
             attribution=attribution_of(order),
         )
     )

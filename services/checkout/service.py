@@ -622,8 +622,7 @@ class OrderService:
             move(order, OrderStatus.REFUNDED, at=self._now(), note=reason)
         # Less than this refund if its charge.refunded came first; more if it brought news of
         # a dashboard refund.
-        if order.refunded_pence > before:
-            await order_refunded_event(uow, order, amount_pence=order.refunded_pence - before)
+        await order_refunded_event(uow, order, before=before)
         if order.customer_email:
             queue_email(
                 uow.session,

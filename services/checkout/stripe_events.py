@@ -322,10 +322,7 @@ class StripeEventService:
                 await record_refund(uow.session, order, made, reason="late payment, copies gone")
                 move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded: copies gone")
                 # Stripe's charge.refunded may have been handled first and counted it already.
-                if order.refunded_pence > before:
-                    await order_refunded_event(
-                        uow, order, amount_pence=order.refunded_pence - before
-                    )
+                await order_refunded_event(uow, order, before=before)
                 if order.customer_email:
                     queue_email(
                         uow.session,
@@ -377,15 +374,15 @@ class StripeEventService:
                     return "no such order"
                 before = order.refunded_pence
                 order.refunded_pence = max(before, int(charge.get("amount_refunded") or 0))
-                gained = order.refunded_pence - before
                 if (
-                    gained
+                    order.refunded_pence > before
                     and order.status == OrderStatus.PAID
-                    and (order.refunded_pence >= order.total_pence)
+                    and domain.status_after_refund(
+                        total_pence=order.total_pence, refunded_pence=order.refunded_pence
+                    )
                 ):
                     move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded on Stripe")
-                if gained:
-                    await order_refunded_event(uow, order, amount_pence=gained)
+                await order_refunded_event(uow, order, before=before)
         except IntegrityError as error:
             if not is_duplicate(error):
                 raise
