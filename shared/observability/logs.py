@@ -65,6 +65,9 @@ def configure_logging(
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
+    # a floor for every logger: some libraries set their own logger to DEBUG at import
+    # (bm25s), and a logger's own level overrides the root's
+    handler.setLevel(level)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -45,3 +45,22 @@ def test_per_call_every_stripe_call_and_celery_task_is_logged(
     logging.getLogger("celery.app.trace").info("Task catalogue.reserve_stock.v1 succeeded")
 
     assert [line["logger"] for line in logged(capsys)] == ["stripe", "celery.app.trace"]
+
+
+def test_a_library_that_sets_its_own_logger_to_debug_stays_below_the_level_asked_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(level="INFO", json=True)
+    # as bm25s does at import: its "Building index from tokens" filled the shop's console
+    logging.getLogger("bm25s").setLevel(logging.DEBUG)
+    logging.getLogger("bm25s").debug("Building index from tokens")
+    logging.getLogger("bm25s").info("index built")
+
+    assert [line["event"] for line in logged(capsys)] == ["index built"]
+
+
+def test_debug_asked_for_is_debug_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level="DEBUG", json=True)
+    logging.getLogger("services.catalogue").debug("a detail")
+
+    assert [line["event"] for line in logged(capsys)] == ["a detail"]
