@@ -12,6 +12,7 @@ from litestar.di import Provide
 from services.catalogue import models
 from services.catalogue.book_batches import BookBatches
 from services.catalogue.controllers.books import BookController, SearchController
+from services.catalogue.controllers.front_page import FrontPage
 from services.catalogue.controllers.health import health
 from services.catalogue.controllers.pages import PublicPages
 from services.catalogue.controllers.staff import StaffSignInController
@@ -68,6 +69,7 @@ def create_app(settings: CatalogueSettings) -> Litestar:
             BookController,
             SearchController,
             StockController,
+            FrontPage,
             PublicPages,
             StaffSignInController,
             *stock_pages.route_handlers,

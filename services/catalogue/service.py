@@ -235,6 +235,18 @@ class BookService:
             )
             return {book.isbn13: _read(book, on_hand, reserved) for book, on_hand, reserved in rows}
 
+    async def newest_in_stock(self, *, limit: int) -> list[BookRead]:
+        """The books added last that a reader can buy now, newest first."""
+        async with self._db.reading() as session:
+            rows = await session.execute(
+                select(Book, Stock.on_hand, Stock.reserved)
+                .join(Stock, Stock.isbn13 == Book.isbn13)
+                .where(Stock.on_hand > Stock.reserved)
+                .order_by(Book.created_at.desc(), Book.isbn13)
+                .limit(limit)
+            )
+            return [_read(book, on_hand, reserved) for book, on_hand, reserved in rows]
+
     async def search(self, *, q: str, limit: int = 20) -> SearchResults:
         query = parse_query(q)
         if query.is_empty:

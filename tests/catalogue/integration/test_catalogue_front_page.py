@@ -1,0 +1,79 @@
+"""The front page, where the header's "Bookshop" link and every "Back to the shop" lead: it
+answered 404, so a reader who clicked the shop's name was told the shop was not found."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from lxml import html
+
+from services.catalogue.app import create_app
+from services.catalogue.settings import CatalogueSettings
+from shared.auth.roles import Role
+from shared.auth.sessions import SESSION_COOKIE, StaffIdentity
+from shared.auth.settings import StaffAuthSettings
+
+StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
+
+
+def book(isbn13: str, title: str, stock: int) -> dict[str, object]:
+    return {
+        "isbn13": isbn13,
+        "title": title,
+        "authors": ["A. Writer"],
+        "price_pence": 1299,
+        "stock": stock,
+    }
+
+
+@pytest.fixture
+async def client(
+    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings, staff_session: StaffSignIn
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    """Three books added in turn, the middle one out of stock; then signed out, as a reader."""
+    settings = CatalogueSettings(
+        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
+    )
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        await staff_session(test_client, Role.STOCK, username="sam")
+        for record in (
+            book("9798463348616", "Imperialism and Global Political Economy", 2),
+            book("9780140449136", "Crime and Punishment", 0),
+            book("9781784780678", "The New Imperialism", 1),
+        ):
+            response = await test_client.post("/api/catalogue/books", json=record)
+            assert response.status_code == 201, response.text
+        test_client.cookies.delete(SESSION_COOKIE)
+        yield test_client
+
+
+async def test_the_front_page_shows_the_newest_books_a_reader_can_buy(
+    client: AsyncTestClient[Any],
+) -> None:
+    response = await client.get("/", headers={"accept": "text/html"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = html.fromstring(response.text)
+    listed = [link.text_content() for link in page.cssselect("ol.hits a")]
+    assert listed == ["The New Imperialism", "Imperialism and Global Political Economy"]
+    assert page.cssselect("ol.hits a")[0].get("href") == "/books/9781784780678"
+    # the search form is on it, and the shop's name leads back to it
+    assert page.cssselect("form[action='/search'] input[name=q]")
+    assert page.cssselect("header a[href='/']")
+
+
+async def test_with_nothing_in_stock_the_front_page_says_so(
+    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings
+) -> None:
+    settings = CatalogueSettings(
+        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        response = await client.get("/")
+
+    assert response.status_code == 200
+    assert "No books are in stock just now." in response.text
