@@ -1,16 +1,20 @@
-"""What every service's Litestar app shares: error mapping, body limits, the OpenAPI setup."""
+"""What every service's Litestar app shares: error mapping, body limits, the OpenAPI setup,
+GET routes that answer HEAD."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import HttpMethod, MediaType, Request, Response, route
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import URLEncodedBody
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -123,3 +127,36 @@ def openapi_config(service: str, title: str, description: str) -> OpenAPIConfig:
         path=f"/api/{service}/schema",
         render_plugins=[SwaggerRenderPlugin()],
     )
+
+
+def get_and_head(path: str, **options: Any) -> HTTPRouteHandler:
+    """A GET route that answers HEAD too, as GET would (status and headers) without the body.
+
+    Link checkers and CMSs ask for a link with HEAD and read a 405 as a broken link. Litestar
+    routes HEAD only to handlers that return no body, so the GET handler answers both and the
+    body it renders is held back here, whatever server the app runs under.
+    """
+    return route(
+        path,
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        middleware=[_without_body_on_head],
+        **options,
+    )
+
+
+def _without_body_on_head(app: ASGIApp) -> ASGIApp:
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != HttpMethod.HEAD:
+            await app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app(scope, receive, send_without_body)
+
+    return answer

@@ -19,6 +19,7 @@ from services.catalogue.page_cache import Shopfront
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import NotFound
 from shared.isbn import InvalidISBN, hyphenless, to_isbn13
+from shared.web import get_and_head
 
 MAX_BUY_QUANTITY = 10
 # Attribution from an article's link is copied into the Buy form only if it looks like an id.
@@ -53,7 +54,7 @@ class PublicPages(Controller):
     include_in_schema = False
     opt = WITHOUT_STAFF_SESSION
 
-    @get("/books/{isbn:str}", media_type=MediaType.HTML)
+    @get_and_head("/books/{isbn:str}", media_type=MediaType.HTML)
     async def book(
         self,
         request: Request[Any, Any, Any],

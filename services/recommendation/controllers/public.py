@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar import Controller, HttpMethod, MediaType, Request, get, route
+from litestar import Controller, HttpMethod, MediaType, Request, get
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from services.recommendation.controllers.dependencies import Recommendations
 from services.recommendation.domain import DEFAULT_K, MAX_K, MIN_K, ArticleBooks
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
+from shared.web import get_and_head
 
 BookCount = Annotated[int, QueryParameter(ge=MIN_K, le=MAX_K)]
 
@@ -44,7 +45,7 @@ class ArticleBooksController(Controller):
         """A stored article's books, computed once and again only when the index changes."""
         return await recommendations.article_books(article_id, k=k)
 
-    @get(
+    @get_and_head(
         "/{article_id:str}/snippet",
         media_type=MediaType.HTML,
         include_in_schema=False,
@@ -67,13 +68,7 @@ class LinkController(Controller):
     include_in_schema = False
     opt = WITHOUT_STAFF_SESSION
 
-    # HEAD too: link checkers (a newspaper's CMS among them) ask with HEAD, and a 405 reads
-    # to them as a broken link.
-    @route(
-        "/{article_id:str}/{isbn:str}",
-        http_method=[HttpMethod.GET, HttpMethod.HEAD],
-        cache_control=CacheControlHeader(no_store=True),
-    )
+    @get_and_head("/{article_id:str}/{isbn:str}", cache_control=CacheControlHeader(no_store=True))
     async def follow(
         self,
         request: Request[Any, Any, Any],

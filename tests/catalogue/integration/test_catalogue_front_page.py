@@ -77,3 +77,10 @@ async def test_with_nothing_in_stock_the_front_page_says_so(
 
     assert response.status_code == 200
     assert "No books are in stock just now." in response.text
+
+
+async def test_the_front_page_answers_head(client: AsyncTestClient[Any]) -> None:
+    response = await client.head("/")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
