@@ -32,7 +32,7 @@ from services.recommendation.settings import RecommendationSettings
 from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.errors import InvalidInput, ShopError
-from shared.isbn import InvalidISBN
+from shared.isbn import InvalidISBN, to_isbn13
 from shared.web import Form
 
 # The desk shows more books than the snippet, so an editor can pin one from further down.
@@ -243,6 +243,8 @@ class EditorDeskController(Controller):
             if action not in RULE_ACTIONS:
                 raise InvalidInput(f"{action[:20]!r} is not pin, unpin, ban or unban.")
             kind, setting = RULE_ACTIONS[action]
+            # The rule and its confirmation name the book as its ISBN-13, however it was typed.
+            isbn = to_isbn13(isbn)
             if setting:
                 await recommendations.set_rule(article_id, isbn, kind)
             else:
