@@ -22,6 +22,7 @@ from shared.isbn import InvalidISBN, hyphenless, to_isbn13
 from shared.web import get_and_head
 
 MAX_BUY_QUANTITY = 10
+SEARCH_SHOWN = 30
 # Attribution from an article's link is copied into the Buy form only if it looks like an id.
 _ATTRIBUTION = re.compile(r"[\w.\-:]{1,120}")
 
@@ -110,9 +111,17 @@ class PublicPages(Controller):
         books: Books,
         q: Annotated[str, QueryParameter(max_length=200)] = "",
     ) -> Template:
-        results = await books.search(q=q, limit=30) if q.strip() else None
+        # one more than is shown tells whether the list goes on, which the page then says
+        results = await books.search(q=q, limit=SEARCH_SHOWN + 1) if q.strip() else None
+        hits = results.hits if results else []
         return Template(
             template_name="search.html",
-            context={"q": q, "results": results, "availability": availability_label},
+            context={
+                "q": q,
+                "results": results,
+                "hits": hits[:SEARCH_SHOWN],
+                "more": len(hits) > SEARCH_SHOWN,
+                "availability": availability_label,
+            },
             media_type=MediaType.HTML,
         )

@@ -1,5 +1,6 @@
-"""The front page, where the header's "Bookshop" link and every "Back to the shop" lead: it
-answered 404, so a reader who clicked the shop's name was told the shop was not found."""
+"""The lists a reader sees: the front page, where the header's "Bookshop" link and every
+"Back to the shop" lead (it answered 404, so a reader who clicked the shop's name was told the
+shop was not found), and search, which says when it shows only the first matches."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from lxml import html
 
 from services.catalogue.app import create_app
+from services.catalogue.controllers import pages
 from services.catalogue.settings import CatalogueSettings
 from shared.auth.roles import Role
 from shared.auth.sessions import SESSION_COOKIE, StaffIdentity
@@ -84,3 +86,17 @@ async def test_the_front_page_answers_head(client: AsyncTestClient[Any]) -> None
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_search_says_when_it_shows_only_the_first_matches(
+    client: AsyncTestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pages, "SEARCH_SHOWN", 1)
+
+    cut = html.fromstring((await client.get("/search", params={"q": "imperialism"})).text)
+    whole = html.fromstring((await client.get("/search", params={"q": "crime"})).text)
+
+    assert len(cut.cssselect("ol.hits li")) == 1
+    assert "Showing the first 1 matches; there are more." in cut.text_content()
+    assert len(whole.cssselect("ol.hits li")) == 1
+    assert "there are more" not in whole.text_content()
