@@ -46,7 +46,8 @@ def import_books(file: Path, format_: str | None, actor: str | None) -> None:
     The whole file is checked before anything is written, then its books are written in
     one transaction. Books already held and unchanged are left alone, so importing a file
     again changes nothing; a column (or JSON key) the file lacks leaves a held book's value
-    as it is. Exit status: 0 all imported; 1 some records skipped (listed);
+    as it is. A file may be as big as the staff page's import takes, no bigger.
+    Exit status: 0 all imported; 1 some records skipped (listed);
     2 the file was refused and nothing imported; 3 the database could not be written.
     """
     from sqlalchemy.exc import SQLAlchemyError

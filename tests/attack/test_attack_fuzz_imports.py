@@ -167,6 +167,23 @@ def test_an_onix_external_entity_is_never_read() -> None:
             assert "root:" not in parsed.book.title
 
 
+# An HTML name (read as its character) declared by the file itself as an external entity.
+HTML_NAME_AS_EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE ONIXMessage [<!ENTITY nbsp SYSTEM "file:///etc/passwd">]>
+<ONIXMessage release="3.0"><Product><RecordReference>r1</RecordReference>
+<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9780745334530</IDValue>
+</ProductIdentifier><DescriptiveDetail><TitleDetail><TitleType>01</TitleType><TitleElement>
+<TitleElementLevel>01</TitleElementLevel><TitleText>Left&nbsp;Book</TitleText></TitleElement>
+</TitleDetail></DescriptiveDetail><ProductSupply><SupplyDetail><Price><PriceAmount>5</PriceAmount>
+<CurrencyCode>GBP</CurrencyCode></Price></SupplyDetail></ProductSupply></Product></ONIXMessage>"""
+
+
+def test_an_html_name_declared_as_an_external_entity_is_never_read() -> None:
+    result = read_or_refuse(HTML_NAME_AS_EXTERNAL_ENTITY, ImportFormat.ONIX)
+    assert result is not None
+    assert [parsed.book.title for parsed in result.books] == ["Left\xa0Book"]
+
+
 # --- whole imports into a real (migrated SQLite) database ----------------------------------
 
 

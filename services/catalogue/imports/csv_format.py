@@ -20,7 +20,8 @@ REQUIRED_COLUMNS = ("isbn13", "title", "price_pence")
 def parse_csv(stream: BinaryIO) -> Iterator[ParsedRecord]:
     """Every data row's record or error; refuses a file without the required header columns."""
     # strict: an unclosed quote would otherwise swallow every later row into one field.
-    reader = csv.reader(text_lines(stream), strict=True)
+    reader = csv.reader(text_lines(stream, mac_line_endings=True), strict=True)
+    end_of_previous = 0
     try:
         header = _header(next(reader, None))
         end_of_previous = reader.line_num
@@ -40,9 +41,25 @@ def parse_csv(stream: BinaryIO) -> Iterator[ParsedRecord]:
             yield parsed(location, fields)
     except csv.Error as error:
         raise ImportRefused(
-            f"this CSV cannot be read past line {reader.line_num}: {error} "
-            "(is a quote mark not closed?)"
+            _unreadable(error, start=end_of_previous + 1, end=reader.line_num)
         ) from error
+
+
+def _unreadable(error: csv.Error, *, start: int, end: int) -> str:
+    """Why the record from line `start` to line `end` cannot be read."""
+    # The csv module says which error only in its message.
+    if str(error).startswith("field larger than field limit"):
+        limit = csv.field_size_limit()
+        if end > start:
+            return (
+                f"line {start} starts a quoted value that runs on to line {end}, past "
+                f"{limit:,} characters: is its closing quote mark missing?"
+            )
+        return (
+            f"line {start} has a value over {limit:,} characters long, longer than any of a "
+            "book's columns may be: check that line, or that this is the right file"
+        )
+    return f"this CSV cannot be read past line {end}: {error} (is a quote mark not closed?)"
 
 
 def _header(row: list[str] | None) -> list[str]:

@@ -1,14 +1,14 @@
 """ONIX 3.0 product records, with reference or short tag names, read as a stream.
 
 The parser never fetches anything and never expands the entities a file declares (no XXE,
-no "billion laughs"); only XHTML's named characters (&eacute;) are read as characters. It frees
-each Product once read, so a large file does not fill memory.
+no "billion laughs"); only XHTML's named characters (&eacute;) are read as characters, whether
+the file names the ONIX DTD or not (xml_entities). It frees each Product once read, so a large
+file does not fill memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from html.entities import name2codepoint
 from typing import BinaryIO
 
 from lxml import etree, html
@@ -22,6 +22,7 @@ from services.catalogue.imports.records import (
     RecordInvalid,
     parsed,
 )
+from services.catalogue.imports.xml_entities import naming_a_dtd, spell_out, undeclared_entity
 
 REFERENCE_NAMESPACE = "http://ns.editeur.org/onix/3.0/reference"
 SHORT_NAMESPACE = "http://ns.editeur.org/onix/3.0/short"
@@ -133,7 +134,7 @@ class _Tags:
 def parse_onix(stream: BinaryIO) -> Iterator[ParsedRecord]:
     """Every Product's record or error; refuses malformed XML and XML that is not ONIX 3.0."""
     events = etree.iterparse(
-        stream,
+        naming_a_dtd(stream),
         events=("start", "end"),
         resolve_entities=False,
         no_network=True,
@@ -160,34 +161,16 @@ def parse_onix(stream: BinaryIO) -> Iterator[ParsedRecord]:
                 if element.getparent() is not root:
                     continue
                 index += 1
-                _spell_out_entities(element)
+                spell_out(element)
                 yield _record(element, index, tags, default_currency=default_currency)
                 # Free what has been read: the Product and the siblings before it.
                 element.clear(keep_tail=True)
                 while element.getprevious() is not None:
                     del root[0]
     except etree.XMLSyntaxError as error:
-        raise ImportRefused(f"this is not well-formed XML: {error}") from error
-
-
-def _spell_out_entities(product: etree._Element) -> None:
-    """Put the characters of XHTML's named entities (&eacute;, &nbsp;, &mdash;) in place of
-    the references the parser leaves in a file that names the ONIX DTD, which declares them
-    but is never read here: an element's text would otherwise end at the first one. Any other
-    entity stays as written, never expanded."""
-    entities = [node for node in product.iter(etree.Entity) if isinstance(node, etree._Entity)]
-    for entity in entities:
-        parent: etree._Element | None = entity.getparent()
-        if parent is None:
-            continue
-        code = name2codepoint.get(entity.name)
-        text = (f"&{entity.name};" if code is None else chr(code)) + (entity.tail or "")
-        previous: etree._Element | None = entity.getprevious()
-        if previous is None:
-            parent.text = (parent.text or "") + text
-        else:
-            previous.tail = (previous.tail or "") + text
-        parent.remove(entity)
+        raise ImportRefused(
+            undeclared_entity(events.error_log) or f"this is not well-formed XML: {error}"
+        ) from error
 
 
 def _dialect(root: etree._Element) -> _Tags:

@@ -25,6 +25,9 @@ _SUBJECT_SEPARATORS = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"['’]")
 _WHOLE = re.compile(r"-?[0-9]+")
 _FIELD_OF_PATH = re.compile(r"[a-z0-9_]+")
+# How a spreadsheet shows a 13-digit number in a cell not formatted as text (its last
+# digits are gone by then).
+_SCIENTIFIC_NOTATION = re.compile(r"\d(?:[.,]\d*)?[eE]\+?\d+")
 
 
 class Location(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,6 +137,11 @@ def _isbn(value: object) -> str:
         value = str(value)
     if not isinstance(value, str):
         raise RecordInvalid(f"invalid ISBN: {value!r} is not text")
+    if _SCIENTIFIC_NOTATION.fullmatch(value.strip()):
+        raise RecordInvalid(
+            f"this ISBN was turned into a number by a spreadsheet ({value.strip()}): "
+            "format the column as text and export again"
+        )
     try:
         return to_isbn13(value)
     except InvalidISBN as error:

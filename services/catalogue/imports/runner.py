@@ -22,6 +22,9 @@ from services.catalogue.imports.report import ImportReport
 from services.catalogue.schemas import BookCreate, UpsertSummary
 
 Source = Path | bytes
+# The most an import may be, from the staff page or the command line: every record of a file is
+# held in memory before any is written.
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
 ProgressCallback = Callable[[int, int], None]
 """Called with (records handled, records in the file)."""
 
@@ -111,6 +114,15 @@ def _no_progress(done: int, total: int) -> None:
     """Progress goes nowhere when nobody is watching."""
 
 
+def refuse_if_too_big(size: int) -> None:
+    """Refuse a file of `size` bytes over MAX_IMPORT_BYTES."""
+    if size > MAX_IMPORT_BYTES:
+        raise ImportRefused(
+            f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MB, the most an import may "
+            "be: split it into smaller files and import each"
+        )
+
+
 def _format_of(source: Source) -> ImportFormat:
     if isinstance(source, bytes):
         raise ImportRefused("say which format the file is in (jsonl, csv or onix)")
@@ -122,6 +134,7 @@ def _opened(source: Source) -> Iterator[BinaryIO]:
     if isinstance(source, bytes):
         if not source:
             raise ImportRefused("the file is empty")
+        refuse_if_too_big(len(source))
         yield io.BytesIO(source)
         return
     try:
@@ -133,6 +146,8 @@ def _opened(source: Source) -> Iterator[BinaryIO]:
     except PermissionError as error:
         raise ImportRefused(f"{source} cannot be read: permission denied") from error
     with stream:
-        if source.stat().st_size == 0:
+        size = source.stat().st_size
+        if size == 0:
             raise ImportRefused(f"{source.name} is empty")
+        refuse_if_too_big(size)
         yield stream

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from services.catalogue.imports.errors import ImportRefused
 from services.catalogue.imports.formats import ImportFormat, format_for_name
 from services.catalogue.imports.report import ImportReport
-from services.catalogue.imports.runner import BookUpserter, import_file
+from services.catalogue.imports.runner import BookUpserter, import_file, refuse_if_too_big
 from shared.errors import NotFound
 from shared.messaging.message import utcnow
 
@@ -30,7 +30,6 @@ KEY_PREFIX = "bookshop:catalogue:import"
 JOB_SECONDS = 7 * 24 * 3600
 # The report keeps this many skipped records; a file with more is mostly wrong anyway.
 MAX_REPORTED_ERRORS = 1000
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
 class JobState(StrEnum):
@@ -104,11 +103,7 @@ class ImportJobs:
         """Check what can be checked at once (empty, too big), then import in the background."""
         if not content:
             raise ImportRefused("the file is empty: choose the supplier's file again")
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise ImportRefused(
-                f"the file is over {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it, or import "
-                "it with the `bookshop catalogue import` command"
-            )
+        refuse_if_too_big(len(content))
         job = ImportJob(
             id=secrets.token_urlsafe(12),
             filename=filename,

@@ -12,7 +12,8 @@ from litestar.response import Redirect, Template
 
 from services.catalogue.controllers.dependencies import Actor
 from services.catalogue.imports.errors import ImportRefused
-from services.catalogue.staff_pages.import_jobs import MAX_UPLOAD_BYTES, ImportJobs, import_format
+from services.catalogue.imports.runner import MAX_IMPORT_BYTES
+from services.catalogue.staff_pages.import_jobs import ImportJobs, import_format
 from services.catalogue.staff_pages.web import StockArea, page, see_other
 
 # The import jobs in progress (the app's `imports` dependency).
@@ -22,9 +23,9 @@ Imports = NamedDependency[ImportJobs]
 class ImportPages(StockArea):
     @get("/import")
     async def import_form(self) -> Template:
-        return page("import.html", {"error": None, "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024)})
+        return page("import.html", {"error": None, "max_mb": MAX_IMPORT_BYTES // (1024 * 1024)})
 
-    @post("/import", request_max_body_size=MAX_UPLOAD_BYTES + 64 * 1024)
+    @post("/import", request_max_body_size=MAX_IMPORT_BYTES + 64 * 1024)
     async def start_import(
         self,
         imports: Imports,
@@ -44,7 +45,7 @@ class ImportPages(StockArea):
                 "import.html",
                 {
                     "error": f"Nothing was imported: {refused.message}.",
-                    "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+                    "max_mb": MAX_IMPORT_BYTES // (1024 * 1024),
                 },
                 status_code=400,
             )

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from services.catalogue.cli import catalogue
+from services.catalogue.imports.runner import MAX_IMPORT_BYTES
 from shared.migrations import sync_url
 
 IMPORTS = Path(__file__).resolve().parents[2] / "data" / "imports"
@@ -183,6 +184,21 @@ def test_refused_files_exit_2_and_leave_the_catalogue_as_it_was(shop: Shop, tmp_
     assert "there is no file" in missing.stderr
     assert shop.counts() == before
     assert shop.book("9798463348616") == prices
+
+
+def test_a_file_over_the_import_limit_is_refused_as_on_the_staff_page(
+    shop: Shop, tmp_path: Path
+) -> None:
+    path = tmp_path / "everything.csv"
+    with path.open("wb") as file:
+        file.truncate(MAX_IMPORT_BYTES + 1)  # sparse: nothing is written to the disk
+    result = shop.run(str(path))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "Refused everything.csv: the file is over 64 MB, the most an import may be: split it "
+        "into smaller files and import each. Nothing was imported.\n"
+    )
+    assert shop.counts() == Counts(books=0, ledger=0, events=0)
 
 
 def test_a_file_broken_after_good_records_writes_none_of_them(shop: Shop, tmp_path: Path) -> None:

@@ -89,3 +89,66 @@ def test_a_row_names_the_fields_its_header_gives_blank_or_not() -> None:
     [record] = parse("ISBN13,Title,price_pence,authors,notes\n9798463348616,T,1299,,x\n")
     assert isinstance(record, ParsedBook)
     assert record.given == {"isbn13", "title", "price_pence", "authors"}
+
+
+def test_an_isbn_a_spreadsheet_turned_into_a_number_is_named_on_its_row() -> None:
+    records = parse(
+        "isbn13,title,price_pence\n9.79846E+12,A,1299\n9780140449136,B,1299\n9.78014E+12,C,1299\n"
+    )
+    assert [(r.location.line, r.reason) for r in records if isinstance(r, RecordError)] == [
+        (
+            2,
+            "this ISBN was turned into a number by a spreadsheet (9.79846E+12): "
+            "format the column as text and export again",
+        ),
+        (
+            4,
+            "this ISBN was turned into a number by a spreadsheet (9.78014E+12): "
+            "format the column as text and export again",
+        ),
+    ]
+
+
+def test_a_file_with_old_mac_line_endings_is_read_line_by_line() -> None:
+    records = parse(
+        b'isbn13,title,price_pence,description\r9798463348616,A,1299,"two\rlines"\r'
+        b"9798776421921,,100,\r9780140449136,C,899,\r"
+    )
+    assert [record.location.line for record in records] == [2, 4, 5]
+    first, missing_title, last = records
+    assert isinstance(first, ParsedBook) and first.book.description == "two\rlines"
+    assert isinstance(missing_title, RecordError) and missing_title.reason == "missing title"
+    assert isinstance(last, ParsedBook) and last.book.isbn13 == "9780140449136"
+
+
+def test_a_cr_inside_a_quoted_value_of_a_file_with_lf_endings_stays_in_its_line() -> None:
+    records = parse(
+        'isbn13,title,price_pence,description\n9798463348616,A,1,"a\rb"\n9780140449136,,1,\n'
+    )
+    assert [record.location.line for record in records] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "x" * 200_000,
+            "line 3 has a value over 131,072 characters long, longer than any of a book's "
+            "columns may be: check that line, or that this is the right file",
+        ),
+        (
+            '"unclosed\n' + "9798776421921,B,1299,x\n" * 10_000,
+            "line 3 starts a quoted value that runs on to line 5702, past 131,072 characters: "
+            "is its closing quote mark missing?",
+        ),
+    ],
+    ids=["long-value", "runaway-quote"],
+)
+def test_a_value_over_the_csv_field_limit_is_refused_naming_its_line(
+    value: str, message: str
+) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        parse(
+            f"isbn13,title,price_pence,description\n9798463348616,A,1,\n9780140449136,B,1,{value}\n"
+        )
+    assert refused.value.message == message

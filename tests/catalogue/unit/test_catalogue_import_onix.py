@@ -235,6 +235,43 @@ def test_the_onix_dtds_named_characters_read_as_their_characters() -> None:
     assert record.book.description == "Paris, 1832: the barricades—and after."
 
 
+@pytest.mark.parametrize(
+    "prolog",
+    ["", '<?xml version="1.0" encoding="UTF-8"?>\n<!-- from the supplier -->\n', "\ufeff"],
+    ids=["bare", "declaration-and-comment", "byte-order-mark"],
+)
+def test_html_named_characters_read_as_characters_in_a_file_without_a_dtd(prolog: str) -> None:
+    body = MINIMAL.replace("<TitleText>T<", "<TitleText>Les Mis&eacute;rables&nbsp;&mdash; I<") + (
+        "<CollateralDetail><TextContent><TextType>03</TextType><Text>Paris,&nbsp;1832: "
+        "<i>the barricades</i>&hellip;</Text></TextContent></CollateralDetail>"
+    )
+    [record] = parse(prolog + message(product(body)))
+    assert isinstance(record, ParsedBook)
+    assert record.book.title == "Les Misérables\xa0— I"
+    assert record.book.description == "Paris, 1832: the barricades…"
+
+
+def test_a_file_without_a_dtd_keeps_its_line_numbers_in_a_refusal() -> None:
+    document = '<?xml version="1.0"?>\n' + message(product(MINIMAL)).replace(
+        "<Header/>", "<Header/>\n\n<Oops>&nbsp;</Product>"
+    )
+    with pytest.raises(ImportRefused, match="line 4"):
+        parse(document)
+
+
+def test_an_entity_a_files_own_doctype_leaves_undeclared_is_named_with_its_line() -> None:
+    document = (
+        '<?xml version="1.0"?>\n<!DOCTYPE ONIXMessage [<!ENTITY shop "Bookmarks">]>\n'
+        + message(product(MINIMAL.replace("<TitleText>T<", "<TitleText>\nCaf&eacute;<")))
+    )
+    with pytest.raises(ImportRefused) as refused:
+        parse(document)
+    assert refused.value.message == (
+        "line 4 uses the entity &eacute; without declaring it: write the character itself, "
+        "or ask the supplier for a file whose DOCTYPE names the ONIX DTD"
+    )
+
+
 def test_an_external_entity_is_never_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET")

@@ -11,7 +11,7 @@ import pytest
 
 from services.catalogue.imports.errors import ImportRefused
 from services.catalogue.imports.formats import ImportFormat, format_for_name
-from services.catalogue.imports.runner import import_file, read_file
+from services.catalogue.imports.runner import MAX_IMPORT_BYTES, import_file, read_file
 from services.catalogue.schemas import BookCreate, UpsertSummary
 
 IMPORTS = Path(__file__).resolve().parents[2] / "data" / "imports"
@@ -73,6 +73,23 @@ def test_a_missing_file_a_folder_and_an_empty_file_are_refused(tmp_path: Path) -
         read_file(tmp_path / "empty.jsonl")
     with pytest.raises(ImportRefused, match="the file is empty"):
         read_file(b"", format=ImportFormat.ONIX)
+
+
+def test_a_file_over_the_import_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "everything.csv"
+    with path.open("wb") as file:
+        file.truncate(MAX_IMPORT_BYTES + 1)  # sparse: nothing is written to the disk
+    with pytest.raises(ImportRefused) as refused:
+        read_file(path)
+    assert refused.value.message == (
+        "the file is over 64 MB, the most an import may be: split it into smaller files and "
+        "import each"
+    )
+    at_the_limit = tmp_path / "just.csv"
+    with at_the_limit.open("wb") as file:
+        file.truncate(MAX_IMPORT_BYTES)
+    with pytest.raises(ImportRefused, match="not a UTF-8 text file"):
+        read_file(at_the_limit)  # read, and refused only for what it holds
 
 
 @pytest.mark.parametrize(
