@@ -120,12 +120,29 @@ class Adjustment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reason: Reason
 
 
+ExpectedOnHand = Annotated[
+    int,
+    msgspec.Meta(
+        ge=0,
+        le=1_000_000,
+        description="the on-hand figure the preview showed for the book (a difference's "
+        "on_hand; for a book that matched, its count): if the figure has moved since (a sale, "
+        "a delivery), the stock take is refused with 409 naming the books in changed_isbns, "
+        "and nothing is written. Leave it out to apply the count to the figure as it is then.",
+    ),
+]
+
+
 class CountedLine(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     isbn13: RawIsbn
     counted: Copies
+    expected_on_hand: ExpectedOnHand | None = None
 
 
 class StockTake(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Copies counted per book. Applied, each line's `expected_on_hand` (when given) is checked
+    in the transaction that writes the corrections."""
+
     counts: Annotated[list[CountedLine], msgspec.Meta(min_length=1, max_length=10_000)]
     reason: ShortText | None = None
 

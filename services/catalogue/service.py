@@ -317,6 +317,18 @@ class BookService:
         return True
 
 
+class FiguresChanged(Conflict):
+    """A stock take was applied against on-hand figures that have moved since its preview."""
+
+    def __init__(self, isbns: Sequence[str]) -> None:
+        super().__init__(
+            f"the on-hand figures of ISBN {', '.join(isbns)} changed since the preview (a sale"
+            " or a delivery): preview the count again, then apply it",
+            extra={"changed_isbns": list(isbns)},
+        )
+        self.isbns = tuple(isbns)
+
+
 class StockService:
     """Stock staff's work: deliveries, returns, adjustments, stock takes; the ledger and reports."""
 
@@ -360,19 +372,27 @@ class StockService:
 
     async def stock_take(self, *, take: StockTake, actor: str, apply: bool) -> StockTakeResult:
         """Counted copies per ISBN against the books' on-hand figures: the differences, and with
-        `apply` a stocktake correction for each in one batch (a preview writes nothing)."""
+        `apply` a stocktake correction for each in one batch (a preview writes nothing).
+
+        A line's `expected_on_hand` (the figure it was previewed against) is checked in the
+        transaction that writes the corrections: if any book's figure moved since, nothing is
+        written and FiguresChanged names them, so a sale or a delivery is never overwritten.
+        """
         counted: dict[str, int] = {}
+        expected: dict[str, int] = {}
         for line in take.counts:
             isbn13 = to_isbn13(line.isbn13)
             if isbn13 in counted:
                 raise InvalidInput(f"ISBN {isbn13} is counted twice: add the counts together")
             counted[isbn13] = line.counted
+            if line.expected_on_hand is not None:
+                expected[isbn13] = line.expected_on_hand
         if not apply:
             async with self._db.reading() as session:
                 return await self._differences(session, counted, applied=False)
         batch_id = uuid4()
         async with self._uow() as uow:
-            result = await self._differences(uow.session, counted, applied=True)
+            result = await self._differences(uow.session, counted, applied=True, expected=expected)
             who = Who(
                 actor=actor,
                 batch_id=batch_id,
@@ -380,6 +400,8 @@ class StockService:
                 reason=take.reason or "stock take",
             )
             for difference in result.differences:
+                # Conditional on the figure just read: on Postgres a sale committed since that
+                # read makes the UPDATE match nothing rather than be overwritten.
                 moved = await move(
                     uow.session,
                     isbn13=difference.isbn13,
@@ -389,11 +411,7 @@ class StockService:
                     expected_on_hand=difference.on_hand,
                 )
                 if moved is None:
-                    raise Conflict(
-                        f"ISBN {difference.isbn13}: {difference.counted} counted but more copies"
-                        " than that are held for orders, or the stock moved during the count;"
-                        " preview again"
-                    )
+                    raise await self._refused_correction(uow.session, difference)
             await announce(uow, [d.isbn13 for d in result.differences], now=who.now)
         result.batch_id = batch_id if result.differences else None
         return result
@@ -473,13 +491,23 @@ class StockService:
         )
 
     async def _differences(
-        self, session: AsyncSession, counted: dict[str, int], *, applied: bool
+        self,
+        session: AsyncSession,
+        counted: dict[str, int],
+        *,
+        applied: bool,
+        expected: Mapping[str, int] | None = None,
     ) -> StockTakeResult:
         books = await _require_books(session, list(counted))
         rows = await session.execute(
             select(Stock.isbn13, Stock.on_hand).where(Stock.isbn13.in_(list(counted)))
         )
         on_hand = {isbn13: held for isbn13, held in rows}
+        changed = sorted(
+            isbn13 for isbn13, figure in (expected or {}).items() if on_hand[isbn13] != figure
+        )
+        if changed:
+            raise FiguresChanged(changed)
         differences = [
             StockDifference(
                 isbn13=isbn13,
@@ -491,6 +519,23 @@ class StockService:
             for isbn13, (held, count) in sorted(stock_differences(counted, on_hand).items())
         ]
         return StockTakeResult(applied=applied, counted_books=len(counted), differences=differences)
+
+    async def _refused_correction(
+        self, session: AsyncSession, difference: StockDifference
+    ) -> Conflict:
+        """Why a correction's UPDATE matched nothing: its figure moved since it was read, or
+        it would leave fewer copies than are held for orders."""
+        on_hand, reserved = (
+            await session.execute(
+                select(Stock.on_hand, Stock.reserved).where(Stock.isbn13 == difference.isbn13)
+            )
+        ).one()
+        if on_hand != difference.on_hand:
+            return FiguresChanged([difference.isbn13])
+        return Conflict(
+            f"ISBN {difference.isbn13}: {difference.counted} counted but {reserved} copies are"
+            " held for orders: find the held copies, or release their orders, then count again"
+        )
 
     async def _batch(self, batch_id: Any) -> StockBatch:
         async with self._db.reading() as session:

@@ -52,7 +52,9 @@ class StockController(Controller):
     async def stock_take(
         self, stock: Stock, data: JSONBody[StockTake], actor: Actor
     ) -> StockTakeResult:
-        """Apply a count: a stocktake correction for every difference, in one batch."""
+        """Apply a count: a stocktake correction for every difference, in one batch. Give each
+        line the `expected_on_hand` its preview showed: if a sale or a delivery moved a book's
+        figure since, nothing is written and the 409 names the books in `changed_isbns`."""
         return await stock.stock_take(take=data, actor=actor, apply=True)
 
     @get("/low")

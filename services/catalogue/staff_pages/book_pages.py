@@ -5,26 +5,46 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from services.catalogue.controllers.dependencies import Actor, Books, Stock
-from services.catalogue.schemas import Adjustment, BookUpdate
+from services.catalogue.schemas import Adjustment, BookUpdate, SearchResults
 from services.catalogue.service import BookService, StockService
 from services.catalogue.staff_pages import forms
 from services.catalogue.staff_pages.submissions import Submissions, new_token
-from services.catalogue.staff_pages.web import NOTICES, Query, StockArea, book_path, page, see_other
+from services.catalogue.staff_pages.web import (
+    NOTICES,
+    Cut,
+    Query,
+    StockArea,
+    book_path,
+    first_of,
+    page,
+    see_other,
+)
 from shared.errors import InvalidInput, NotFound, ShopError
 from shared.isbn import is_isbn, to_isbn13
 from shared.web import Form
 
+SEARCH_RESULTS = 30
 LEDGER_PAGE = 50
 # An entry's id (a 64-bit integer): a larger one in an edited address is a 400, not a failed query.
 LedgerPosition = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)]
 # The forms already acted on (the app's `submissions` dependency).
 OnceOnly = NamedDependency[Submissions]
+
+
+async def _search(books: BookService, q: str) -> tuple[SearchResults | None, Cut | None]:
+    """The first books matching `q` (none for an empty box), and the cut if more matched."""
+    if not q.strip():
+        return None, None
+    results = await books.search(q=q, limit=SEARCH_RESULTS + 1)
+    hits, cut = first_of(results.hits, SEARCH_RESULTS)
+    return msgspec.structs.replace(results, hits=list(hits)), cut
 
 
 class BookPages(StockArea):
@@ -46,14 +66,14 @@ class BookPages(StockArea):
                     status_code=404,
                 )
             return see_other(book_path(isbn13))
-        results = await books.search(q=q, limit=30) if q.strip() else None
-        return page("index.html", {"q": q, "results": results, "error": None})
+        results, cut = await _search(books, q)
+        return page("index.html", {"q": q, "results": results, "cut": cut, "error": None})
 
     @get("/search")
     async def search(self, books: Books, q: Query = "") -> Template:
         """The results table alone, for the search box's live updates."""
-        results = await books.search(q=q, limit=30) if q.strip() else None
-        return page("_results.html", {"q": q, "results": results})
+        results, cut = await _search(books, q)
+        return page("_results.html", {"q": q, "results": results, "cut": cut})
 
     @get("/books/{isbn:str}")
     async def book(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request, get, post
@@ -27,6 +28,21 @@ from shared.web import Form
 GoodsIn = NamedDependency[GoodsInDesk]
 
 
+@dataclass(frozen=True)
+class DeliveryForm:
+    """The delivery form's quantities (by ISBN) and supplier note as the clerk typed them."""
+
+    quantities: dict[str, str] = field(default_factory=dict)
+    reference: str | None = None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> DeliveryForm:
+        return cls(
+            quantities=forms.prefixed(data, "qty-"),
+            reference=forms.text(data, "reference", limit=1000),
+        )
+
+
 class GoodsInPages(StockArea):
     @get("/goods-in")
     async def goods_in(
@@ -41,7 +57,13 @@ class GoodsInPages(StockArea):
         result = await goods_in.written(written[:64]) if written else None
         return page(
             "goods_in.html",
-            {"delivery": delivery, "written": result, "notice": NOTICES.get(done), "error": None},
+            {
+                "delivery": delivery,
+                "written": result,
+                "notice": NOTICES.get(done),
+                "error": None,
+                "typed": DeliveryForm(),
+            },
         )
 
     @post("/goods-in/scan")
@@ -69,16 +91,15 @@ class GoodsInPages(StockArea):
     ) -> Template | Redirect:
         """Quantities and the supplier note as typed (0 takes a book off the list)."""
         staff = staff_of(request)
+        typed = DeliveryForm.from_data(data)
         try:
             delivery = await goods_in.save(
-                staff.staff_id,
-                quantities=forms.prefixed(data, "qty-"),
-                reference=forms.text(data, "reference", limit=1000),
+                staff.staff_id, quantities=typed.quantities, reference=typed.reference
             )
         except ShopError as error:
             delivery = await goods_in.pending(staff.staff_id)
             return self._delivery(
-                request, delivery, error=error.message, status_code=error.status_code
+                request, delivery, error=error.message, status_code=error.status_code, typed=typed
             )
         if not is_htmx(request):
             return see_other("/staff/stock/goods-in")
@@ -106,13 +127,12 @@ class GoodsInPages(StockArea):
         """Write the list as one delivery; a repeat of the same confirm writes nothing more."""
         staff = staff_of(request)
         token = forms.text(data, "token", limit=64)
+        typed = DeliveryForm.from_data(data)
         try:
             existing = await goods_in.written(token)
             if existing is None:
                 await goods_in.save(
-                    staff.staff_id,
-                    quantities=forms.prefixed(data, "qty-"),
-                    reference=forms.text(data, "reference", limit=1000),
+                    staff.staff_id, quantities=typed.quantities, reference=typed.reference
                 )
             await goods_in.confirm(staff.staff_id, token=token, actor=actor)
         except ShopError as error:
@@ -123,6 +143,7 @@ class GoodsInPages(StockArea):
                 error=error.message,
                 status_code=error.status_code,
                 whole_page=True,
+                typed=typed,
             )
         return see_other("/staff/stock/goods-in", written=token)
 
@@ -136,10 +157,17 @@ class GoodsInPages(StockArea):
         last: str | None = None,
         status_code: int = 200,
         whole_page: bool = False,
+        typed: DeliveryForm | None = None,
     ) -> Template:
         """htmx: the list (with its message) to swap in, as 200 so htmx swaps an error too;
-        otherwise the whole page."""
-        context = {"delivery": delivery, "notice": notice, "error": error, "last": last}
+        otherwise the whole page. `typed`: the form as refused, shown as typed to correct."""
+        context = {
+            "delivery": delivery,
+            "notice": notice,
+            "error": error,
+            "last": last,
+            "typed": typed or DeliveryForm(),
+        }
         if is_htmx(request) and not whole_page:
             return page("_delivery.html", context)
         return page("goods_in.html", {**context, "written": None}, status_code=status_code)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import msgspec
-from sqlalchemy import String, cast, select
+from sqlalchemy import ColumnElement, String, cast, select
 
 from services.catalogue.models import Book, Stock
 from shared.db import Database
@@ -57,13 +57,13 @@ class Shelves:
         return shelves
 
     async def books(self, subject: str) -> list[ShelfBook]:
-        """The books carrying `subject`, by title, with their on-hand figures."""
-        pattern = f'%"{_escape_like(subject)}"%'
+        """The books carrying `subject`, by title, with their on-hand figures (the first
+        MAX_SHELF_BOOKS: `size` says how many there are)."""
         async with self._db.reading() as session:
             rows = await session.execute(
                 select(Book.isbn13, Book.title, Book.authors, Book.subjects, Stock.on_hand)
                 .join(Stock, Stock.isbn13 == Book.isbn13)
-                .where(cast(Book.subjects, String).like(pattern, escape="\\"))
+                .where(_may_carry(subject))
                 .order_by(Book.title, Book.isbn13)
                 .limit(MAX_SHELF_BOOKS)
             )
@@ -78,3 +78,20 @@ class Shelves:
                 for row in rows
                 if subject in (row.subjects or ())
             ]
+
+    async def size(self, subject: str) -> int:
+        """How many books carry `subject`, reading only their subjects."""
+        async with self._db.reading() as session:
+            lists = await session.scalars(
+                select(Book.subjects)
+                .join(Stock, Stock.isbn13 == Book.isbn13)
+                .where(_may_carry(subject))
+            )
+            return sum(subject in (subjects or ()) for subjects in lists)
+
+
+def _may_carry(subject: str) -> ColumnElement[bool]:
+    """The books whose subjects' JSON text holds `subject` in quotes: all that carry it, and
+    (rarely) one where it is inside another subject's escapes, which the list then rules out."""
+    pattern = f'%"{_escape_like(subject)}"%'
+    return cast(Book.subjects, String).like(pattern, escape="\\")

@@ -11,9 +11,10 @@ from litestar.response import Template
 
 from services.catalogue.controllers.dependencies import Actor, Stock
 from services.catalogue.schemas import CountedLine, StockTake, StockTakeResult
+from services.catalogue.service import FiguresChanged
 from services.catalogue.staff_pages import forms
 from services.catalogue.staff_pages.shelves import ShelfBook, Shelves
-from services.catalogue.staff_pages.web import Query, StockArea, page
+from services.catalogue.staff_pages.web import Cut, Query, StockArea, page
 from shared.errors import InvalidInput, ShopError
 from shared.web import Form
 
@@ -27,9 +28,11 @@ class StockTakePages(StockArea):
         """Choose a shelf (a subject), then count its books."""
         if not subject:
             return page("stock_take.html", {"shelves": await shelves.all(), "subject": ""})
+        books = await shelves.books(subject)
+        size = await shelves.size(subject)
+        cut = Cut(shown=len(books), total=size) if size > len(books) else None
         return page(
-            "stock_take.html",
-            {"subject": subject, "books": await shelves.books(subject), "counts": {}},
+            "stock_take.html", {"subject": subject, "books": books, "counts": {}, "cut": cut}
         )
 
     @post("/stock-take/preview")
@@ -64,29 +67,31 @@ class StockTakePages(StockArea):
     async def write_stock_take(
         self, shelves: Shelving, stock: Stock, actor: Actor, data: Form
     ) -> Template:
-        """Write the previewed corrections, unless the stock moved since the preview."""
+        """Write the previewed corrections, unless the stock moved since the preview: the
+        check and the write are one transaction (StockService.stock_take)."""
         subject = forms.text(data, "subject", limit=60)
         shelf = await shelves.books(subject)
         try:
             counts = self._counts(data, [book.isbn13 for book in shelf])
+            previewed = self._previewed(data, counts)
             take = StockTake(
-                counts=[CountedLine(isbn13=i, counted=c) for i, c in counts.items()],
+                counts=[
+                    CountedLine(isbn13=i, counted=c, expected_on_hand=previewed[i])
+                    for i, c in counts.items()
+                ],
                 reason=f"stock take: {subject}"[:200],
             )
-            now = await stock.stock_take(take=take, actor=actor, apply=False)
-            previewed = forms.prefixed(data, "expected-")
-            moved = [d for d in now.differences if previewed.get(d.isbn13) != str(d.on_hand)]
-            if moved:
-                return _preview(
-                    subject,
-                    now,
-                    counts,
-                    shelf,
-                    error="The stock of some books moved since your preview (a sale or a "
-                    "delivery): check the differences again, then write them.",
-                    status_code=409,
-                )
             result = await stock.stock_take(take=take, actor=actor, apply=True)
+        except FiguresChanged:
+            return _preview(
+                subject,
+                await stock.stock_take(take=take, actor=actor, apply=False),
+                counts,
+                shelf,
+                error="The stock of some books moved since your preview (a sale or a "
+                "delivery): check the differences again, then write them.",
+                status_code=409,
+            )
         except ShopError as error:
             return _counting(
                 subject, shelf, data, error=error.message, status_code=error.status_code
@@ -108,6 +113,23 @@ class StockTakePages(StockArea):
         if not counts:
             raise InvalidInput("Type a count for at least one book (blank means not counted).")
         return counts
+
+    @staticmethod
+    def _previewed(data: dict[str, Any], counts: dict[str, int]) -> dict[str, int]:
+        """The on-hand figure the preview showed for each counted book."""
+        figures = forms.prefixed(data, "expected-")
+        try:
+            return {
+                isbn: forms.whole_number(
+                    figures[isbn], what=f"The previewed figure for {isbn}", low=0, high=1_000_000
+                )
+                for isbn in counts
+            }
+        except KeyError:
+            raise InvalidInput(
+                "Preview the differences again before writing them: the form lacks the figures "
+                "they were previewed against."
+            ) from None
 
 
 def _counting(
@@ -147,6 +169,8 @@ def _preview(
             "subject": subject,
             "result": result,
             "counts": counts,
+            # What the write must find still on hand: a book whose count matched had its count.
+            "previewed": counts | {d.isbn13: d.on_hand for d in result.differences},
             "uncounted": [book for book in shelf if book.isbn13 not in counts],
             "error": error,
         },

@@ -1,10 +1,11 @@
 """What the stock pages share: their base controller (path, role, no caching), rendering,
-redirects and the form and query types."""
+redirects, lists cut short and the form and query types."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,8 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.auth.sessions import StaffIdentity, current_staff
+
+T = TypeVar("T")
 
 Query = Annotated[str, QueryParameter(max_length=200)]
 SHOP_TIME = ZoneInfo("Europe/London")
@@ -35,6 +38,22 @@ class StockArea(Controller):
     guards = [requires(Role.STOCK)]
     include_in_schema = False
     cache_control = CacheControlHeader(no_store=True)
+
+
+class Cut(NamedTuple):
+    """A list shown only in part, which the page must say (templates/staff/stock/_cut.html)."""
+
+    shown: int
+    # None: more than were shown, not counted.
+    total: int | None = None
+
+
+def first_of(rows: Sequence[T], shown: int) -> tuple[Sequence[T], Cut | None]:
+    """The first `shown` of rows fetched one past it, and the cut if there were more: one row
+    more than a page tells whether a list goes on, where counting them all would cost more."""
+    if len(rows) <= shown:
+        return rows, None
+    return rows[:shown], Cut(shown)
 
 
 def shop_time(moment: datetime) -> str:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import func, select
 
-from services.catalogue import models
+from services.catalogue import handlers, models
 from services.catalogue.models import Stock
 from services.catalogue.schemas import BookCreate
 from services.catalogue.service import BookService, StockService
+from shared.contracts import CommitReservation, ReserveStock, StockLine
 from shared.db import Database
+from shared.messaging.message import utcnow
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 from shared.migrations import upgrade
 
@@ -82,6 +86,27 @@ class Catalogue:
     async def count(self, table: Any) -> int:
         async with self.db.reading() as session:
             return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+    async def sell(self, isbn13: str, copies: int = 1) -> None:
+        """A reader's purchase as the catalogue's worker makes it: copies held for an order,
+        then sold. On connections of its own, as a worker's are, so any event loop may call it
+        (an app under test runs in a loop of its own)."""
+        worker = Database(self.db.url)
+        uows = UnitOfWorkFactory(worker, models.outbox)
+        order_id = uuid4()
+        hold = ReserveStock(
+            order_id=order_id,
+            lines=(StockLine(isbn13=isbn13, quantity=copies),),
+            expires_at=utcnow() + timedelta(minutes=30),
+        )
+        try:
+            async with uows() as uow:
+                reply = await handlers.on_reserve_stock(hold, uow=uow)
+            assert reply.ok, reply
+            async with uows() as uow:
+                await handlers.on_commit_reservation(CommitReservation(order_id=order_id), uow=uow)
+        finally:
+            await worker.dispose()
 
     async def counters(self, isbn13: str) -> tuple[int, int]:
         """(on hand, reserved)"""

@@ -117,6 +117,13 @@ BAD_REQUESTS = [
         "counted",
         id="negative-count",
     ),
+    pytest.param(
+        "/api/catalogue/stock/stocktake",
+        {"counts": [{"isbn13": ISBN, "counted": 1, "expected_on_hand": -1}]},
+        400,
+        "expected_on_hand",
+        id="negative-expected-figure",
+    ),
 ]
 
 
@@ -180,6 +187,32 @@ async def test_staff_receive_and_read_the_ledger(client: AsyncTestClient[Any]) -
         ("received", "sam"),
     ]
     assert book.json()["available"] == 7
+
+
+async def test_a_stock_take_applied_after_a_sale_is_refused_naming_the_book(
+    client: AsyncTestClient[Any], catalogue
+) -> None:
+    counted = {"isbn13": ISBN, "counted": 1}
+    preview = await client.post(
+        "/api/catalogue/stock/stocktake/preview", json={"counts": [counted]}
+    )
+    [difference] = preview.json()["differences"]
+    await catalogue.sell(ISBN)
+    before = await state(catalogue)
+
+    take = {"counts": [{**counted, "expected_on_hand": difference["on_hand"]}]}
+    refused = await client.post("/api/catalogue/stock/stocktake", json=take)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["changed_isbns"] == [ISBN]
+    assert f"ISBN {ISBN} changed since the preview" in refused.json()["detail"]
+    assert await state(catalogue) == before
+    assert await catalogue.counters(ISBN) == (1, 0)  # the sale stands, not the stale count
+
+    take = {"counts": [{**counted, "expected_on_hand": 1}]}
+    applied = await client.post("/api/catalogue/stock/stocktake", json=take)
+    assert applied.status_code == 201, applied.text
+    assert applied.json()["differences"] == []
 
 
 async def test_search_api_answers_as_you_type(client: AsyncTestClient[Any]) -> None:
@@ -253,3 +286,5 @@ async def test_health_and_the_openapi_schema(client: AsyncTestClient[Any]) -> No
         "broker": "ok",
     }
     assert "/api/catalogue/stock/stocktake/preview" in schema.json()["paths"]
+    counted_line = schema.json()["components"]["schemas"]["CountedLine"]["properties"]
+    assert "changed_isbns" in str(counted_line["expected_on_hand"])

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from services.catalogue import models
 from services.catalogue.app import create_app
 from services.catalogue.models import LedgerEntry
-from services.catalogue.service import BookService
+from services.catalogue.service import BookService, StockService
 from services.catalogue.settings import CatalogueSettings
 from shared.auth.roles import Role
 from shared.auth.sessions import StaffIdentity
@@ -452,7 +452,8 @@ async def test_goods_in_quantity_zero_removes_a_line_and_an_empty_list_cannot_be
         "/staff/stock/goods-in/save", data={f"qty-{MANIFESTO}": "-2"}, headers=HTMX
     )
     assert "from 0 to 10000" in bad.text
-    assert pending(bad) == {MANIFESTO: "4"}
+    assert pending(bad) == {MANIFESTO: "-2"}  # as typed, to correct
+    assert pending(await client.get("/staff/stock/goods-in")) == {MANIFESTO: "4"}
 
     removed = await client.post(f"/staff/stock/goods-in/remove/{MANIFESTO}", headers=HTMX)
     assert pending(removed) == {}
@@ -524,6 +525,37 @@ async def test_stock_take_refuses_to_write_when_the_stock_moved_since_the_previe
     assert "moved since your preview" in refused.text
     assert texts(refused, "//table[@id='differences']/tbody/tr") == [f"Capital {CAPITAL} 6 3 -3"]
     assert await ledger(catalogue) == before
+
+
+async def test_stock_take_refuses_a_sale_that_lands_while_the_corrections_are_written(
+    client: Client, catalogue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Capital's count matches its 5; the Manifesto's 1 is counted as 0.
+    counts = {"subject": "marxist-theory", f"count-{CAPITAL}": "5", f"count-{MANIFESTO}": "0"}
+    preview = await client.post("/staff/stock/stock-take/preview", data=counts)
+    [write] = page(preview).xpath("//form[@action='/staff/stock/stock-take/write']")
+    real_stock_take = StockService.stock_take
+
+    async def sale_lands_first(self: StockService, **given: Any) -> Any:
+        # A reader buys a Capital after the page has read the form, just before the write.
+        if given["apply"]:
+            monkeypatch.setattr(StockService, "stock_take", real_stock_take)
+            await catalogue.sell(CAPITAL)
+        return await real_stock_take(self, **given)
+
+    monkeypatch.setattr(StockService, "stock_take", sale_lands_first)
+    refused = await client.post("/staff/stock/stock-take/write", data=dict(write.form_values()))
+
+    assert refused.status_code == 409, refused.text
+    assert "moved since your preview" in refused.text
+    assert texts(refused, "//table[@id='differences']/tbody/tr") == [
+        f"Capital {CAPITAL} 4 5 +1",
+        f"The Communist Manifesto {MANIFESTO} 1 0 -1",
+    ]
+    assert await catalogue.counters(CAPITAL) == (4, 0)
+    assert await catalogue.counters(MANIFESTO) == (1, 0)
+    assert [entry.kind for entry in await ledger(catalogue, CAPITAL)][-1] == "sold"
+    assert "stocktake" not in {entry.kind for entry in await ledger(catalogue)}
 
 
 async def test_stock_take_without_counts_or_with_a_bad_count_is_refused(client: Client) -> None:

@@ -3,8 +3,11 @@ ledger and the low-stock report."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from services.catalogue import service
 from services.catalogue.schemas import (
     Adjustment,
     CountedLine,
@@ -12,7 +15,7 @@ from services.catalogue.schemas import (
     DeliveryLine,
     StockTake,
 )
-from services.catalogue.service import BookService, StockService
+from services.catalogue.service import BookService, FiguresChanged, StockService
 from shared.errors import Conflict, InvalidInput, NotFound
 
 
@@ -131,6 +134,66 @@ async def test_a_stock_take_preview_shows_differences_and_writes_nothing(
     )
     again = await stock.stock_take(take=take, actor="sam", apply=True)
     assert again.differences == [] and again.batch_id is None
+
+
+def previewed_take(*counts: tuple[str, int, int]) -> StockTake:
+    """(ISBN, counted, the on-hand figure the preview showed) per line."""
+    return StockTake(
+        counts=[
+            CountedLine(isbn13=isbn, counted=counted, expected_on_hand=figure)
+            for isbn, counted, figure in counts
+        ]
+    )
+
+
+async def test_a_sale_since_the_preview_refuses_the_stock_take_and_is_not_overwritten(
+    books: BookService, stock: StockService, catalogue
+) -> None:
+    first, second = await two_books(books, catalogue)
+    # Previewed: first matched its 2, second counted 7 against 10.
+    take = previewed_take((first, 2, 2), (second, 7, 10))
+    await catalogue.sell(first)
+    ledger_before = await stock.ledger(isbn13=second)
+
+    with pytest.raises(FiguresChanged) as refused:
+        await stock.stock_take(take=take, actor="sam", apply=True)
+
+    assert refused.value.status_code == 409
+    assert refused.value.extra == {"changed_isbns": [first]}
+    assert first in refused.value.message and "since the preview" in refused.value.message
+    assert await catalogue.counters(first) == (1, 0)  # the sale stands
+    assert await catalogue.counters(second) == (10, 0)  # nothing of the take written
+    assert await stock.ledger(isbn13=second) == ledger_before
+
+    applied = await stock.stock_take(
+        take=previewed_take((first, 2, 1), (second, 7, 10)), actor="sam", apply=True
+    )
+    assert [(d.isbn13, d.difference) for d in applied.differences] == [(first, 1), (second, -3)]
+    assert await catalogue.counters(second) == (7, 0)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_sale_inside_the_stock_takes_transaction_is_not_overwritten(
+    books: BookService, stock: StockService, catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Postgres only: on SQLite the take's BEGIN IMMEDIATE keeps every other writer out."""
+    _, second = await two_books(books, catalogue)
+    real_move = service.move
+
+    async def sale_lands_first(*args: Any, **kwargs: Any) -> Any:
+        # After the take has read the figures, before it writes its first correction.
+        monkeypatch.setattr(service, "move", real_move)
+        await catalogue.sell(second)
+        return await real_move(*args, **kwargs)
+
+    monkeypatch.setattr(service, "move", sale_lands_first)
+    with pytest.raises(FiguresChanged) as refused:
+        await stock.stock_take(take=previewed_take((second, 7, 10)), actor="sam", apply=True)
+
+    assert refused.value.extra == {"changed_isbns": [second]}
+    assert await catalogue.counters(second) == (9, 0)
+    [sale] = await stock.ledger(isbn13=second, limit=1)
+    assert sale.kind == "sold"
 
 
 async def test_the_ledger_is_newest_first_and_pages_back(
