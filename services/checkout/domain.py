@@ -1,4 +1,5 @@
-"""The rules of an order: its life, its reference, its postage, its totals. No I/O here."""
+"""The rules of an order: its life, its reference, its postage, its totals, the customer's phone
+number and how long a payment link lives. No I/O here."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
@@ -21,6 +23,16 @@ BOOKS_VAT_PERCENT = 0
 # refused: in a To header they make several addresses, a group or a comment, or an address
 # the email package cannot parse at all, so the email would go astray or never go.
 EMAIL_ADDRESS = r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"
+# A phone number as people write one, UK or international: an optional leading +, then digits
+# with the spaces, brackets, dashes and dots they group them by.
+PHONE_NUMBER = re.compile(r"\+?[\d\s().-]+")
+# The shortest UK number (area code and subscriber, with its trunk 0) has 10 digits; E.164
+# allows 15 with the country code.
+PHONE_DIGITS = range(10, 16)
+# Stripe keeps a Checkout Session open for 30 minutes to 24 hours from its creation, by its own
+# clock: the minimum here leaves room for skew and latency.
+STRIPE_MAX_EXPIRY = timedelta(hours=24)
+STRIPE_MIN_EXPIRY = timedelta(minutes=30, seconds=30)
 
 
 class OrderStatus(StrEnum):
@@ -53,15 +65,17 @@ class PaymentMethod(StrEnum):
 
 
 S = OrderStatus
-# The order's life (DESIGN.md). A partial refund leaves a paid order paid, with its
-# refunded_pence raised; only a refund of the whole total moves it to refunded. A payment that
-# arrives after the hold lapsed (expired) re-reserves: paid if the copies are still there,
-# needs_attention (then refunded) if they are gone. A cancelled order that is paid anyway is
-# treated the same way, never silently kept.
+# The order's life (DESIGN.md). A payment link that expires while the copies are still held
+# (a collection order is held for days, a link lives a day at most) takes the order back to
+# reserved, to be paid another way or by a new link. A partial refund leaves a paid order paid,
+# with its refunded_pence raised; only a refund of the whole total moves it to refunded. A
+# payment that arrives after the hold lapsed (expired) re-reserves: paid if the copies are still
+# there, needs_attention (then refunded) if they are gone. A cancelled order that is paid anyway
+# is treated the same way, never silently kept.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.RESERVED, S.REJECTED, S.CANCELLED}),
     S.RESERVED: frozenset({S.AWAITING_PAYMENT, S.EXPIRED, S.CANCELLED}),
-    S.AWAITING_PAYMENT: frozenset({S.PAID, S.EXPIRED, S.CANCELLED}),
+    S.AWAITING_PAYMENT: frozenset({S.PAID, S.RESERVED, S.EXPIRED, S.CANCELLED}),
     S.PAID: frozenset({S.FULFILLED, S.REFUNDED}),
     S.FULFILLED: frozenset(),
     S.REJECTED: frozenset(),
@@ -104,6 +118,27 @@ def new_reference(choose: Iterable[int] | None = None) -> str:
 def normalise_reference(raw: str) -> str:
     """What staff or a reader typed, upper-cased, without spaces or dashes."""
     return "".join(ch for ch in raw.upper() if ch not in " -")
+
+
+def check_phone(raw: str) -> None:
+    """InvalidInput unless `raw` is a plausible UK or international phone number."""
+    phone = raw.strip()
+    digits = sum(ch.isdigit() for ch in phone)
+    if not PHONE_NUMBER.fullmatch(phone) or digits not in PHONE_DIGITS:
+        raise InvalidInput(
+            f"'{phone}' does not look like a phone number: give 10 to 15 digits, such as "
+            "07700 900123 or +44 20 7946 0958."
+        )
+
+
+def payment_link_expiry(
+    *, hold_until: datetime, now: datetime, margin: timedelta
+) -> datetime | None:
+    """When a payment link made now should stop working: `margin` before the hold on the copies
+    ends (so a payment in its last second finds them held), within Stripe's 24 hours; None if
+    the hold ends too soon for Stripe's 30 minutes."""
+    expires_at = min(hold_until - margin, now + STRIPE_MAX_EXPIRY - timedelta(minutes=1))
+    return expires_at if expires_at >= now + STRIPE_MIN_EXPIRY else None
 
 
 def parse_quantity(raw: object, *, maximum: int) -> int:

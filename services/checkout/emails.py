@@ -1,12 +1,18 @@
-"""What checkout's emails say: confirmation, payment link, dispatch notice, late-payment refund."""
+"""What checkout's emails say: confirmation (or the counter's receipt), payment link, dispatch
+notice, refunds."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from services.checkout.domain import Delivery
 from services.checkout.models import Order
 from shared.money import format_pence
+
+# The shop's clock, by which customers read the times we tell them.
+SHOP_TIME = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,34 @@ def confirmation(order: Order, *, status_url: str, postage_vat_percent: int) -> 
     )
 
 
-def payment_link(order: Order, *, url: str, postage_vat_percent: int) -> EmailMessage:
+def counter_receipt(order: Order, *, postage_vat_percent: int) -> EmailMessage:
+    """The receipt of an order paid at the counter as it was collected: it is the order's
+    confirmation, and says it was collected, so no separate notice goes with it."""
+    body = (
+        f"{_greeting(order)}\n\n"
+        f"Thank you for your order {order.reference}. You paid for it at the counter when you "
+        "collected it; here is your receipt.\n\n"
+        f"{_receipt(order, postage_vat_percent)}\n\n"
+        "Enjoy your reading.\n"
+    )
+    return EmailMessage(
+        kind="confirmation",
+        to_address=_recipient(order),
+        subject=f"Your order {order.reference}: paid and collected",
+        body=body,
+    )
+
+
+def payment_link(
+    order: Order, *, url: str, expires_at: datetime, postage_vat_percent: int
+) -> EmailMessage:
     body = (
         f"{_greeting(order)}\n\n"
         f"Thank you for your order {order.reference}, taken by phone.\n\n"
         f"{_receipt(order, postage_vat_percent)}\n\n"
         f"Pay securely by card here:\n{url}\n\n"
-        "The link works for a limited time; the books are held for you until then.\n"
+        f"The link works until {shop_time(expires_at)} (UK time); the books are held for you "
+        "until then.\n"
     )
     return EmailMessage(
         kind="payment_link",
@@ -123,6 +150,14 @@ def refund_notice(order: Order, *, amount_pence: int, reason: str) -> EmailMessa
         subject=f"Refund on your order {order.reference}",
         body=body,
     )
+
+
+def shop_time(moment: datetime) -> str:
+    """A moment as a customer reads it, by the shop's clock: "3:05pm on Friday 27 November"."""
+    local = moment.astimezone(SHOP_TIME)
+    hour = local.hour % 12 or 12
+    half = "am" if local.hour < 12 else "pm"
+    return f"{hour}:{local.minute:02d}{half} on {local:%A} {local.day} {local:%B}"
 
 
 def _address(order: Order) -> str:

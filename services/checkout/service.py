@@ -69,9 +69,6 @@ _PRICES = select(Book.isbn13, Book.title, Book.price_pence, Book.withdrawn).wher
 )
 
 R = TypeVar("R")
-STRIPE_MAX_EXPIRY = timedelta(hours=24)
-# Stripe measures its 30-minute minimum from its own clock: leave room for skew and latency.
-STRIPE_MIN_EXPIRY = timedelta(minutes=30, seconds=30)
 
 
 class Requester(Protocol):
@@ -238,6 +235,8 @@ class OrderService:
         existing = await self._by_idempotency_key(key)
         if existing is not None:
             return existing, False
+        if customer.phone and customer.phone.strip():
+            domain.check_phone(customer.phone)
         if delivery is Delivery.POST:
             if not customer.address:
                 raise InvalidInput("A posted order needs the customer's postal address.")
@@ -485,7 +484,11 @@ class OrderService:
     # --- phone orders: payment ----------------------------------------------------------------
 
     async def send_payment_link(self, reference: str) -> Order:
-        """A Checkout Session (up to 24 hours) for a phone order, emailed to the customer."""
+        """A Checkout Session (up to 24 hours) for a phone order, emailed to the customer.
+
+        Also the new link for an order whose earlier one expired while its copies are still
+        held (it is reserved again): the session count gives the new session its own
+        idempotency key."""
         order = await self.get(reference)
         if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_url:
             return order
@@ -497,10 +500,12 @@ class OrderService:
                 "cancel it and take the order again with the customer's email address."
             )
         assert order.hold_until is not None
-        margin = timedelta(minutes=self._settings.reservation_margin_minutes)
-        now = self._now()
-        expires_at = min(order.hold_until - margin, now + STRIPE_MAX_EXPIRY - timedelta(minutes=1))
-        if expires_at < now + STRIPE_MIN_EXPIRY:
+        expires_at = domain.payment_link_expiry(
+            hold_until=order.hold_until,
+            now=self._now(),
+            margin=timedelta(minutes=self._settings.reservation_margin_minutes),
+        )
+        if expires_at is None:
             raise Conflict(
                 f"Order {order.reference}'s hold ends in under 30 minutes, too soon for a "
                 "payment link; cancel it and take the order again."
@@ -519,6 +524,7 @@ class OrderService:
                 emails.payment_link(
                     order,
                     url=session.url or "",
+                    expires_at=datetime.fromtimestamp(session.expires_at, UTC),
                     postage_vat_percent=self._settings.postage_vat_percent,
                 ),
             )
@@ -554,10 +560,11 @@ class OrderService:
             if order.status == OrderStatus.FULFILLED:
                 return order
             now = self._now()
-            if (
+            paid_at_counter = (
                 order.status == OrderStatus.AWAITING_PAYMENT
                 and order.payment_method == PaymentMethod.ON_COLLECTION
-            ):
+            )
+            if paid_at_counter:
                 # Money taken in the shop, not through Stripe: staff record it as they hand over.
                 move(order, OrderStatus.PAID, at=now, note="paid at the counter on collection")
                 order.paid_at = now
@@ -566,7 +573,15 @@ class OrderService:
             move(order, OrderStatus.FULFILLED, at=now, note=f"{how} by {by}" if by else how)
             order.fulfilled_as = how
             if order.customer_email:
-                queue_email(uow.session, order, emails.dispatch_notice(order))
+                queue_email(
+                    uow.session,
+                    order,
+                    emails.counter_receipt(
+                        order, postage_vat_percent=self._settings.postage_vat_percent
+                    )
+                    if paid_at_counter
+                    else emails.dispatch_notice(order),
+                )
         return order
 
     async def refund(
@@ -809,12 +824,15 @@ class OrderService:
             original = await uow.session.get(Email, email_id)
             if original is None or original.order_id != order.id:
                 raise NotFound(f"Order {order.reference} has no email {email_id}.")
-            # Its link is dead once the order is paid, cancelled or expired: sent again, it
-            # would only send the customer to a page that refuses to take their money.
-            if original.kind == "payment_link" and order.status != OrderStatus.AWAITING_PAYMENT:
+            if original.kind == "payment_link" and not _has_live_link(order, original):
+                advice = (
+                    "; send a new payment link instead"
+                    if order.status == OrderStatus.RESERVED
+                    else ""
+                )
                 raise Conflict(
-                    f"Order {order.reference} is {order.status.replace('_', ' ')}: its payment "
-                    "link no longer works, so it was not sent again."
+                    f"Order {order.reference} is {order.status.replace('_', ' ')}: this email's "
+                    f"payment link no longer works, so it was not sent again{advice}."
                 )
             queue_email(
                 uow.session,
@@ -827,3 +845,15 @@ class OrderService:
                 ),
             )
         return original
+
+
+def _has_live_link(order: Order, email: Email) -> bool:
+    """Whether a payment-link email carries the order's open link. Once the order is paid,
+    closed, reserved again or to be paid at the counter, or has a newer link, the email's link
+    only sends the customer to a page that refuses to take their money."""
+    return (
+        order.status == OrderStatus.AWAITING_PAYMENT
+        and order.payment_method == PaymentMethod.PAYMENT_LINK
+        and order.stripe_session_url is not None
+        and order.stripe_session_url in email.body.split()
+    )

@@ -16,7 +16,13 @@ from uuid import UUID, uuid4
 from sqlalchemy.exc import IntegrityError
 
 from services.checkout import domain, emails
-from services.checkout.domain import HOLDING, LATE_PAYMENT_FROM, Delivery, OrderStatus
+from services.checkout.domain import (
+    HOLDING,
+    LATE_PAYMENT_FROM,
+    Delivery,
+    OrderStatus,
+    PaymentMethod,
+)
 from services.checkout.models import Order, StripeEvent
 from services.checkout.orders import (
     Clock,
@@ -57,6 +63,7 @@ HANDLED_TYPES = frozenset(
         "charge.refunded",
     }
 )
+LINK_LAPSED = "payment link expired; the copies are still held"
 
 
 class StripeEventService:
@@ -347,6 +354,12 @@ class StripeEventService:
                     return "nothing to close"
                 if order.stripe_session_id and order.stripe_session_id != session.id:
                     return "an older session"
+                if status is OrderStatus.EXPIRED and self._link_renewable(order):
+                    # A collection order's copies are held for days, its link lives a day at
+                    # most: staff send a new link or take payment at the counter instead.
+                    if order.status == OrderStatus.AWAITING_PAYMENT:
+                        move(order, OrderStatus.RESERVED, at=self._now(), note=LINK_LAPSED)
+                    return LINK_LAPSED
                 move(order, status, at=self._now(), note=why)
                 await release(uow, order, why)
         except IntegrityError as error:
@@ -354,6 +367,19 @@ class StripeEventService:
                 raise
             return "duplicate"
         return why
+
+    def _link_renewable(self, order: Order) -> bool:
+        """A phone order's payment link whose copies stay held long enough for a new one."""
+        return (
+            order.payment_method == PaymentMethod.PAYMENT_LINK
+            and order.hold_until is not None
+            and domain.payment_link_expiry(
+                hold_until=order.hold_until,
+                now=self._now(),
+                margin=timedelta(minutes=self._settings.reservation_margin_minutes),
+            )
+            is not None
+        )
 
     # --- refunds ------------------------------------------------------------------------------
 

@@ -1,17 +1,24 @@
-"""Phone orders through the staff JSON API: one order per Idempotency-Key, payment link or pay on
-collection, refunds (full and partial) and fulfilment with its email."""
+"""Phone orders through the staff JSON API: one order per Idempotency-Key, payment link (and a
+new one when it expires while the copies are held) or pay on collection, refunds (full and
+partial), fulfilment with its email, and the customer's phone number checked."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import BOOKS, Shop
+from sqlalchemy import update
 
+from services.checkout.emails import shop_time
+from services.checkout.models import Order
 from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 from shared.auth.roles import Role
+from shared.messaging.message import utcnow
+from shared.money import format_pence
 
 pytestmark = pytest.mark.integration
 
@@ -242,3 +249,117 @@ async def test_pay_on_collection_is_paid_at_the_counter_when_collected(shop: Sho
     ]
     [notice] = await shop.mailbox.wait_for(1)
     assert "collected" in notice["Subject"]
+
+
+async def test_a_collection_orders_expired_link_leaves_the_copies_held_for_a_new_one(
+    shop: Shop,
+) -> None:
+    await stocked(shop)
+    created = (await place(shop, "phone-key-6", order_body("collection"))).json()
+    ref = created["reference"]
+    first = await shop.http.post(
+        f"{shop.url}/api/checkout/orders/{ref}/payment-link", headers=shop.staff()
+    )
+    first_url = first.json()["payment_url"]
+    first_session = await shop.stripe(f"/checkout/sessions/{first_url.rsplit('/', 1)[1]}")
+    [first_email] = await shop.mailbox.wait_for(1)
+    expiry = datetime.fromtimestamp(first_session["expires_at"], UTC)
+    assert f"The link works until {shop_time(expiry)} (UK time)" in first_email.get_content()
+
+    # Stripe ends the link after a day; the copies are held for the week a collection waits.
+    await shop.standin("POST", f"/_standin/sessions/{first_session['id']}/expire_now")
+    lapsed = await shop.wait_for_status(created["id"], "reserved")
+    assert lapsed.history[-1].note == "payment link expired; the copies are still held"
+    assert lapsed.hold_until is not None
+    assert lapsed.hold_until - utcnow() > timedelta(days=6)
+    assert await shop.staged("catalogue.release_reservation.v1") == []
+    read = await shop.http.get(f"{shop.url}/api/checkout/orders/{ref}", headers=shop.staff())
+    assert read.json()["payment_url"] is None
+
+    renewed = await shop.http.post(
+        f"{shop.url}/api/checkout/orders/{ref}/payment-link", headers=shop.staff()
+    )
+    assert renewed.status_code == 200, renewed.text
+    second_url = renewed.json()["payment_url"]
+    assert renewed.json()["status"] == "awaiting_payment" and second_url != first_url
+    second_session = await shop.stripe(f"/checkout/sessions/{second_url.rsplit('/', 1)[1]}")
+    assert second_session["status"] == "open" and second_session["id"] != first_session["id"]
+    second_email = (await shop.mailbox.wait_for(2))[1]
+    assert second_url in second_email.get_content()
+    assert first_url not in second_email.get_content()
+    expiry = datetime.fromtimestamp(second_session["expires_at"], UTC)
+    assert f"The link works until {shop_time(expiry)} (UK time)" in second_email.get_content()
+
+    await shop.pay(second_url)
+    paid = await shop.wait_for_status(created["id"], "paid")
+    assert [c["order_id"] for c in await shop.staged("catalogue.commit_reservation.v1")] == [
+        str(paid.reservation_id)
+    ]
+
+
+async def test_a_posted_orders_link_that_expires_with_its_hold_closes_the_order(
+    shop: Shop,
+) -> None:
+    await stocked(shop)
+    created = (await place(shop, "phone-key-7", order_body())).json()
+    ref = created["reference"]
+    url = (
+        await shop.http.post(
+            f"{shop.url}/api/checkout/orders/{ref}/payment-link", headers=shop.staff()
+        )
+    ).json()["payment_url"]
+    # The hold ends with the link (a margin after it): no time is left for another.
+    async with shop.db.writing() as session:
+        await session.execute(
+            update(Order)
+            .where(Order.reference == ref)
+            .values(hold_until=utcnow() + timedelta(minutes=5))
+        )
+    await shop.standin("POST", f"/_standin/sessions/{url.rsplit('/', 1)[1]}/expire_now")
+    await shop.wait_for_status(created["id"], "expired")
+    [release] = await shop.staged("catalogue.release_reservation.v1")
+    assert release["order_id"] == created["id"]
+
+
+async def test_a_pay_on_collection_customer_gets_the_receipt_when_collecting(shop: Shop) -> None:
+    await stocked(shop)
+    created = (await place(shop, "phone-key-8", order_body("collection"))).json()
+    ref = created["reference"]
+    await shop.http.post(
+        f"{shop.url}/api/checkout/orders/{ref}/pay-on-collection", headers=shop.staff()
+    )
+    collected = await shop.http.post(
+        f"{shop.url}/api/checkout/orders/{ref}/fulfil",
+        json={"how": "collected"},
+        headers=shop.staff(),
+    )
+    assert collected.json()["status"] == "fulfilled"
+    [receipt] = await shop.mailbox.wait_for(1)
+    assert receipt["To"] == "rosa@example.org"
+    assert receipt["Subject"] == f"Your order {ref}: paid and collected"
+    content = receipt.get_content().replace("\r\n", "\n")
+    assert "You paid for it at the counter when you collected it" in content
+    assert "1 x Imperialism and Global Political Economy @ £19.99 = £19.99" in content
+    assert "2 x The Ragged Trousered Philanthropists @ £12.99 = £25.98" in content
+    assert f"Total: {format_pence(created['total_pence'])}" in content
+    # One email: the receipt says the order was collected.
+    await asyncio.sleep(0.3)
+    assert len(shop.mailbox.messages) == 1
+
+
+@pytest.mark.parametrize("phone", ["abc", "123", "0207 946 0958 0000 0", "07700 900123 ext 4"])
+async def test_a_phone_number_that_is_not_one_is_refused(shop: Shop, phone: str) -> None:
+    await stocked(shop)
+    refused = await place(shop, "phone-key-9", order_body(phone=phone))
+    assert refused.status_code == 400
+    assert f"'{phone}' does not look like a phone number" in refused.json()["detail"]
+    assert await shop.orders() == []
+
+
+async def test_phone_numbers_as_people_write_them_are_taken(shop: Shop) -> None:
+    for isbn, (title, price) in BOOKS.items():
+        await shop.add_book(isbn, title=title, price_pence=price, stock=10)
+    for key, phone in enumerate(("07700 900123", "+44 20 7946 0958", "(020) 7946 0958", None)):
+        placed = await place(shop, f"phone-key-ok-{key}", order_body(phone=phone))
+        assert placed.status_code == 201, placed.text
+        assert placed.json()["customer_phone"] == phone

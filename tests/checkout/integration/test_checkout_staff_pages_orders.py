@@ -267,6 +267,81 @@ async def test_an_email_is_sent_again(shop: Shop, clerk: httpx.AsyncClient) -> N
     assert len(shop.mailbox.messages) == 2
 
 
+async def lapsed_link(shop: Shop, clerk: httpx.AsyncClient, ref: str) -> str:
+    """Send the order's payment link and let Stripe expire it; returns the dead link."""
+    assert (await clerk.post(f"/staff/phone/orders/{ref}/payment-link")).status_code == 303
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert order.stripe_session_url
+    await shop.standin("POST", f"/_standin/sessions/{order.stripe_session_id}/expire_now")
+    await shop.wait_for_status(order.id, "reserved")
+    return order.stripe_session_url
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_a_new_payment_link_when_the_first_expired_with_the_copies_still_held(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    ref = await phone_order(shop, clerk, [(RAGGED, 1)], delivery="collection")
+    dead = await lapsed_link(shop, clerk, ref)
+    [first] = await shop.mailbox.wait_for(1)
+
+    detail = await clerk.get(f"/staff/orders/{ref}")
+    assert "The payment link has expired; the copies are held until" in text_of(detail)
+    assert 'data-testid="payment-link"' not in detail.text
+    # The first email's link is dead: not sent again, and staff are told what to do instead.
+    [old_email] = HTMLParser(detail.text).css("form[action*='/emails/']")
+    refused = await clerk.post(old_email.attributes["action"] or "")
+    assert refused.status_code == 409
+    assert "send a new payment link instead" in text_of(refused)
+
+    choice = one(HTMLParser(detail.text), "[data-testid=payment-choice]")
+    renew = one(choice, "form[action$='/payment-link']")
+    assert one(renew, "button").text() == "Send a new payment link"
+    sent = await clerk.post(renew.attributes["action"] or "")
+    assert sent.status_code == 303
+    assert "Payment link sent to rosa@example.org" in text_of(
+        await clerk.get(sent.headers["location"])
+    )
+    second = (await shop.mailbox.wait_for(2))[1]
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert (order.status, order.sessions_created) == ("awaiting_payment", 2)
+    assert order.stripe_session_url and order.stripe_session_url != dead
+    assert order.stripe_session_url in second.get_content() and dead not in second.get_content()
+    assert first["Subject"] == second["Subject"]
+
+    # Of the two emails, only the one with the live link is sent again.
+    old_email, new_email = HTMLParser((await clerk.get(f"/staff/orders/{ref}")).text).css(
+        "form[action*='/emails/']"
+    )
+    assert (await clerk.post(old_email.attributes["action"] or "")).status_code == 409
+    assert (await clerk.post(new_email.attributes["action"] or "")).status_code == 303
+    third = (await shop.mailbox.wait_for(3))[2]
+    assert order.stripe_session_url in third.get_content()
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_pay_on_collection_when_the_payment_link_expired(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    ref = await phone_order(shop, clerk, [(RAGGED, 1)], delivery="collection")
+    await lapsed_link(shop, clerk, ref)
+    placed_page = await clerk.get(f"/staff/phone/orders/{ref}")
+    assert "The payment link sent to rosa@example.org has expired" in text_of(placed_page)
+
+    choice = one(
+        HTMLParser((await clerk.get(f"/staff/orders/{ref}")).text), "[data-testid=payment-choice]"
+    )
+    counter = one(choice, "form[action$='/pay-on-collection']")
+    chosen = await clerk.post(counter.attributes["action"] or "")
+    assert chosen.status_code == 303
+    assert "To be paid on collection" in text_of(await clerk.get(chosen.headers["location"]))
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert (order.status, order.payment_method) == ("awaiting_payment", "on_collection")
+    assert references_in(await clerk.get("/staff/orders?view=to_pick")) == [ref]
+    # The copies never went back to the shelf.
+    assert await shop.staged("catalogue.release_reservation.v1") == []
+
+
 async def test_the_orders_pages_need_the_phone_orders_role(
     shop: Shop, staff_session: Callable[..., Any]
 ) -> None:

@@ -235,6 +235,25 @@ async def test_a_posted_order_needs_a_uk_postcode(shop: Shop, clerk: httpx.Async
     reference_of(placed)
 
 
+async def test_a_phone_number_that_is_not_one_is_refused_on_the_page(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    await stocked(shop)
+    form = await order_form(clerk)
+    for typo in ("abc", "123", "020 7946 000O"):
+        refused = await place(clerk, form | rosa(phone=typo), [(IMPERIALISM, 2)])
+        assert refused.status_code == 400, typo
+        assert f"'{typo}' does not look like a phone number" in text_of(refused)
+        # What was typed is still there to correct.
+        assert one(page(refused), "#phone").attributes["value"] == typo
+        assert one(page(refused), "#name").attributes["value"] == "Rosa Luxemburg"
+        assert one(page(refused), "#address").text() == "1 Red Lane\nLondon\nN1 1AA"
+        assert one(page(refused), f"#qty-{IMPERIALISM}").attributes["value"] == "2"
+    assert await shop.orders() == []
+    placed = await place(clerk, form | rosa(phone="(020) 7946 0958"), [(IMPERIALISM, 1)])
+    reference_of(placed)
+
+
 async def test_the_payment_link_is_emailed(shop: Shop, clerk: httpx.AsyncClient) -> None:
     await stocked(shop)
     ref = reference_of(await place(clerk, await order_form(clerk) | rosa(), [(IMPERIALISM, 1)]))

@@ -1,8 +1,10 @@
-"""The order's rules: its life, its reference, postage, VAT, quantities and refunds."""
+"""The order's rules: its life, its reference, postage, VAT, quantities, refunds, phone numbers
+and how long a payment link lives."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,11 +15,13 @@ from services.checkout.domain import (
     OrderStatus,
     PostageTable,
     PricedLine,
+    check_phone,
     check_transition,
     has_uk_postcode,
     new_reference,
     normalise_reference,
     parse_quantity,
+    payment_link_expiry,
     refund_amount,
     status_after_refund,
     totals_for,
@@ -34,6 +38,8 @@ LEGAL = {
     (S.RESERVED, S.EXPIRED),
     (S.RESERVED, S.CANCELLED),
     (S.AWAITING_PAYMENT, S.PAID),
+    # The payment link expired while the copies are still held: another way to pay is chosen.
+    (S.AWAITING_PAYMENT, S.RESERVED),
     (S.AWAITING_PAYMENT, S.EXPIRED),
     (S.AWAITING_PAYMENT, S.CANCELLED),
     (S.PAID, S.FULFILLED),
@@ -171,3 +177,57 @@ def test_only_a_full_refund_ends_the_order() -> None:
 )
 def test_a_uk_postcode_is_found_in_an_address(address: tuple[str, ...], has_one: bool) -> None:
     assert has_uk_postcode(address) is has_one
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "07700 900123",
+        "+44 20 7946 0958",
+        "(020) 7946 0958",
+        " 020-7946-0958 ",
+        "+44 (0)20 7946 0958",
+        "0161.496.0000",
+        "+1 212 555 0123",
+        "+353 1 234 5678",
+    ],
+)
+def test_phone_numbers_as_people_write_them(typed: str) -> None:
+    check_phone(typed)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "abc",
+        "123",
+        "020 7946",  # 7 digits: a local number without its area code
+        "0044 20 7946 0958 123",  # 16 digits
+        "07700 900123 ext 4",
+        "07700 9OO123",  # letters O for zeros
+        "44+ 20 7946 0958",
+        "07700/900123",
+    ],
+)
+def test_what_is_not_a_phone_number_is_refused(typed: str) -> None:
+    with pytest.raises(InvalidInput, match="does not look like a phone number"):
+        check_phone(typed)
+
+
+NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+MARGIN = timedelta(minutes=5)
+
+
+def test_a_payment_link_lives_as_long_as_stripe_allows_within_the_hold() -> None:
+    # Copies held for a week (collection): the link lives Stripe's 24 hours, less a minute.
+    week = payment_link_expiry(hold_until=NOW + timedelta(days=7), now=NOW, margin=MARGIN)
+    assert week == NOW + timedelta(hours=24) - timedelta(minutes=1)
+    # Held for 2 hours more: the link ends a margin before the hold does.
+    soon = payment_link_expiry(hold_until=NOW + timedelta(hours=2), now=NOW, margin=MARGIN)
+    assert soon == NOW + timedelta(hours=2) - MARGIN
+
+
+def test_no_payment_link_when_the_hold_ends_within_stripes_30_minutes() -> None:
+    hold_until = NOW + timedelta(minutes=35)
+    assert payment_link_expiry(hold_until=hold_until, now=NOW, margin=MARGIN) is None
+    assert payment_link_expiry(hold_until=hold_until, now=NOW, margin=timedelta(0)) is not None
