@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from services.checkout.domain import Delivery
 from services.checkout.models import Order
 from shared.money import format_pence
-
-# The shop's clock, by which customers read the times we tell them.
-SHOP_TIME = ZoneInfo("Europe/London")
+from shared.shop_time import spoken_time
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,7 @@ def payment_link(
         f"Thank you for your order {order.reference}, taken by phone.\n\n"
         f"{_receipt(order, postage_vat_percent)}\n\n"
         f"Pay securely by card here:\n{url}\n\n"
-        f"The link works until {shop_time(expires_at)} (UK time); the books are held for you "
+        f"The link works until {spoken_time(expires_at)} (UK time); the books are held for you "
         "until then.\n"
     )
     return EmailMessage(
@@ -150,14 +147,6 @@ def refund_notice(order: Order, *, amount_pence: int, reason: str) -> EmailMessa
         subject=f"Refund on your order {order.reference}",
         body=body,
     )
-
-
-def shop_time(moment: datetime) -> str:
-    """A moment as a customer reads it, by the shop's clock: "3:05pm on Friday 27 November"."""
-    local = moment.astimezone(SHOP_TIME)
-    hour = local.hour % 12 or 12
-    half = "am" if local.hour < 12 else "pm"
-    return f"{hour}:{local.minute:02d}{half} on {local:%A} {local.day} {local:%B}"
 
 
 def _address(order: Order) -> str:

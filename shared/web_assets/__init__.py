@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from shared.auth.roles import Role
 from shared.auth.templates import register_staff_helpers
 from shared.money import format_pence
+from shared.shop_time import shop_time, spoken_time
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -62,11 +63,13 @@ def staff_template_config(
     *,
     engine_callback: Callable[[JinjaTemplateEngine], None] | None = None,
 ) -> TemplateConfig[JinjaTemplateEngine]:
-    """Jinja over the service's own templates, then the shared layout; `pence` filter, staff
-    helpers (`current_staff()`), `staff_pages` and `staff_static` (this service's asset prefix)."""
+    """Jinja over the service's own templates, then the shared layout; `pence`, `shop_time`
+    and `spoken_time` filters, staff helpers (`current_staff()`), `staff_pages` and `staff_static` (this service's asset prefix)."""
 
     def setup(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters["pence"] = format_pence
+        engine.engine.filters["shop_time"] = shop_time
+        engine.engine.filters["spoken_time"] = spoken_time
         engine.engine.globals["staff_pages"] = STAFF_PAGES
         engine.engine.globals["staff_static"] = static_prefix(service)
         register_staff_helpers(engine)

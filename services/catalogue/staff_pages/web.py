@@ -4,10 +4,8 @@ redirects, lists cut short and the form and query types."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any, NamedTuple, TypeVar
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request
 from litestar.datastructures import CacheControlHeader
@@ -18,11 +16,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.auth.sessions import StaffIdentity, current_staff
+from shared.shop_time import shop_time
 
 T = TypeVar("T")
 
 Query = Annotated[str, QueryParameter(max_length=200)]
-SHOP_TIME = ZoneInfo("Europe/London")
 # What a redirect after a change may ask the next page to say (never free text in a URL).
 NOTICES = {
     "adjusted": "Stock adjusted: the ledger below shows the change.",
@@ -54,10 +52,6 @@ def first_of(rows: Sequence[T], shown: int) -> tuple[Sequence[T], Cut | None]:
     if len(rows) <= shown:
         return rows, None
     return rows[:shown], Cut(shown)
-
-
-def shop_time(moment: datetime) -> str:
-    return moment.astimezone(SHOP_TIME).strftime("%d %b %Y, %H:%M")
 
 
 def page(name: str, context: dict[str, Any], status_code: int = 200) -> Template:

@@ -13,12 +13,12 @@ import pytest
 from conftest import BOOKS, Shop
 from sqlalchemy import update
 
-from services.checkout.emails import shop_time
 from services.checkout.models import Order
 from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 from shared.auth.roles import Role
 from shared.messaging.message import utcnow
 from shared.money import format_pence
+from shared.shop_time import spoken_time
 
 pytestmark = pytest.mark.integration
 
@@ -264,7 +264,7 @@ async def test_a_collection_orders_expired_link_leaves_the_copies_held_for_a_new
     first_session = await shop.stripe(f"/checkout/sessions/{first_url.rsplit('/', 1)[1]}")
     [first_email] = await shop.mailbox.wait_for(1)
     expiry = datetime.fromtimestamp(first_session["expires_at"], UTC)
-    assert f"The link works until {shop_time(expiry)} (UK time)" in first_email.get_content()
+    assert f"The link works until {spoken_time(expiry)} (UK time)" in first_email.get_content()
 
     # Stripe ends the link after a day; the copies are held for the week a collection waits.
     await shop.standin("POST", f"/_standin/sessions/{first_session['id']}/expire_now")
@@ -288,7 +288,7 @@ async def test_a_collection_orders_expired_link_leaves_the_copies_held_for_a_new
     assert second_url in second_email.get_content()
     assert first_url not in second_email.get_content()
     expiry = datetime.fromtimestamp(second_session["expires_at"], UTC)
-    assert f"The link works until {shop_time(expiry)} (UK time)" in second_email.get_content()
+    assert f"The link works until {spoken_time(expiry)} (UK time)" in second_email.get_content()
 
     await shop.pay(second_url)
     paid = await shop.wait_for_status(created["id"], "paid")

@@ -14,6 +14,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
 from shared.auth.roles import Role
+from shared.shop_time import shop_time
 
 pytestmark = pytest.mark.integration
 
@@ -371,3 +372,21 @@ async def test_a_web_orders_address_from_stripe_shows_on_its_detail(
     assert aside.html is not None
     assert "Rosa Reader<br>" in aside.html
     assert "1 Red Lane<br>Flat 2<br>London<br>N1 1AA" in aside.html
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_an_orders_times_are_shown_by_the_shops_clock(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    # They were shown in UTC, an hour out from the shop's clock all summer.
+    ref = await phone_order(shop, clerk, [(RAGGED, 1)])
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert order.hold_until is not None
+
+    detail = text_of(await clerk.get(f"/staff/orders/{ref}"))
+    listed = text_of(await clerk.get(f"/staff/orders?q={ref}"))
+
+    assert f"held until {shop_time(order.hold_until)}" in detail
+    assert shop_time(order.history[0].at) in detail
+    assert shop_time(order.created_at) in listed
+    assert "UTC" not in detail + listed

@@ -1,11 +1,9 @@
-"""What the emails say: the payment link's expiry by the shop's clock, and the receipt of an
-order paid at the counter."""
+"""What the emails say: the payment link's expiry by the shop's clock (shared.shop_time), and the
+receipt of an order paid at the counter."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-import pytest
 
 from services.checkout import emails
 from services.checkout.models import Order, OrderLine
@@ -31,21 +29,6 @@ def collection_order() -> Order:
             )
         ],
     )
-
-
-@pytest.mark.parametrize(
-    ("moment", "said"),
-    [
-        # Greenwich Mean Time in winter...
-        (datetime(2026, 11, 27, 15, 5, tzinfo=UTC), "3:05pm on Friday 27 November"),
-        # ...British Summer Time, an hour ahead of UTC, in summer.
-        (datetime(2026, 7, 3, 11, 0, tzinfo=UTC), "12:00pm on Friday 3 July"),
-        (datetime(2026, 7, 3, 23, 30, tzinfo=UTC), "12:30am on Saturday 4 July"),
-        (datetime(2026, 1, 5, 9, 45, tzinfo=UTC), "9:45am on Monday 5 January"),
-    ],
-)
-def test_times_are_said_by_the_shops_clock(moment: datetime, said: str) -> None:
-    assert emails.shop_time(moment) == said
 
 
 def test_the_payment_link_says_when_it_stops_working() -> None:
