@@ -42,6 +42,12 @@ def _page(html: str) -> Response[Any]:
     )
 
 
+def _sentence(error: Exception) -> str:
+    """The error's message ending as a sentence does, once ("is a digit mistyped?" ends so)."""
+    message = str(error)
+    return message if message.endswith((".", "?", "!")) else f"{message}."
+
+
 def _sorry(status_code: int, heading: str, message: str, query: str = "") -> Template:
     return Template(
         template_name="sorry.html",
@@ -73,7 +79,9 @@ class PublicPages(Controller):
         try:
             isbn13 = to_isbn13(isbn)
         except InvalidISBN as error:
-            return _sorry(400, "That is not an ISBN", f"{error}. Check the link, or search:", isbn)
+            return _sorry(
+                400, "That is not an ISBN", f"{_sentence(error)} Check the link, or search:", isbn
+            )
         if isbn13 != isbn:
             # ISBN-10 or hyphenated in the link: one address per book.
             query = urlencode({k: v for k, v in (("article", article), ("link", link)) if v})

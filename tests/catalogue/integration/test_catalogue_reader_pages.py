@@ -1,6 +1,6 @@
-"""The lists a reader sees: the front page, where the header's "Bookshop" link and every
-"Back to the shop" lead (it answered 404, so a reader who clicked the shop's name was told the
-shop was not found), and search, which says when it shows only the first matches."""
+"""What a reader sees: the front page, where the header's "Bookshop" link and every "Back to the
+shop" lead (it answered 404, so a reader who clicked the shop's name was told the shop was not
+found); search, which says when it shows only the first matches; a book page's words."""
 
 from __future__ import annotations
 
@@ -100,3 +100,22 @@ async def test_search_says_when_it_shows_only_the_first_matches(
     assert "Showing the first 1 matches; there are more." in cut.text_content()
     assert len(whole.cssselect("ol.hits li")) == 1
     assert "there are more" not in whole.text_content()
+
+
+async def test_a_mistyped_isbn_is_told_in_one_sentence(client: AsyncTestClient[Any]) -> None:
+    page = await client.get("/books/9798463348617", headers={"accept": "text/html"})
+
+    assert page.status_code == 400
+    text = " ".join(html.fromstring(page.text).text_content().split())
+    assert "wrong check digit: is a digit mistyped? Check the link, or search:" in text
+
+
+async def test_the_book_page_says_where_the_shop_posts_before_the_reader_pays(
+    client: AsyncTestClient[Any],
+) -> None:
+    # A reader abroad found out only on Stripe's page, after Buy ("We cannot ship to FR").
+    on_sale = html.fromstring((await client.get("/books/9798463348616")).text)
+    sold_out = html.fromstring((await client.get("/books/9780140449136")).text)
+
+    assert "We post to UK addresses only." in on_sale.text_content()
+    assert "We post to UK addresses only." not in sold_out.text_content()
