@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar import Controller, HttpMethod, MediaType, Request, get
+from litestar import Controller, HttpMethod, MediaType, Request, Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
 
 from services.recommendation.controllers.dependencies import Recommendations
 from services.recommendation.domain import DEFAULT_K, MAX_K, MIN_K, ArticleBooks
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
+from shared.errors import NotFound
 from shared.web import get_and_head
 
 BookCount = Annotated[int, QueryParameter(ge=MIN_K, le=MAX_K)]
@@ -53,9 +54,18 @@ class ArticleBooksController(Controller):
     )
     async def snippet(
         self, recommendations: Recommendations, article_id: FromPath[str], k: BookCount = DEFAULT_K
-    ) -> Template:
+    ) -> Template | Response[str]:
         """An HTML fragment for the article's page: no scripts, no outside assets."""
-        found = await recommendations.article_books(article_id, k=k)
+        try:
+            found = await recommendations.article_books(article_id, k=k)
+        except NotFound:
+            # The article's page includes whatever this answers: for an article the shop
+            # has not read (yet), nothing a reader can see rather than an error page or JSON.
+            return Response(
+                "<!-- the bookshop has no books for this article yet -->",
+                status_code=HTTP_404_NOT_FOUND,
+                media_type=MediaType.HTML,
+            )
         return Template(
             template_name="snippet.html",
             context={"article": found.article, "books": found.books},

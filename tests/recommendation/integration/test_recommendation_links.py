@@ -190,9 +190,15 @@ async def test_the_snippet_is_plain_html_with_each_book_linked_priced_and_availa
     assert availability == ["In stock", "Out of stock", "In stock"]
 
 
-async def test_the_snippet_of_an_unknown_article_is_not_found(client) -> None:
-    response = await client.get("/articles/nope/snippet", headers={"Accept": "text/html"})
+@pytest.mark.parametrize("accept", ["text/html", "*/*"])
+async def test_the_snippet_of_an_unknown_article_is_not_found_and_shows_nothing(
+    client, accept: str
+) -> None:
+    # The article's page includes the answer as it is: an error page, or JSON, showed in it.
+    response = await client.get("/articles/nope/snippet", headers={"Accept": accept})
     assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text.startswith("<!--") and response.text.endswith("-->")
 
 
 async def test_the_report_counts_clicks_per_book_and_the_orders_the_article_brought(
