@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from litestar import HttpMethod, MediaType, Request, Response, route
 from litestar.enums import ScopeType
@@ -40,16 +41,43 @@ def _error_response(
     request: Request[Any, Any, Any], status: int, detail: str, extra: dict[str, Any]
 ) -> Response[Any]:
     if _wants_html(request):
-        body = (
-            "<!doctype html><html lang=en><meta charset=utf-8><title>Sorry</title>"
-            f"<main><h1>Sorry</h1><p>{_escape(detail)}</p><p><a href='/'>Back to the shop</a></p></main></html>"
-        )
-        return Response(body, status_code=status, media_type=MediaType.HTML)
+        return Response(_error_page(request, detail), status_code=status, media_type=MediaType.HTML)
     return Response({"status_code": status, "detail": detail, **extra}, status_code=status)
 
 
+# Plain on purpose: it must show when templates, or the service behind them, are what failed.
+_ERROR_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8>"
+    "<meta name=viewport content='width=device-width, initial-scale=1'><title>Sorry | Bookshop</title>"
+    "<style>body{{font:1.05rem/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a}}"
+    "main{{max-width:46rem;margin:0 auto;padding:.75rem 1rem}}a{{color:#a00}}"
+    "input,button{{font:inherit;padding:.35rem .5rem}}</style>"
+    "<main><h1>Sorry</h1><p>{detail}</p><p>{back}<a href='/'>Back to the shop</a></p>"
+    "<form action='/search' method='get' role='search'><label for=q>Search by title, author or "
+    "ISBN</label> <input id=q name=q type=search maxlength=200> <button>Search</button></form>"
+    "</main></html>"
+)
+
+
+def _error_page(request: Request[Any, Any, Any], detail: str) -> str:
+    """The error for a person: what went wrong, the way back to the page they came from (a
+    book whose Buy was refused, say) when it is one of the shop's, and a search."""
+    came_from = urlsplit(request.headers.get("referer", ""))
+    back = ""
+    if came_from.netloc == request.url.netloc and came_from.path.startswith("/"):
+        address = urlunsplit(("", "", came_from.path, came_from.query, ""))
+        back = f"<a href='{_escape(address)}'>Back to the page you were on</a> · "
+    return _ERROR_PAGE.format(detail=_escape(detail), back=back)
+
+
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("'", "&#39;")
+        .replace('"', "&quot;")
+    )
 
 
 def shop_error_handler(request: Request[Any, Any, Any], error: ShopError) -> Response[Any]:
