@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
@@ -27,10 +27,16 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database, mark
 from shared.messaging.message import Message, utcnow
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +93,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._postgres = db.is_postgres
+        self._one_sender = None if db.is_postgres else _sender_lock(db.url)
 
     def kick(self) -> None:
         """Wake the running relay loop now rather than at its next poll."""
@@ -114,17 +121,31 @@ class OutboxRelay:
         else:
             # SQLite has one write lock for the whole file: holding it while talking to the
             # broker would stall every handler behind the busy timeout's sleeps. So read, send,
-            # then mark in a short write; two relays may both send a row, which inboxes make
-            # harmless.
-            async with self._db.reading() as session:
-                rows = (await session.execute(query)).all()
-            failure = await self._send_rows(rows, published)
-            if published:
-                async with self._db.writing() as session:
-                    await self._mark_published(session, published)
+            # then mark in a short write, one relay of the file at a time (the web app's and
+            # the worker's): two reading the same unsent rows both sent them, and an import
+            # of 5,000 books had every subscriber handle each of its messages twice.
+            async with self._sending():
+                async with self._db.reading() as session:
+                    rows = (await session.execute(query)).all()
+                failure = await self._send_rows(rows, published)
+                if published:
+                    async with self._db.writing() as session:
+                        await self._mark_published(session, published)
         if failure is not None:
             raise failure
         return len(published)
+
+    @contextlib.asynccontextmanager
+    async def _sending(self) -> AsyncIterator[None]:
+        if self._one_sender is None:
+            yield
+            return
+        # on a thread: waiting for the other relay's batch must not stop this event loop
+        await asyncio.to_thread(self._one_sender.acquire)
+        try:
+            yield
+        finally:
+            self._one_sender.release()
 
     async def _send_rows(
         self, rows: Sequence[Row[Any, Any, Any]], published: list[int]
@@ -170,6 +191,30 @@ class OutboxRelay:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+
+
+class _SenderLock:
+    """An advisory lock on a file beside a SQLite database, which that database's relays take
+    to send, whichever process they are in. One open file each: two relays of one process
+    exclude each other too, and the lock may be let go on another thread than took it."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "a+b")  # noqa: SIM115 - held for the relay's life
+
+    def acquire(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+
+
+def _sender_lock(url: str) -> _SenderLock | None:
+    """None where relays need none: a database in memory, which one process alone can see, or
+    a system without advisory locks (a message may then go twice, which inboxes make harmless)."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or fcntl is None:
+        return None
+    return _SenderLock(f"{path}.outbox-lock")
 
 
 class BackgroundRelay:
