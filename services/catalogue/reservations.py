@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.changes import announce
 from services.catalogue.domain import merge_quantities
-from services.catalogue.models import Reservation, ReservationLine, Stock
+from services.catalogue.models import Book, Reservation, ReservationLine, Stock
 from services.catalogue.stock import Movement, Who, ledger_parameters, move, move_within
-from shared.contracts import ReservationReply, ShortLine
+from shared.contracts import LinePrice, ReservationReply, ShortLine
 from shared.db import insert_for, table_of
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -136,10 +136,11 @@ def _open_statement(dialect: str) -> Insert:
 _OPEN_FOR = {dialect: _open_statement(dialect) for dialect in ("postgresql", "sqlite")}
 
 
-def _open_and_hold_statement() -> Select[tuple[UUID, int | None, int | None]]:
+def _open_and_hold_statement() -> Select[tuple[UUID, int | None, int | None, int | None]]:
     """Postgres, one book: `_open`, the hold's stock move and ledger row, and the hold's line,
-    in one statement. The move and the line are made only if the order was opened here; a row
-    with empty counters means opened but short, no row means the order had a record already."""
+    in one statement, which also reads the book's price for the reply. The move and the line
+    are made only if the order was opened here; a row with empty counters means opened but
+    short, no row means the order had a record already."""
     opened = _OPEN_FOR["postgresql"].cte("opened")
     moved, recorded = move_within(exists(select(opened.c.order_id)))
     line = (
@@ -154,8 +155,14 @@ def _open_and_hold_statement() -> Select[tuple[UUID, int | None, int | None]]:
         )
         .cte("line")
     )
+    price = select(Book.price_pence).where(Book.isbn13 == bindparam("target", type_=String))
     return (
-        select(opened.c.order_id, moved.c.on_hand, moved.c.reserved)
+        select(
+            opened.c.order_id,
+            moved.c.on_hand,
+            moved.c.reserved,
+            price.scalar_subquery().label("price_pence"),
+        )
         .select_from(opened.outerjoin(moved, true()))
         .add_cte(recorded, line)
     )
@@ -167,10 +174,12 @@ _OPEN_AND_HOLD = _open_and_hold_statement()
 @dataclass(frozen=True)
 class _Holding:
     """What holding an order's lines came to: each held book's available copies (before,
-    after), and the books that were short (then nothing is held)."""
+    after), and the books that were short (then nothing is held); the held books' prices
+    where the hold read them."""
 
     availability: dict[str, tuple[int, int]]
     short: list[str]
+    prices: dict[str, int] = field(default_factory=dict)
 
 
 async def _open_and_hold(
@@ -198,7 +207,11 @@ async def _open_and_hold(
     if row.on_hand is None:
         return _Holding(availability={}, short=[isbn13])
     available = row.on_hand - row.reserved
-    return _Holding(availability={isbn13: (available + quantity, available)}, short=[])
+    return _Holding(
+        availability={isbn13: (available + quantity, available)},
+        short=[],
+        prices={isbn13: row.price_pence},
+    )
 
 
 async def _hold(session: AsyncSession, wanted: dict[str, int], who: Who) -> _Holding:
@@ -265,7 +278,7 @@ async def reserve(
         await session.execute(delete(Reservation).where(Reservation.order_id == order_id))
         return await _short_reply(session, order_id, wanted, holding.short)
     await announce(uow, wanted, now=now, availability=holding.availability, hold=True)
-    return ReservationReply(order_id=order_id, ok=True, expires_at=expires_at)
+    return await _held_reply(session, order_id, wanted, expires_at, read=holding.prices)
 
 
 async def _reserve_again(
@@ -281,7 +294,7 @@ async def _reserve_again(
         raise RuntimeError(f"reservation {order_id} changed while being opened; retry")
     status, held_until = known
     if status in (Status.HELD, Status.COMMITTED):
-        return ReservationReply(order_id=order_id, ok=True, expires_at=held_until)
+        return await _held_reply(session, order_id, wanted, held_until)
     if status == Status.RELEASED:
         return ReservationReply(order_id=order_id, ok=False)
     holding = await _hold(session, wanted, who)
@@ -299,7 +312,30 @@ async def _reserve_again(
     await session.execute(delete(ReservationLine).where(ReservationLine.order_id == order_id))
     await _record_lines(session, order_id, wanted)
     await announce(uow, wanted, now=who.now, availability=holding.availability, hold=True)
-    return ReservationReply(order_id=order_id, ok=True, expires_at=expires_at)
+    return await _held_reply(session, order_id, wanted, expires_at)
+
+
+async def _held_reply(
+    session: AsyncSession,
+    order_id: UUID,
+    wanted: dict[str, int],
+    expires_at: datetime | None,
+    *,
+    read: dict[str, int] | None = None,
+) -> ReservationReply:
+    """Yes, with the books' prices as held: checkout charges these, not its own copy."""
+    prices = dict(read or {})
+    if prices.keys() != wanted.keys():
+        rows = await session.execute(
+            select(Book.isbn13, Book.price_pence).where(Book.isbn13.in_(list(wanted)))
+        )
+        prices = {isbn13: price for isbn13, price in rows}
+    return ReservationReply(
+        order_id=order_id,
+        ok=True,
+        expires_at=expires_at,
+        prices=tuple(LinePrice(isbn13=i, price_pence=p) for i, p in prices.items()),
+    )
 
 
 async def _short_reply(

@@ -3,6 +3,7 @@
 from shared.contracts.catalogue import (
     BookChanged,
     CommitReservation,
+    LinePrice,
     ReleaseReservation,
     ReservationCommitted,
     ReservationReply,
@@ -31,6 +32,7 @@ __all__ = [
     "Attribution",
     "BookChanged",
     "CommitReservation",
+    "LinePrice",
     "OrderLine",
     "OrderPaid",
     "OrderRefunded",

@@ -27,6 +27,13 @@ class ShortLine(msgspec.Struct, frozen=True):
     available: int
 
 
+class LinePrice(msgspec.Struct, frozen=True):
+    """A held book's price in the catalogue as it held the copies."""
+
+    isbn13: str
+    price_pence: int
+
+
 class ReserveStock(Command, frozen=True, kw_only=True):
     """Hold copies for an order until `expires_at`; replies with a ReservationReply."""
 
@@ -38,10 +45,15 @@ class ReserveStock(Command, frozen=True, kw_only=True):
 
 
 class ReservationReply(msgspec.Struct, frozen=True, kw_only=True):
+    """`prices`, with a hold: the books' prices as the catalogue held them, which the order
+    charges. Checkout's own copy of prices follows BookChanged events, which can be minutes
+    behind after an import of thousands of books."""
+
     order_id: UUID
     ok: bool
     short: tuple[ShortLine, ...] = ()
     expires_at: datetime | None = None
+    prices: tuple[LinePrice, ...] = ()
 
 
 class CommitReservation(Command, frozen=True, kw_only=True):

@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import msgspec
 from sqlalchemy import event, select
 
 from services.catalogue import handlers, models, reservations
 from services.catalogue.service import BookService
 from shared.contracts import (
     CommitReservation,
+    LinePrice,
     ReleaseReservation,
     ReservationCommitted,
     ReservationReply,
@@ -115,6 +117,8 @@ async def test_a_hold_moves_the_counters_and_records_its_ledger_entry_and_line(
     statements_made = len(statements)
 
     assert reply.ok
+    # the price the copies are held at, which checkout charges
+    assert reply.prices == (LinePrice(isbn13=isbn, price_pence=999),)
     assert await catalogue.counters(isbn) == (7, 3)
     async with db.reading() as session:
         entry = (
@@ -311,3 +315,27 @@ async def test_a_hold_is_announced_only_when_it_takes_the_last_copies(
     await reserve(uows, reserve_message(uuid4(), (isbn, 1)))
     events = await catalogue.events(isbn)
     assert len(events) == imported + 1 and events[-1]["available"] == 0
+
+
+async def test_every_held_book_of_an_order_comes_with_its_price_however_often_asked(
+    books: BookService, uows: UnitOfWorkFactory, catalogue
+) -> None:
+    first, second = catalogue.isbn(21), catalogue.isbn(22)
+    await books.upsert_books(
+        books=[
+            msgspec.structs.replace(catalogue.book(first, "First", stock=3), price_pence=1250),
+            msgspec.structs.replace(catalogue.book(second, "Second", stock=3), price_pence=800),
+        ],
+        actor="t",
+    )
+    message = reserve_message(uuid4(), (first, 1), (second, 2))
+
+    held = await reserve(uows, message)
+    again = await reserve(uows, message)
+
+    for reply in (held, again):
+        assert reply.ok
+        assert {(p.isbn13, p.price_pence) for p in reply.prices} == {
+            (first, 1250),
+            (second, 800),
+        }
