@@ -3,6 +3,7 @@ figures and ledger, adjustments with a reason, price and reorder point."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import msgspec
@@ -27,7 +28,7 @@ from services.catalogue.staff_pages.web import (
     see_other,
 )
 from shared.errors import InvalidInput, NotFound, ShopError
-from shared.isbn import is_isbn, to_isbn13
+from shared.isbn import InvalidISBN, hyphenless, is_isbn, to_isbn13
 from shared.web import Form
 
 SEARCH_RESULTS = 30
@@ -36,6 +37,22 @@ LEDGER_PAGE = 50
 LedgerPosition = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)]
 # The forms already acted on (the app's `submissions` dependency).
 OnceOnly = NamedDependency[Submissions]
+
+
+# What reads as an attempt at an ISBN (13 digits, or 10 the last of which may be X).
+_ISBN_SHAPED = re.compile(r"(?:ISBN:?)?(\d{13}|\d{9}[\dXx])", re.IGNORECASE)
+
+
+def _isbn_mistake(q: str) -> str | None:
+    """Why `q`, typed or scanned as an ISBN, is not one (a wrong check digit...): searching
+    the words of titles for it would only answer "nothing found"."""
+    if _ISBN_SHAPED.fullmatch(hyphenless(q.strip())) is None:
+        return None
+    try:
+        to_isbn13(q)
+    except InvalidISBN as error:
+        return str(error)
+    return None
 
 
 async def _search(books: BookService, q: str) -> tuple[SearchResults | None, Cut | None]:
@@ -66,12 +83,22 @@ class BookPages(StockArea):
                     status_code=404,
                 )
             return see_other(book_path(isbn13))
+        mistake = _isbn_mistake(q)
+        if mistake is not None:
+            return page(
+                "index.html",
+                {"q": q, "results": None, "error": None, "isbn_mistake": mistake},
+                status_code=400,
+            )
         results, cut = await _search(books, q)
         return page("index.html", {"q": q, "results": results, "cut": cut, "error": None})
 
     @get("/search")
     async def search(self, books: Books, q: Query = "") -> Template:
         """The results table alone, for the search box's live updates."""
+        mistake = _isbn_mistake(q)
+        if mistake is not None:
+            return page("_results.html", {"q": q, "results": None, "isbn_mistake": mistake})
         results, cut = await _search(books, q)
         return page("_results.html", {"q": q, "results": results, "cut": cut})
 

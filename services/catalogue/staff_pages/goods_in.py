@@ -31,6 +31,8 @@ PENDING_SECONDS = 2 * 24 * 3600
 MAX_LINES = 1000
 MAX_QUANTITY = 10_000
 MAX_REFERENCE = 200
+# Distinct refused scans listed; past this the oldest are only counted.
+MAX_REFUSED = 50
 
 T = TypeVar("T")
 
@@ -41,10 +43,23 @@ class PendingLine(msgspec.Struct, kw_only=True):
     quantity: int
 
 
+class RefusedScan(msgspec.Struct, kw_only=True):
+    """A scan that added nothing, e.g. `12345` that `is not an ISBN`; `times` it was scanned."""
+
+    scanned: str
+    reason: str
+    times: int = 1
+
+
 class PendingDelivery(msgspec.Struct, kw_only=True):
+    """The list being scanned, with the scans it refused: a clerk scanning at pace hears the
+    beep but seldom reads the message, so what was not booked in stays listed until dismissed."""
+
     token: str
     lines: list[PendingLine] = msgspec.field(default_factory=list)
     reference: str = ""
+    refused: list[RefusedScan] = msgspec.field(default_factory=list)
+    refused_unlisted: int = 0
 
     @property
     def copies(self) -> int:
@@ -52,6 +67,16 @@ class PendingDelivery(msgspec.Struct, kw_only=True):
 
     def line(self, isbn13: str) -> PendingLine | None:
         return next((line for line in self.lines if line.isbn13 == isbn13), None)
+
+    def note_refused(self, refusal: RefusedScan) -> None:
+        """List a refused scan, or count it again where the same scan is listed already."""
+        listed = next((r for r in self.refused if r.scanned == refusal.scanned), None)
+        if listed is not None:
+            listed.times += 1
+            return
+        self.refused.append(refusal)
+        if len(self.refused) > MAX_REFUSED:
+            self.refused_unlisted += self.refused.pop(0).times
 
 
 class WrittenLine(msgspec.Struct, kw_only=True):
@@ -77,7 +102,12 @@ class WrittenDelivery(msgspec.Struct, kw_only=True):
 
 
 class ScanRefused(InvalidInput):
-    """A scan that adds nothing: not an ISBN, or a book the catalogue does not have."""
+    """A scan that adds nothing: not an ISBN, or a book the catalogue does not have.
+    `refusal` is what the list of refused scans keeps of it (None: nothing was scanned)."""
+
+    def __init__(self, message: str, *, refusal: RefusedScan | None = None) -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 def _new_delivery() -> PendingDelivery:
@@ -109,27 +139,60 @@ class GoodsInDesk:
         return msgspec.json.decode(raw, type=PendingDelivery)
 
     async def scan(self, staff_id: str, raw: str) -> tuple[PendingDelivery, PendingLine]:
-        """Add one copy of the scanned or typed ISBN (another of it if already listed)."""
-        text = raw.strip()
+        """Add one copy of the scanned or typed ISBN (another of it if already listed); a
+        refused scan is kept on the delivery's list of refused scans, then raised."""
+        text = raw.strip()[:40]
         if not text:
             raise ScanRefused("Scan or type an ISBN first.")
         try:
-            isbn13 = to_isbn13(text[:40])
+            return await self._add_copy(staff_id, text)
+        except ScanRefused as refused:
+            refusal = refused.refusal
+            if refusal is not None:
+                await self._change(staff_id, lambda delivery: delivery.note_refused(refusal))
+            raise
+
+    async def dismiss_refused(self, staff_id: str) -> PendingDelivery:
+        def forget(delivery: PendingDelivery) -> None:
+            delivery.refused = []
+            delivery.refused_unlisted = 0
+
+        delivery, _ = await self._change(staff_id, forget)
+        return delivery
+
+    async def _add_copy(self, staff_id: str, text: str) -> tuple[PendingDelivery, PendingLine]:
+        try:
+            isbn13 = to_isbn13(text)
         except InvalidISBN as error:
-            raise ScanRefused(f"Not added: {error}.") from None
+            # The message begins with the scan quoted; the list shows the scan once, unquoted.
+            reason = str(error).removeprefix(repr(text)).strip()
+            raise ScanRefused(
+                f"Not added: {error}.", refusal=RefusedScan(scanned=text, reason=reason)
+            ) from None
         book = await self._book(isbn13)
+        listed = f"{book.title} ({isbn13})"
 
         def add(delivery: PendingDelivery) -> PendingLine:
             line = delivery.line(isbn13)
             if line is None:
                 if len(delivery.lines) >= MAX_LINES:
                     raise ScanRefused(
-                        f"A delivery holds at most {MAX_LINES} books: confirm this one first."
+                        f"A delivery holds at most {MAX_LINES} books: confirm this one first.",
+                        refusal=RefusedScan(
+                            scanned=listed,
+                            reason=f"did not fit: a delivery holds at most {MAX_LINES} books",
+                        ),
                     )
                 line = PendingLine(isbn13=isbn13, title=book.title, quantity=0)
                 delivery.lines.append(line)
             if line.quantity >= MAX_QUANTITY:
-                raise ScanRefused(f"{book.title}: at most {MAX_QUANTITY} copies on one line.")
+                raise ScanRefused(
+                    f"{book.title}: at most {MAX_QUANTITY} copies on one line.",
+                    refusal=RefusedScan(
+                        scanned=listed,
+                        reason=f"did not fit: at most {MAX_QUANTITY} copies on one line",
+                    ),
+                )
             line.quantity += 1
             return line
 
@@ -209,7 +272,8 @@ class GoodsInDesk:
         except NotFound:
             raise ScanRefused(
                 f"Not added: no book with ISBN {isbn13} in the catalogue. Add the book (or "
-                "import the supplier's file) first, then scan it again."
+                "import the supplier's file) first, then scan it again.",
+                refusal=RefusedScan(scanned=isbn13, reason="is not in the catalogue"),
             ) from None
 
     async def _change(

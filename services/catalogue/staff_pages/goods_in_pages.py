@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,7 +90,9 @@ class GoodsInPages(StockArea):
     async def save_delivery(
         self, request: Request[Any, Any, Any], goods_in: GoodsIn, data: Form
     ) -> Template | Redirect:
-        """Quantities and the supplier note as typed (0 takes a book off the list)."""
+        """Quantities and the supplier note as typed (0 takes a book off the list). htmx saves
+        on each change and swaps in only the heading and message (#delivery-status), so the
+        field being typed in keeps its focus and value; the rows taken off go with it."""
         staff = staff_of(request)
         typed = DeliveryForm.from_data(data)
         try:
@@ -103,7 +106,16 @@ class GoodsInPages(StockArea):
             )
         if not is_htmx(request):
             return see_other("/staff/stock/goods-in")
-        return self._delivery(request, delivery, notice="Saved.")
+        saved = self._delivery(
+            request,
+            delivery,
+            notice="Saved.",
+            removed=[isbn for isbn in typed.quantities if delivery.line(isbn) is None],
+        )
+        if not delivery.lines:
+            # Nothing left to type in: the whole list goes, for "Nothing scanned yet".
+            saved.headers.update({"HX-Retarget": "#delivery", "HX-Reselect": "#delivery"})
+        return saved
 
     @post("/goods-in/remove/{isbn:str}")
     async def remove_line(
@@ -116,8 +128,24 @@ class GoodsInPages(StockArea):
         return self._delivery(request, delivery, notice=f"Took {isbn} off the list.")
 
     @post("/goods-in/clear")
-    async def clear_delivery(self, request: Request[Any, Any, Any], goods_in: GoodsIn) -> Redirect:
-        await goods_in.clear(staff_of(request).staff_id)
+    async def clear(
+        self, request: Request[Any, Any, Any], goods_in: GoodsIn, data: Form
+    ) -> Template | Redirect:
+        """Clear the list of refused scans (`list=refused`), or the delivery. Clearing the
+        delivery loses every scan on it, so it is done only once asked and answered on a page
+        of its own (`confirmed=yes`), away from Confirm; a page that works without script."""
+        staff = staff_of(request)
+        if forms.text(data, "list", limit=20) == "refused":
+            delivery = await goods_in.dismiss_refused(staff.staff_id)
+            if not is_htmx(request):
+                return see_other("/staff/stock/goods-in")
+            return self._delivery(request, delivery)
+        if forms.text(data, "confirmed", limit=10) != "yes":
+            delivery = await goods_in.pending(staff.staff_id)
+            if not delivery.lines:
+                return see_other("/staff/stock/goods-in")
+            return page("goods_in_clear.html", {"delivery": delivery})
+        await goods_in.clear(staff.staff_id)
         return see_other("/staff/stock/goods-in", done="cleared")
 
     @post("/goods-in/confirm")
@@ -158,15 +186,18 @@ class GoodsInPages(StockArea):
         status_code: int = 200,
         whole_page: bool = False,
         typed: DeliveryForm | None = None,
+        removed: Sequence[str] = (),
     ) -> Template:
         """htmx: the list (with its message) to swap in, as 200 so htmx swaps an error too;
-        otherwise the whole page. `typed`: the form as refused, shown as typed to correct."""
+        otherwise the whole page. `typed`: the form as refused, shown as typed to correct;
+        `removed`: the ISBNs of rows a save took off, for htmx to delete from the page."""
         context = {
             "delivery": delivery,
             "notice": notice,
             "error": error,
             "last": last,
             "typed": typed or DeliveryForm(),
+            "removed": removed,
         }
         if is_htmx(request) and not whole_page:
             return page("_delivery.html", context)

@@ -43,7 +43,7 @@ class StockTakePages(StockArea):
         subject = forms.text(data, "subject", limit=60)
         shelf = await shelves.books(subject)
         try:
-            counts = self._counts(data, [book.isbn13 for book in shelf])
+            counts = self._counts(data, shelf)
             result = await stock.stock_take(
                 take=StockTake(
                     counts=[CountedLine(isbn13=i, counted=c) for i, c in counts.items()]
@@ -72,8 +72,8 @@ class StockTakePages(StockArea):
         subject = forms.text(data, "subject", limit=60)
         shelf = await shelves.books(subject)
         try:
-            counts = self._counts(data, [book.isbn13 for book in shelf])
-            previewed = self._previewed(data, counts)
+            counts = self._counts(data, shelf)
+            previewed = self._previewed(data, counts, shelf)
             take = StockTake(
                 counts=[
                     CountedLine(isbn13=i, counted=c, expected_on_hand=previewed[i])
@@ -100,36 +100,47 @@ class StockTakePages(StockArea):
         return _preview(subject, result, counts, [])
 
     @staticmethod
-    def _counts(data: dict[str, Any], shelf: list[str]) -> dict[str, int]:
+    def _counts(data: dict[str, Any], shelf: Sequence[ShelfBook]) -> dict[str, int]:
         """The counted books of the shelf; a blank count means not counted (left as it is)."""
         typed = forms.prefixed(data, "count-")
         counts = {
-            isbn: forms.whole_number(
-                typed[isbn], what=f"The count for {isbn}", low=0, high=1_000_000
+            book.isbn13: forms.whole_number(
+                typed[book.isbn13], what=f"The count for {_named(book)}", low=0, high=1_000_000
             )
-            for isbn in shelf
-            if typed.get(isbn, "").strip()
+            for book in shelf
+            if typed.get(book.isbn13, "").strip()
         }
         if not counts:
             raise InvalidInput("Type a count for at least one book (blank means not counted).")
         return counts
 
     @staticmethod
-    def _previewed(data: dict[str, Any], counts: dict[str, int]) -> dict[str, int]:
+    def _previewed(
+        data: dict[str, Any], counts: dict[str, int], shelf: Sequence[ShelfBook]
+    ) -> dict[str, int]:
         """The on-hand figure the preview showed for each counted book."""
         figures = forms.prefixed(data, "expected-")
         try:
             return {
-                isbn: forms.whole_number(
-                    figures[isbn], what=f"The previewed figure for {isbn}", low=0, high=1_000_000
+                book.isbn13: forms.whole_number(
+                    figures[book.isbn13],
+                    what=f"The previewed figure for {_named(book)}",
+                    low=0,
+                    high=1_000_000,
                 )
-                for isbn in counts
+                for book in shelf
+                if book.isbn13 in counts
             }
         except KeyError:
             raise InvalidInput(
                 "Preview the differences again before writing them: the form lacks the figures "
                 "they were previewed against."
             ) from None
+
+
+def _named(book: ShelfBook) -> str:
+    """A book as the clerk finds it on the shelf: by title, the ISBN to tell editions apart."""
+    return f"{book.title} ({book.isbn13})"
 
 
 def _counting(

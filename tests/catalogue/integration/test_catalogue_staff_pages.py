@@ -182,6 +182,24 @@ async def test_enter_on_an_isbn_opens_the_books_page(client: Client) -> None:
     assert sorted(texts(words, "//tbody/tr/td[1]/a")) == ["Capital", "The Communist Manifesto"]
 
 
+@pytest.mark.parametrize("q", ["9781999000012", "978-0-14-044913-7"])
+async def test_an_isbn_with_a_wrong_check_digit_says_so(client: Client, q: str) -> None:
+    entered = await client.get("/staff/stock", params={"q": q})
+    assert entered.status_code == 400
+    assert texts(entered, "//p[@role='alert']") == [
+        f"'{q}' has a wrong check digit: is a digit mistyped?"
+    ]
+
+    typed = await client.get("/staff/stock/search", params={"q": q}, headers=HTMX)
+    assert typed.status_code == 200
+    assert texts(typed, "//p[@role='alert']") == texts(entered, "//p[@role='alert']")
+    assert "Nothing found" not in typed.text
+
+    # Digits that are no attempt at an ISBN are searched as words.
+    short = await client.get("/staff/stock/search", params={"q": "1917"}, headers=HTMX)
+    assert "Nothing found for “1917”" in short.text
+
+
 # A book's page --------------------------------------------------------------------------------
 
 
@@ -570,7 +588,8 @@ async def test_stock_take_without_counts_or_with_a_bad_count_is_refused(client: 
         data={"subject": "marxist-theory", f"count-{CAPITAL}": "-1"},
     )
     assert negative.status_code == 400
-    assert f"The count for {CAPITAL} must be from 0" in negative.text
+    # The book named as the clerk finds it on the shelf.
+    assert f"The count for Capital ({CAPITAL}) must be from 0" in negative.text
     # The counts typed are kept.
     assert page(negative).xpath(f"string(//input[@name='count-{CAPITAL}']/@value)") == "-1"
 
