@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from services.catalogue.imports.errors import ImportRefused
+from services.catalogue.imports.errors import ImportInterrupted, ImportRefused
 from services.catalogue.imports.formats import ImportFormat
 from services.catalogue.imports.report import ImportReport
 from shared.errors import ShopError
@@ -43,8 +43,8 @@ def catalogue() -> None:
 def import_books(file: Path, format_: str | None, actor: str | None) -> None:
     """Add or update the books in FILE: JSON lines, CSV or ONIX 3.0.
 
-    The whole file is checked before anything is written, then its books are written in
-    one transaction. Books already held and unchanged are left alone, so importing a file
+    The whole file is checked before anything is written, then its books are written a
+    few hundred to a transaction (if writing fails part way, the message says which were). Books already held and unchanged are left alone, so importing a file
     again changes nothing; a column (or JSON key) the file lacks leaves a held book's value
     as it is. A file may be as big as the staff page's import takes, no bigger.
     Exit status: 0 all imported; 1 some records skipped (listed);
@@ -70,6 +70,9 @@ def import_books(file: Path, format_: str | None, actor: str | None) -> None:
     except ImportRefused as error:
         click.echo(f"Refused {file.name}: {error.message}. Nothing was imported.", err=True)
         raise SystemExit(EXIT_REFUSED) from error
+    except ImportInterrupted as error:
+        click.echo(f"Could not import all of {file.name}: {error.message}.", err=True)
+        raise SystemExit(EXIT_NOT_WRITTEN) from error
     except ShopError as error:
         click.echo(
             f"The catalogue refused {file.name}: {error.message}. Nothing was imported.", err=True

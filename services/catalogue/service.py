@@ -7,6 +7,7 @@ for every book it changed, all in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -48,9 +49,15 @@ DEFAULT_REORDER_POINT = 1
 # Fields a BookCreate or BookUpdate may change, and whether a change needs the search terms redone.
 BOOK_FIELDS = BookUpdate.__struct_fields__
 SEARCHED_FIELDS = frozenset({"title", "subtitle", "authors"})
-LOOKUP_CHUNK = 500
-# A large import takes minutes: whoever watches hears how far it is this often.
-PROGRESS_EVERY = 100
+# Books an import writes in one transaction. Each chunk holds the database's write lock (all of
+# SQLite; the chunk's rows on Postgres) for a fraction of a second, so a reader's reservation,
+# which gives up after 3 s, gets in between chunks; the whole file in one transaction held it
+# for 20 s. Whoever watches the import hears how far it is after each chunk.
+WRITE_CHUNK = 250
+# SQLite does not queue writers: one waiting for the lock sleeps and retries, every 100 ms once
+# it has waited a while, and would rarely see the moment between two chunks. A pause as long as
+# that lets it in.
+SQLITE_PAUSE_BETWEEN_CHUNKS = 0.1
 
 
 def _read(book: Book, on_hand: int, reserved: int) -> BookRead:
@@ -131,10 +138,18 @@ async def _require_books(session: AsyncSession, isbns: Sequence[str]) -> dict[st
 class BookService:
     """Books: add, change, upsert in bulk (imports), read, search."""
 
-    def __init__(self, *, uow: UnitOfWorkFactory, db: Database, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        db: Database,
+        clock: Clock = utcnow,
+        write_chunk: int = WRITE_CHUNK,
+    ) -> None:
         self._uow = uow
         self._db = db
         self._clock = clock
+        self._write_chunk = write_chunk
 
     async def create(self, *, book: BookCreate, actor: str) -> BookRead:
         isbn13 = to_isbn13(book.isbn13)
@@ -170,54 +185,66 @@ class BookService:
         given: Mapping[str, frozenset[str]] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> UpsertSummary:
-        """Create new books and change those that differ, in one transaction; books that are the
-        same as held are not touched, so importing the same file twice changes nothing.
+        """Create new books and change those that differ; books that are the same as held are
+        not touched, so importing the same file twice changes nothing.
 
+        The books are written in order, WRITE_CHUNK to a transaction. If one fails, the chunks
+        before it stay written and the exception is raised: `on_progress` has heard, after each
+        chunk committed, how many books (the first so many of `books`) are written.
         `given` names, by ISBN-13, the fields each book's record gave: a held book keeps the
         others, so a spreadsheet of prices alone does not blank every book's authors and
         description (None: every record is whole).
         An invalid ISBN anywhere refuses the whole batch before anything is written.
-        `on_progress` hears how many books are written so far, every PROGRESS_EVERY of them.
         """
         records: dict[str, BookCreate] = {}
         for record in books:
             records[to_isbn13(record.isbn13)] = record
         summary = UpsertSummary()
-        async with self._uow() as uow:
-            session = uow.session
-            isbns = list(records)
-            held: dict[str, Book] = {}
-            for start in range(0, len(isbns), LOOKUP_CHUNK):
-                chunk = isbns[start : start + LOOKUP_CHUNK]
-                for found in await session.scalars(select(Book).where(Book.isbn13.in_(chunk))):
-                    held[found.isbn13] = found
-            changed: list[str] = []
-            items = list(records.items())
-            for start in range(0, len(items), PROGRESS_EVERY):
-                if on_progress is not None and start:
-                    on_progress(start)
-                new: dict[str, BookCreate] = {}
-                for isbn13, record in items[start : start + PROGRESS_EVERY]:
-                    book = held.get(isbn13)
-                    if book is None:
-                        new[isbn13] = record
-                        continue
-                    fields = _fields_of(record)
-                    if record.reorder_point is None:
-                        del fields["reorder_point"]
-                    if given is not None:
-                        fields = {
-                            name: value for name, value in fields.items() if name in given[isbn13]
-                        }
-                    if await self._apply(session, book, fields):
-                        summary.updated += 1
-                        changed.append(isbn13)
-                    else:
-                        summary.unchanged += 1
-                await self._insert_new(uow, new, actor=actor)
-                summary.created += len(new)
-            await announce(uow, changed, now=self._clock())
+        items = list(records.items())
+        for start in range(0, len(items), self._write_chunk):
+            chunk = dict(items[start : start + self._write_chunk])
+            async with self._uow() as uow:
+                await self._upsert_chunk(uow, chunk, actor=actor, given=given, summary=summary)
+            if on_progress is not None:
+                on_progress(start + len(chunk))
+            if not self._db.is_postgres and start + len(chunk) < len(items):
+                await asyncio.sleep(SQLITE_PAUSE_BETWEEN_CHUNKS)
         return summary
+
+    async def _upsert_chunk(
+        self,
+        uow: UnitOfWork,
+        records: dict[str, BookCreate],
+        *,
+        actor: str,
+        given: Mapping[str, frozenset[str]] | None,
+        summary: UpsertSummary,
+    ) -> None:
+        session = uow.session
+        held = {
+            book.isbn13: book
+            for book in await session.scalars(select(Book).where(Book.isbn13.in_(list(records))))
+        }
+        new: dict[str, BookCreate] = {}
+        changed: list[str] = []
+        for isbn13, record in records.items():
+            book = held.get(isbn13)
+            if book is None:
+                new[isbn13] = record
+                continue
+            fields = _fields_of(record)
+            if record.reorder_point is None:
+                del fields["reorder_point"]
+            if given is not None:
+                fields = {name: value for name, value in fields.items() if name in given[isbn13]}
+            if await self._apply(session, book, fields):
+                changed.append(isbn13)
+        await self._insert_new(uow, new, actor=actor)
+        await announce(uow, changed, now=self._clock())
+        # Counted once the chunk's statements have all gone through.
+        summary.created += len(new)
+        summary.updated += len(changed)
+        summary.unchanged += len(held) - len(changed)
 
     async def get(self, *, isbn13: str) -> BookRead:
         isbn13 = to_isbn13(isbn13)

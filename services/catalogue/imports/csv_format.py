@@ -11,14 +11,44 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from services.catalogue.imports.errors import ImportRefused
-from services.catalogue.imports.records import FIELDS, Location, ParsedRecord, RecordError, parsed
+from services.catalogue.imports.prices import ambiguous_in_pounds, written_in_pounds
+from services.catalogue.imports.records import (
+    FIELDS,
+    Location,
+    ParsedBook,
+    ParsedRecord,
+    RecordError,
+    parsed,
+)
 from services.catalogue.imports.textfiles import text_lines
 
 REQUIRED_COLUMNS = ("isbn13", "title", "price_pence")
 
 
 def parse_csv(stream: BinaryIO) -> Iterator[ParsedRecord]:
-    """Every data row's record or error; refuses a file without the required header columns."""
+    """Every data row's record or error; refuses a file without the required header columns.
+
+    If any price in the file is in pounds (12.99, £10), a bare whole number among them that
+    could be either (10) is skipped, saying so, rather than read as 10p.
+    """
+    rows = list(_rows(stream))
+    in_pounds = any(
+        not isinstance(row, RecordError) and written_in_pounds(row[1].get("price_pence", ""))
+        for row in rows
+    )
+    for row in rows:
+        if isinstance(row, RecordError):
+            yield row
+            continue
+        location, fields = row
+        record = parsed(location, fields)
+        ambiguous = in_pounds and isinstance(record, ParsedBook)
+        reason = ambiguous_in_pounds(fields["price_pence"]) if ambiguous else None
+        yield record if reason is None else RecordError(location=location, reason=reason)
+
+
+def _rows(stream: BinaryIO) -> Iterator[tuple[Location, dict[str, str]] | RecordError]:
+    """Each data row's cells by column name, or why the row cannot be read."""
     # strict: an unclosed quote would otherwise swallow every later row into one field.
     reader = csv.reader(text_lines(stream, mac_line_endings=True), strict=True)
     end_of_previous = 0
@@ -37,8 +67,7 @@ def parse_csv(stream: BinaryIO) -> Iterator[ParsedRecord]:
                     "(is a comma inside a value missing its quotes?)",
                 )
                 continue
-            fields = {name: cell for name, cell in zip(header, row, strict=True) if name}
-            yield parsed(location, fields)
+            yield location, {name: cell for name, cell in zip(header, row, strict=True) if name}
     except csv.Error as error:
         raise ImportRefused(
             _unreadable(error, start=end_of_previous + 1, end=reader.line_num)

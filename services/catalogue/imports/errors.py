@@ -1,4 +1,4 @@
-"""Why a whole file is refused: nothing from it is written."""
+"""Why a whole file is refused (nothing from it is written), or why writing it stopped part way."""
 
 from __future__ import annotations
 
@@ -7,3 +7,12 @@ from shared.errors import InvalidInput
 
 class ImportRefused(InvalidInput):
     """The file cannot be imported at all (missing, empty, binary, malformed, wrong format)."""
+
+
+class ImportInterrupted(Exception):
+    """Writing failed after some of the file's books were written: `message` says which."""
+
+    def __init__(self, message: str, *, written: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.written = written

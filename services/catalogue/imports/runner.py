@@ -1,7 +1,9 @@
-"""Read a whole import file, then write its books in one transaction.
+"""Read a whole import file, then write its books a chunk at a time, in file order.
 
 Every record is parsed and checked before anything is written, so a file that is refused
-leaves the catalogue as it was; records with errors are skipped and reported.
+leaves the catalogue as it was; records with errors are skipped and reported. Each chunk is its
+own short transaction (so a reader's reservation is not kept waiting behind a large file); if
+writing fails after some chunks, ImportInterrupted says which books were written.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import BinaryIO, Protocol
 
 import msgspec
 
-from services.catalogue.imports.errors import ImportRefused
+from services.catalogue.imports.errors import ImportInterrupted, ImportRefused
 from services.catalogue.imports.formats import PARSERS, ImportFormat, format_for_name
 from services.catalogue.imports.records import Location, ParsedBook, RecordError
 from services.catalogue.imports.report import ImportReport
@@ -30,6 +32,9 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class BookUpserter(Protocol):
+    """Writes the books in order, in chunks; after each chunk commits it calls `on_progress`
+    with the books written so far, so a failure leaves exactly those written."""
+
     async def upsert_books(
         self,
         *,
@@ -86,27 +91,49 @@ async def import_file(
     """Import a file (a path, or an upload's bytes with its `format`) into the catalogue.
 
     Raises ImportRefused, having written nothing, for a file that cannot be imported.
+    If writing fails part way, raises ImportInterrupted naming the books written; if it fails
+    before any is written, the error itself.
     """
     progress = on_progress or _no_progress
     # Parsing a large file takes a while: keep the event loop free for other requests.
     result = await asyncio.to_thread(read_file, source, format=format)
+    # The first call: the file is read, and the records skipped are all that is done.
     progress(len(result.errors), result.records)
     summary = UpsertSummary()
+    written = 0
+
+    def on_written(books: int) -> None:
+        nonlocal written
+        written = books
+        progress(len(result.errors) + books, result.records)
+
     if result.books:
-        refused = len(result.errors)
-        summary = await service.upsert_books(
-            books=[parsed.book for parsed in result.books],
-            actor=actor,
-            given={parsed.book.isbn13: parsed.given for parsed in result.books},
-            on_progress=lambda written: progress(refused + written, result.records),
-        )
-    progress(result.records, result.records)
+        try:
+            summary = await service.upsert_books(
+                books=[parsed.book for parsed in result.books],
+                actor=actor,
+                given={parsed.book.isbn13: parsed.given for parsed in result.books},
+                on_progress=on_written,
+            )
+        except Exception as error:
+            if not written:
+                raise
+            raise ImportInterrupted(_interrupted(result.books, written), written=written) from error
     return ImportReport(
         records=result.records,
         created=summary.created,
         updated=summary.updated,
         unchanged=summary.unchanged,
         errors=result.errors,
+    )
+
+
+def _interrupted(books: Sequence[ParsedBook], written: int) -> str:
+    return (
+        f"writing stopped part way: the first {written} of the file's {len(books)} books "
+        f"(to {books[written - 1].location}) were written, the {len(books) - written} from "
+        f"{books[written].location} on were not. Import the file again to write them: the "
+        "books already written are left as they are"
     )
 
 

@@ -1,8 +1,9 @@
 """Imports started from the staff page: run in the background of the web process, watched
 through their progress in Redis (any web process can answer the progress page).
 
-An import writes all its books in one transaction (imports.runner), so a job that fails or
-is stopped part way has written nothing.
+An import writes its books a chunk at a time (imports.runner): a job that fails or is stopped
+part way says how many books it wrote; importing the file again writes the rest and leaves the
+written ones as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from enum import StrEnum
 import msgspec
 from redis.asyncio import Redis
 
-from services.catalogue.imports.errors import ImportRefused
+from services.catalogue.imports.errors import ImportInterrupted, ImportRefused
 from services.catalogue.imports.formats import ImportFormat, format_for_name
 from services.catalogue.imports.report import ImportReport
 from services.catalogue.imports.runner import BookUpserter, import_file, refuse_if_too_big
@@ -66,6 +67,15 @@ class ImportJob(msgspec.Struct, kw_only=True):
     @property
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.REFUSED, JobState.FAILED)
+
+    @property
+    def books(self) -> int:
+        """The books to write: the records read, less those skipped."""
+        return self.total - self.skipped
+
+    @property
+    def written(self) -> int:
+        return self.done - self.skipped
 
     def record(self, report: ImportReport) -> None:
         self.state = JobState.DONE
@@ -133,7 +143,7 @@ class ImportJobs:
                 await asyncio.shield(task)
 
     async def close(self) -> None:
-        """Stop the imports still running (each writes nothing unless it finishes)."""
+        """Stop the imports still running (each keeps the chunks it has written)."""
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
@@ -143,9 +153,11 @@ class ImportJobs:
         saving: list[asyncio.Task[None]] = []
 
         def on_progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
             if job.state == JobState.READING:
+                # The runner's first call, once the file is read: the skipped records.
                 job.state = JobState.WRITING
+                job.skipped = done
+            job.done, job.total = done, total
             # The runner calls back synchronously: save a snapshot in the background.
             snapshot = msgspec.json.encode(job)
             saving.append(asyncio.create_task(self._save_raw(job.id, snapshot)))
@@ -161,11 +173,22 @@ class ImportJobs:
         except ImportRefused as refused:
             job.state = JobState.REFUSED
             job.message = f"The file was refused, and nothing was written: {refused.message}."
+        except ImportInterrupted as interrupted:
+            log.exception("import %s of %s stopped part way", job.id, job.filename)
+            job.state = JobState.FAILED
+            job.message = (
+                f"The import failed: {interrupted.message}. If it fails again, tell the shop's "
+                f"maintainer (import {job.id})."
+            )
         except asyncio.CancelledError:
             job.state = JobState.FAILED
             job.message = (
                 "The shop was stopped during the import, so nothing was written: import the "
                 "file again."
+                if not job.written
+                else f"The shop was stopped during the import, after {job.written} of "
+                f"{job.books} books were written: import the file again to write the rest "
+                "(the books already written are left as they are)."
             )
             await self._finish(job, saving)
             raise

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
+from services.catalogue import service
+from services.catalogue.changes import announce
 from services.catalogue.cli import catalogue
-from services.catalogue.imports.errors import ImportRefused
+from services.catalogue.imports.errors import ImportInterrupted, ImportRefused
 from services.catalogue.imports.formats import ImportFormat
 from services.catalogue.imports.runner import import_file
 from services.catalogue.service import BookService
+from shared.db import Database
 from shared.errors import NotFound
+from shared.messaging.message import utcnow
+from shared.messaging.unit_of_work import UnitOfWorkFactory
 
 IMPORTS = Path(__file__).resolve().parents[2] / "data" / "imports"
 
@@ -35,22 +43,83 @@ async def test_an_upload_is_imported_with_progress_and_reported(books: BookServi
     assert (unravelling.price_pence, unravelling.on_hand) == (2399, 2)
 
 
-async def test_a_large_upload_reports_progress_while_it_writes(books: BookService) -> None:
-    lines = "\n".join(
-        json.dumps({"isbn13": isbn, "title": f"Pamphlet {n}", "price_pence": 300})
-        for n, isbn in enumerate(valid_isbns(250))
-    )
+async def test_a_large_upload_reports_progress_after_each_chunk_it_writes(
+    db: Database, uows: UnitOfWorkFactory
+) -> None:
+    books = BookService(uow=uows, db=db, write_chunk=100)
     progress: list[tuple[int, int]] = []
     report = await import_file(
-        f"{lines}\nnot json\n".encode(),
+        f"{pamphlets(250)}\nnot json\n".encode(),
         format=ImportFormat.JSONL,
         service=books,
         actor="stock@example.org",
         on_progress=lambda done, total: progress.append((done, total)),
     )
     assert report.created == 250
-    # The refused line is counted at once, then the books as they are written.
+    # The refused line is counted at once, then the books as each chunk is written.
     assert progress == [(1, 251), (101, 251), (201, 251), (251, 251)]
+
+
+def pamphlets(count: int, *, price_pence: int = 300) -> str:
+    return "\n".join(
+        json.dumps({"isbn13": isbn, "title": f"Pamphlet {n}", "price_pence": price_pence})
+        for n, isbn in enumerate(valid_isbns(count))
+    )
+
+
+async def test_each_chunk_is_its_own_transaction_and_a_failure_says_which_were_written(
+    db: Database, uows: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    books = BookService(uow=uows, db=db, write_chunk=100)
+    await import_file(pamphlets(250).encode(), format=ImportFormat.JSONL, service=books, actor="s")
+    chunks = 0
+
+    async def third_chunk_fails(*args: Any, **kwargs: Any) -> None:
+        nonlocal chunks
+        chunks += 1
+        if chunks == 3:
+            raise OperationalError("UPDATE books", {}, Exception("disk I/O error"))
+        await announce(*args, **kwargs)
+
+    monkeypatch.setattr(service, "announce", third_chunk_fails)
+    with pytest.raises(ImportInterrupted) as interrupted:
+        await import_file(
+            pamphlets(250, price_pence=450).encode(),
+            format=ImportFormat.JSONL,
+            service=books,
+            actor="s",
+        )
+    assert interrupted.value.written == 200
+    assert interrupted.value.message.startswith(
+        "writing stopped part way: the first 200 of the file's 250 books (to line 200) were "
+        "written, the 50 from line 201 on were not."
+    )
+    isbns = valid_isbns(250)
+    assert (await books.get(isbn13=isbns[199])).price_pence == 450
+    assert (await books.get(isbn13=isbns[200])).price_pence == 300
+
+
+async def test_announcing_many_books_takes_a_few_statements_not_two_a_book(
+    books: BookService, uows: UnitOfWorkFactory, db: Database, catalogue: Any
+) -> None:
+    await import_file(pamphlets(300).encode(), format=ImportFormat.JSONL, service=books, actor="s")
+    isbns = valid_isbns(300)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with uows() as uow:
+            await announce(uow, isbns, now=utcnow())
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    # The versions, the stock, the search entries gone out of stock, the outbox.
+    assert len(statements) <= 5, statements
+    announced = [e for e in await catalogue.events() if e["version"] == 2]
+    assert sorted(e["isbn13"] for e in announced) == isbns
+    assert {e["available"] for e in announced} == {0}
 
 
 def valid_isbns(count: int) -> list[str]:

@@ -152,3 +152,22 @@ def test_a_value_over_the_csv_field_limit_is_refused_naming_its_line(
             f"isbn13,title,price_pence,description\n9798463348616,A,1,\n9780140449136,B,1,{value}\n"
         )
     assert refused.value.message == message
+
+
+def test_a_bare_whole_number_among_prices_in_pounds_is_refused_as_ambiguous() -> None:
+    records = parse(
+        "isbn13,title,price_pence\n"
+        "9798463348616,Imperialism,12.99\n"
+        '9798776421921,The Manifesto,"£ 10"\n'
+        "9798319747327,Capital,10\n"
+    )
+    assert [r.book.price_pence for r in records if isinstance(r, ParsedBook)] == [1299, 1000]
+    [refused] = [r for r in records if isinstance(r, RecordError)]
+    assert str(refused) == (
+        "line 4: 10 in a column of prices in pounds: write 10.00 for £10, or 1000 for pence"
+    )
+
+
+def test_a_column_of_whole_numbers_alone_is_pence() -> None:
+    records = parse("isbn13,title,price_pence\n9798463348616,Imperialism,10\n")
+    assert [r.book.price_pence for r in records if isinstance(r, ParsedBook)] == [10]

@@ -33,7 +33,8 @@ class RecordingBookService:
     ) -> UpsertSummary:
         self.calls.append((list(books), actor))
         if on_progress is not None:
-            on_progress(1)  # as if one book were written so far
+            on_progress(1)  # as if the first chunk held one book
+            on_progress(len(books))
         return UpsertSummary(created=len(books) - 1, updated=1, unchanged=0)
 
 
