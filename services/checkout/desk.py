@@ -4,8 +4,9 @@ priced before it is placed, the fulfilment queue and one order's whole story."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -14,12 +15,13 @@ from services.checkout import domain
 from services.checkout.domain import Delivery, OrderStatus, PricedLine
 from services.checkout.fulfilment import FulfilmentStage, fulfilment_stage, in_fulfilment_clause
 from services.checkout.models import Book, Email, Order, OrderLine, Refund
-from services.checkout.orders import get_by_reference
+from services.checkout.orders import copies_refunded, get_by_reference, priced_lines
 from services.checkout.service import WantedLine
 from services.checkout.settings import CheckoutSettings
 from shared.db import Database
 from shared.errors import InvalidInput
 from shared.isbn import InvalidISBN, to_isbn13
+from shared.money import format_pence
 
 # Orders the fulfilment queue looks through at once; a small shop's open orders fit easily.
 QUEUE_LIMIT = 200
@@ -72,10 +74,22 @@ class KnownCustomer:
 
 
 @dataclass(frozen=True)
+class HistoryEntry:
+    """A line of the order's history: a status or fulfilment step, or a refund."""
+
+    what: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
 class OrderDetail:
     order: Order
     stage: FulfilmentStage | None
-    refunds: tuple[Refund, ...]
+    # Status changes and refunds together, oldest first.
+    history: tuple[HistoryEntry, ...]
+    # Copies of each line (by ISBN) that a refund by line may still pay back.
+    copies_left: dict[str, int]
     emails: tuple[Email, ...]
 
 
@@ -318,15 +332,43 @@ class StaffDesk:
             refunds = await session.scalars(
                 select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
             )
+            refunded = await copies_refunded(session, order)
             sent = await session.scalars(
                 select(Email).where(Email.order_id == order.id).order_by(Email.id)
             )
             return OrderDetail(
                 order=order,
                 stage=fulfilment_stage(order),
-                refunds=tuple(refunds),
+                history=_history(order, refunds),
+                copies_left=domain.copies_left(priced_lines(order), refunded),
                 emails=tuple(sent),
             )
+
+
+def _history(order: Order, refunds: Iterable[Refund]) -> tuple[HistoryEntry, ...]:
+    """The order's status changes and its refunds in one story, by time; a refund comes before
+    a status change of the same instant, which it caused (a full refund ending the order)."""
+    titles = {line.isbn13: line.title for line in order.lines}
+    entries = [
+        (change.at, 1, HistoryEntry(change.status.replace("_", " "), change.at, change.note))
+        for change in order.history
+    ]
+    for refund in refunds:
+        copies = "; ".join(
+            f"{line.quantity} × {titles.get(line.isbn13, line.isbn13)}" for line in refund.lines
+        )
+        note = f"{refund.reason} ({copies})" if copies else refund.reason
+        entries.append(
+            (
+                refund.created_at,
+                0,
+                HistoryEntry(
+                    f"refund {format_pence(refund.amount_pence)}", refund.created_at, note
+                ),
+            )
+        )
+    # sorted() is stable: entries of one kind at the same time keep the order they were made.
+    return tuple(entry for _, _, entry in sorted(entries, key=lambda e: (e[0], e[1])))
 
 
 def _like(text: str) -> str:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
 from shared.errors import Conflict, InvalidInput
-from shared.money import vat_included
+from shared.money import format_pence, vat_included
 
 # Letters and digits that cannot be mistaken for each other when read out on the phone
 # (no B/8, I/1, O/0, S/5, Z/2, L, N/M confusion in the pairs that matter).
@@ -67,8 +67,9 @@ class PaymentMethod(StrEnum):
 S = OrderStatus
 # The order's life (DESIGN.md). A payment link that expires while the copies are still held
 # (a collection order is held for days, a link lives a day at most) takes the order back to
-# reserved, to be paid another way or by a new link. A partial refund leaves a paid order paid,
-# with its refunded_pence raised; only a refund of the whole total moves it to refunded. A
+# reserved, to be paid another way or by a new link. A partial refund leaves a paid or fulfilled
+# order where it is, with its refunded_pence raised; only a refund of the whole total moves it
+# to refunded (a book that arrives damaged, or comes back, is refunded after dispatch). A
 # payment that arrives after the hold lapsed (expired) re-reserves: paid if the copies are still
 # there, needs_attention (then refunded) if they are gone. A cancelled order that is paid anyway
 # is treated the same way, never silently kept.
@@ -77,7 +78,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RESERVED: frozenset({S.AWAITING_PAYMENT, S.EXPIRED, S.CANCELLED}),
     S.AWAITING_PAYMENT: frozenset({S.PAID, S.RESERVED, S.EXPIRED, S.CANCELLED}),
     S.PAID: frozenset({S.FULFILLED, S.REFUNDED}),
-    S.FULFILLED: frozenset(),
+    S.FULFILLED: frozenset({S.REFUNDED}),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset({S.PAID, S.NEEDS_ATTENTION}),
     S.CANCELLED: frozenset({S.PAID, S.NEEDS_ATTENTION}),
@@ -86,6 +87,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 # Statuses in which the catalogue holds copies for the order.
 HOLDING = frozenset({S.RESERVED, S.AWAITING_PAYMENT})
+# Statuses in which staff may refund the payment, in full or in part.
+REFUNDABLE = frozenset({S.PAID, S.FULFILLED})
 # Statuses from which a payment that arrives is a late one: re-reserve or refund.
 LATE_PAYMENT_FROM = frozenset({S.EXPIRED, S.CANCELLED})
 
@@ -104,6 +107,11 @@ def check_transition(current: OrderStatus, wanted: OrderStatus) -> OrderStatus:
     if wanted not in TRANSITIONS[current]:
         raise IllegalTransition(current, wanted)
     return wanted
+
+
+def can_cancel(status: OrderStatus) -> bool:
+    """Whether staff may still cancel the order: it is not paid and not closed yet."""
+    return OrderStatus.CANCELLED in TRANSITIONS[status]
 
 
 def new_reference(choose: Iterable[int] | None = None) -> str:
@@ -261,8 +269,48 @@ def refund_amount(
     if amount < 1:
         raise InvalidInput("A refund must be at least 1p.")
     if amount > left:
-        raise Conflict(f"Only {left}p of this order is left to refund; {amount}p was asked for.")
+        raise Conflict(
+            f"Only {format_pence(left)} of this order is left to refund; "
+            f"{format_pence(amount)} was asked for."
+        )
     return amount
+
+
+def copies_left(lines: Iterable[PricedLine], refunded: Mapping[str, int]) -> dict[str, int]:
+    """Copies of each line (by ISBN) not yet refunded by line. `refunded` counts only refunds
+    that named their copies: refunds by amount, of everything, or on Stripe's dashboard bring
+    money back without saying which books, so they leave every line's copies as they were."""
+    return {line.isbn13: max(0, line.quantity - refunded.get(line.isbn13, 0)) for line in lines}
+
+
+def lines_refund_pence(
+    lines: Sequence[PricedLine],
+    *,
+    refunded: Mapping[str, int],
+    wanted: Mapping[str, int],
+) -> int:
+    """The value of the copies `wanted` back (ISBN -> copies), each line within its copies not
+    yet refunded by line, so that no copy is paid back twice."""
+    by_isbn = {line.isbn13: line for line in lines}
+    left = copies_left(lines, refunded)
+    value = 0
+    for isbn13, quantity in wanted.items():
+        line = by_isbn.get(isbn13)
+        if line is None:
+            raise InvalidInput(f"This order has no line for ISBN {isbn13}.")
+        if quantity < 1:
+            raise InvalidInput(f"Refund at least one copy of '{line.title}', not {quantity}.")
+        if quantity > left[isbn13]:
+            already = line.quantity - left[isbn13]
+            problem = (
+                f"Refund from 0 to {left[isbn13]} copies of '{line.title}', not {quantity}"
+                + (f": {already} of its {line.quantity} refunded already." if already else ".")
+            )
+            # More than were ordered is a mistake in the request; more than are left, news of
+            # an earlier refund.
+            raise Conflict(problem) if already else InvalidInput(problem)
+        value += line.unit_price_pence * quantity
+    return value
 
 
 def status_after_refund(*, total_pence: int, refunded_pence: int) -> OrderStatus | None:

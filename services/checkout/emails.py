@@ -1,12 +1,12 @@
-"""What checkout's emails say: confirmation (or the counter's receipt), payment link, dispatch
-notice, refunds."""
+"""What checkout's emails say: confirmation (or the counter's receipt), payment link, ready to
+collect, dispatch notice, refunds."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.checkout.domain import Delivery
+from services.checkout.domain import Delivery, OrderStatus, PaymentMethod
 from services.checkout.models import Order
 from shared.money import format_pence
 from shared.shop_time import spoken_time
@@ -113,6 +113,38 @@ def dispatch_notice(order: Order) -> EmailMessage:
         to_address=_recipient(order),
         subject=f"Your order {order.reference} has been "
         + ("collected" if order.delivery == Delivery.COLLECTION else "dispatched"),
+        body=body,
+    )
+
+
+def ready_to_collect(order: Order) -> EmailMessage:
+    """A collection order packed: what to bring, where, and what is left to pay at the counter."""
+    to_pay = (
+        order.status == OrderStatus.AWAITING_PAYMENT
+        and order.payment_method == PaymentMethod.ON_COLLECTION
+    )
+    payment = "You have already paid for it."
+    if to_pay:
+        payment = (
+            f"Please pay {format_pence(order.total_pence)} at the counter when you collect it."
+        )
+        if order.hold_until is not None:
+            # Unpaid, it is kept only so long: then the hold lapses and the copies go back.
+            payment += (
+                f" We keep the books for you until {spoken_time(order.hold_until)} (UK time)."
+            )
+    rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
+    body = (
+        f"{_greeting(order)}\n\n"
+        f"Your order {order.reference} is ready to collect:\n{rows}\n\n"
+        "Collect it at the shop counter during opening hours, and bring your order "
+        f"reference, {order.reference}.\n"
+        f"{payment}\n"
+    )
+    return EmailMessage(
+        kind="ready_to_collect",
+        to_address=_recipient(order),
+        subject=f"Your order {order.reference} is ready to collect",
         body=body,
     )
 

@@ -7,7 +7,17 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.messaging.inbox import define_inbox
@@ -141,6 +151,23 @@ class Refund(Base):
     amount_pence: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
+
+    lines: Mapped[list[RefundLine]] = relationship(
+        order_by="RefundLine.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RefundLine(Base):
+    """Copies of one of the order's lines that a refund by line paid back: a copy is refunded
+    once. Refunds by amount, of everything left, or on Stripe's dashboard have none."""
+
+    __tablename__ = "refund_lines"
+    __table_args__ = (UniqueConstraint("refund_id", "isbn13"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    refund_id: Mapped[int] = mapped_column(Integer, ForeignKey("refunds.id"), index=True)
+    isbn13: Mapped[str] = mapped_column(String(13))
+    quantity: Mapped[int] = mapped_column(Integer)
 
 
 class Book(Base):

@@ -29,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase
 from services.checkout import domain
 from services.checkout.domain import OrderStatus, PricedLine
 from services.checkout.emails import EmailMessage
-from services.checkout.models import Email, Order, OrderLine, Refund, StatusChange
+from services.checkout.models import Email, Order, OrderLine, Refund, RefundLine, StatusChange
 from services.checkout.payments import RefundMade
 from shared.contracts import Attribution, OrderPaid, OrderRefunded, ReleaseReservation, StockLine
 from shared.contracts import OrderLine as PaidLine
@@ -271,6 +271,31 @@ def add_lines(order: Order, lines: Sequence[PricedLine]) -> None:
         )
 
 
+def reprice(
+    order: Order,
+    prices: Mapping[str, int],
+    *,
+    postage: domain.PostageTable,
+    postage_vat_percent: int,
+) -> None:
+    """Charge the lines at `prices` (pence by ISBN), and the totals to match."""
+    for line in order.lines:
+        line.unit_price_pence = prices.get(line.isbn13, line.unit_price_pence)
+    totals = domain.totals_for(
+        [
+            PricedLine(line.isbn13, line.title, line.unit_price_pence, line.quantity)
+            for line in order.lines
+        ],
+        delivery=domain.Delivery(order.delivery),
+        postage=postage,
+        postage_vat_percent=postage_vat_percent,
+    )
+    order.books_pence = totals.books_pence
+    order.postage_pence = totals.postage_pence
+    order.postage_vat_pence = totals.postage_vat_pence
+    order.total_pence = totals.total_pence
+
+
 def stock_lines(order: Order) -> tuple[StockLine, ...]:
     return tuple(StockLine(isbn13=line.isbn13, quantity=line.quantity) for line in order.lines)
 
@@ -342,10 +367,17 @@ def queue_email(session: AsyncSession, order: Order | None, email: EmailMessage)
 
 
 async def record_refund(
-    session: AsyncSession, order: Order, refund: RefundMade, *, reason: str
+    session: AsyncSession,
+    order: Order,
+    refund: RefundMade,
+    *,
+    reason: str,
+    at: datetime,
+    copies: Mapping[str, int] | None = None,
 ) -> bool:
-    """Remember a refund once and bring the order's refunded figure up to Stripe's; False if
-    this Stripe refund was already recorded."""
+    """Remember a refund once, with the copies (ISBN -> copies) it paid back if it was by line,
+    and bring the order's refunded figure up to Stripe's; False if this Stripe refund was
+    already recorded."""
     known = await session.scalar(select(func.count()).where(Refund.stripe_refund_id == refund.id))
     if known:
         return False
@@ -355,12 +387,41 @@ async def record_refund(
             stripe_refund_id=refund.id,
             amount_pence=refund.amount_pence,
             reason=reason,
+            created_at=at,
+            lines=[
+                RefundLine(isbn13=isbn13, quantity=quantity)
+                for isbn13, quantity in (copies or {}).items()
+            ],
         )
     )
     # Stripe's running total, not ours plus this refund: it counts dashboard refunds we have
     # not heard of, and a charge.refunded handled first may have counted this one already.
     order.refunded_pence = max(order.refunded_pence, refund.charge_refunded_pence)
     return True
+
+
+async def copies_refunded(session: AsyncSession, order: Order) -> dict[str, int]:
+    """Copies of each of the order's lines (ISBN -> copies) that refunds by line paid back."""
+    refunded = await session.execute(
+        select(RefundLine.isbn13, func.sum(RefundLine.quantity))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id == order.id)
+        .group_by(RefundLine.isbn13)
+    )
+    return {isbn13: int(copies) for isbn13, copies in refunded}
+
+
+def priced_lines(order: Order) -> list[PricedLine]:
+    """The order's lines as the domain's rules take them."""
+    return [
+        PricedLine(
+            isbn13=line.isbn13,
+            title=line.title,
+            unit_price_pence=line.unit_price_pence,
+            quantity=line.quantity,
+        )
+        for line in order.lines
+    ]
 
 
 def is_duplicate(error: IntegrityError) -> bool:

@@ -29,6 +29,7 @@ from services.checkout.models import Book, Email, Order, StatusChange
 from services.checkout.orders import (
     Clock,
     add_lines,
+    copies_refunded,
     get_by_reference,
     get_for_update,
     insert_order,
@@ -38,9 +39,11 @@ from services.checkout.orders import (
     move_detached,
     order_paid_event,
     order_refunded_event,
+    priced_lines,
     queue_email,
     record_refund,
     release,
+    reprice,
     stock_lines,
 )
 from services.checkout.payments import (
@@ -382,6 +385,7 @@ class OrderService:
                 retry_after_seconds=5,
             ) from error
         if reply.ok:
+            await self._charge_as_held(order, reply)
             return reply
         titles = {line.isbn13: line.title for line in order.lines}
         shortages = (
@@ -404,6 +408,24 @@ class OrderService:
                 ]
             },
         )
+
+    async def _charge_as_held(self, order: Order, reply: ReservationReply) -> None:
+        """The order charges the prices the catalogue held its copies at, where they differ
+        from checkout's copy: that follows the catalogue's events, which an import of
+        thousands of books can put minutes behind, while the reader saw the catalogue's."""
+        held = {price.isbn13: price.price_pence for price in reply.prices}
+        if all(
+            held.get(line.isbn13, line.unit_price_pence) == line.unit_price_pence
+            for line in order.lines
+        ):
+            return
+        log.info("order %s: charged at the catalogue's prices as held: %s", order.reference, held)
+        postage, vat = self._settings.postage_table, self._settings.postage_vat_percent
+        async with self._uow() as uow:
+            stored = await get_for_update(uow.session, order.reference)
+            reprice(stored, held, postage=postage, postage_vat_percent=vat)
+        # the caller's copy goes on to the payment session and the response
+        reprice(order, held, postage=postage, postage_vat_percent=vat)
 
     def _reserved(self, order: Order, reply: ReservationReply) -> None:
         for key, value in self._hold_values(order, reply).items():
@@ -531,6 +553,9 @@ class OrderService:
         return order
 
     async def pay_on_collection(self, reference: str) -> Order:
+        """The customer pays at the counter: chosen for a reserved collection order, or instead
+        of its payment link while the link is still open."""
+        withdrawn = await self._withdraw_payment_link(await self.get(reference))
         async with self._uow() as uow:
             order = await get_for_update(uow.session, reference)
             if order.delivery != Delivery.COLLECTION:
@@ -540,11 +565,47 @@ class OrderService:
                 )
             if order.payment_method == PaymentMethod.ON_COLLECTION:
                 return order
+            now = self._now()
+            if (
+                withdrawn is not None
+                and order.status == OrderStatus.AWAITING_PAYMENT
+                and order.stripe_session_id == withdrawn
+            ):
+                move(order, OrderStatus.RESERVED, at=now, note="payment link ended at Stripe")
             if order.status != OrderStatus.RESERVED:
                 raise Conflict(f"Order {order.reference} is {order.status}; it cannot change now.")
             order.payment_method = PaymentMethod.ON_COLLECTION.value
-            move(order, OrderStatus.AWAITING_PAYMENT, at=self._now(), note="pay on collection")
+            # The counter takes the money: a link left on the order would still be shown, and
+            # would stop "send payment link" from being refused.
+            order.stripe_session_url = None
+            move(order, OrderStatus.AWAITING_PAYMENT, at=now, note="pay on collection")
         return order
+
+    async def _withdraw_payment_link(self, order: Order) -> str | None:
+        """End a collection order's open payment link at Stripe before the order changes, so
+        the customer cannot pay by it as well as at the counter; the id of the session ended,
+        None if the order has no link waiting. Stripe answers a session the customer has just
+        completed as complete: that payment stands, and its webhook marks the order."""
+        if not (
+            order.delivery == Delivery.COLLECTION
+            and order.status == OrderStatus.AWAITING_PAYMENT
+            and order.payment_method == PaymentMethod.PAYMENT_LINK
+            and order.stripe_session_id
+        ):
+            return None
+        session = await self._payments.expire_session(order.stripe_session_id)
+        if session.status == "complete":
+            paid = (
+                "the customer has just paid by the link"
+                if session.payment_status == "paid"
+                else "the customer has just paid by the link with a bank transfer, which is "
+                "still on its way"
+            )
+            raise Conflict(
+                f"Order {order.reference} was not changed to pay on collection: {paid}. "
+                "The payment will show on the order when Stripe confirms it."
+            )
+        return session.id
 
     # --- after payment ----------------------------------------------------------------------
 
@@ -594,21 +655,32 @@ class OrderService:
         everything: bool = False,
     ) -> Order:
         """A full or partial refund through Stripe, by amount or by lines; `everything` refunds
-        whatever Stripe has left, counting dashboard refunds whose webhook has not come yet."""
-        order = await self.get(reference)
-        if order.status != OrderStatus.PAID or not order.stripe_payment_intent:
+        whatever Stripe has left, counting dashboard refunds whose webhook has not come yet.
+
+        Paid orders, and fulfilled ones (a book that arrives damaged, or comes back). A refund
+        by lines pays back only copies no earlier refund by line has; every refund stays
+        within the money left on the order."""
+        async with self._db.reading() as session:
+            order = await get_by_reference(session, reference)
+            refunded = await copies_refunded(session, order)
+        if order.status not in domain.REFUNDABLE or not order.stripe_payment_intent:
             raise Conflict(
                 f"Order {order.reference} is {order.status}"
                 + ("" if order.stripe_payment_intent else " and was not paid through Stripe")
                 + "; it cannot be refunded here."
             )
+        copies = None if lines is None else _copies_wanted(lines)
         amount = None
         if not everything:
             amount = domain.refund_amount(
                 total_pence=order.total_pence,
                 refunded_pence=order.refunded_pence,
                 amount_pence=amount_pence,
-                lines_pence=None if lines is None else self._lines_value(order, lines),
+                lines_pence=None
+                if copies is None
+                else domain.lines_refund_pence(
+                    priced_lines(order), refunded=refunded, wanted=copies
+                ),
             )
         asked = "rest" if amount is None else amount
         # The same request retried (a double click) carries the same key: one refund.
@@ -622,7 +694,9 @@ class OrderService:
         async with self._uow() as uow:
             order = await get_for_update(uow.session, order.reference)
             before = order.refunded_pence
-            if await record_refund(uow.session, order, made, reason=reason):
+            if await record_refund(
+                uow.session, order, made, reason=reason, at=self._now(), copies=copies
+            ):
                 await self._after_refund(
                     uow, order, before=before, amount_pence=made.amount_pence, reason=reason
                 )
@@ -631,7 +705,7 @@ class OrderService:
     async def _after_refund(
         self, uow: UnitOfWork, order: Order, *, before: int, amount_pence: int, reason: str
     ) -> None:
-        if order.status == OrderStatus.PAID and domain.status_after_refund(
+        if order.status in domain.REFUNDABLE and domain.status_after_refund(
             total_pence=order.total_pence, refunded_pence=order.refunded_pence
         ):
             move(order, OrderStatus.REFUNDED, at=self._now(), note=reason)
@@ -644,21 +718,6 @@ class OrderService:
                 order,
                 emails.refund_notice(order, amount_pence=amount_pence, reason=reason),
             )
-
-    @staticmethod
-    def _lines_value(order: Order, lines: Sequence[tuple[str, int]]) -> int:
-        ordered = {line.isbn13: line for line in order.lines}
-        value = 0
-        for isbn, quantity in lines:
-            line = ordered.get(to_isbn13(isbn))
-            if line is None:
-                raise InvalidInput(f"Order {order.reference} has no line for ISBN {isbn}.")
-            if quantity > line.quantity:
-                raise InvalidInput(
-                    f"Order {order.reference} has {line.quantity} of '{line.title}', not {quantity}."
-                )
-            value += line.unit_price_pence * quantity
-        return value
 
     async def cancel(self, reference: str, *, note: str) -> Order:
         """Staff cancel an order that is not paid: the copies go back."""
@@ -799,8 +858,9 @@ class OrderService:
     async def record_fulfilment_step(
         self, reference: str, *, step: FulfilmentStage, by: str
     ) -> Order:
-        """Picking started, or packed: written in the order's history. Repeating a step, or
-        recording one the order has passed, changes nothing."""
+        """Picking started, or packed: written in the order's history; a collection order packed
+        emails the customer that it is ready to collect. Repeating a step, or recording one the
+        order has passed, changes nothing."""
         if step not in FULFILMENT_STEPS:
             raise InvalidInput("A fulfilment step is picking or packed.")
         async with self._uow() as uow:
@@ -815,6 +875,9 @@ class OrderService:
             if order_of.index(stage) >= order_of.index(step):
                 return order
             order.history.append(StatusChange(status=step.value, at=self._now(), note=f"by {by}"))
+            ready = step is FulfilmentStage.PACKED and order.delivery == Delivery.COLLECTION
+            if ready and order.customer_email:
+                queue_email(uow.session, order, emails.ready_to_collect(order))
         return order
 
     async def resend_email(self, reference: str, *, email_id: int) -> Email:
@@ -845,6 +908,16 @@ class OrderService:
                 ),
             )
         return original
+
+
+def _copies_wanted(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Copies wanted back by ISBN-13, however the ISBNs were written; a book named twice is
+    asked for once, with both counts, so it cannot slip past its line's limit."""
+    wanted: dict[str, int] = {}
+    for isbn, quantity in lines:
+        isbn13 = to_isbn13(isbn)
+        wanted[isbn13] = wanted.get(isbn13, 0) + quantity
+    return wanted
 
 
 def _has_live_link(order: Order, email: Email) -> bool:

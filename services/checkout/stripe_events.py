@@ -326,8 +326,11 @@ class StripeEventService:
                 if order.status != OrderStatus.NEEDS_ATTENTION:
                     return "already handled"
                 before = order.refunded_pence
-                await record_refund(uow.session, order, made, reason="late payment, copies gone")
-                move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded: copies gone")
+                now = self._now()
+                await record_refund(
+                    uow.session, order, made, reason="late payment, copies gone", at=now
+                )
+                move(order, OrderStatus.REFUNDED, at=now, note="refunded: copies gone")
                 # Stripe's charge.refunded may have been handled first and counted it already.
                 await order_refunded_event(uow, order, before=before)
                 if order.customer_email:
@@ -354,6 +357,9 @@ class StripeEventService:
                     return "nothing to close"
                 if order.stripe_session_id and order.stripe_session_id != session.id:
                     return "an older session"
+                if order.payment_method == PaymentMethod.ON_COLLECTION:
+                    # Staff ended the link for payment at the counter; the copies stay held.
+                    return "to be paid on collection"
                 if status is OrderStatus.EXPIRED and self._link_renewable(order):
                     # A collection order's copies are held for days, its link lives a day at
                     # most: staff send a new link or take payment at the counter instead.
@@ -399,10 +405,14 @@ class StripeEventService:
                 if order is None:
                     return "no such order"
                 before = order.refunded_pence
+                # Money only: the event names no books. Our refunds by line record their
+                # copies themselves (record_refund); one made on Stripe's dashboard leaves every
+                # line's copies refundable by line, and the money cap raised here still bounds
+                # every later refund.
                 order.refunded_pence = max(before, int(charge.get("amount_refunded") or 0))
                 if (
                     order.refunded_pence > before
-                    and order.status == OrderStatus.PAID
+                    and order.status in domain.REFUNDABLE
                     and domain.status_after_refund(
                         total_pence=order.total_pence, refunded_pence=order.refunded_pence
                     )

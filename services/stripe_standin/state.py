@@ -242,9 +242,10 @@ class StandinState:
         self.retrieve(session_id, "checkout.session")
         session = self._objects[session_id]
         if session["status"] != "open":
+            # Stripe's own words to an expire, backticks and all.
             raise StripeError(
                 f'Only Checkout Sessions with a status in ["open"] can be {wanted}. This '
-                f'Checkout Session has a status of "{session["status"]}".',
+                f"Checkout Session has a status of `{session['status']}`.",
                 code="checkout_session_not_open" if wanted == "paid" else None,
             )
         return session

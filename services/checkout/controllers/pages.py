@@ -10,6 +10,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from services.checkout.controllers.dependencies import Orders
+from services.checkout.domain import OrderStatus
 from services.checkout.models import Order
 from services.checkout.schemas import OrderRead
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
@@ -46,11 +47,16 @@ class BuyPagesController(Controller):
 
     @get("/success")
     async def success(self, orders: Orders, session_id: FromQuery[str]) -> Template:
-        """Shown while the webhook confirms payment; it refreshes itself and never marks paid."""
+        """Shown while the webhook confirms payment; it refreshes itself while a card payment is
+        confirmed (not while a bank transfer is on its way) and never marks paid."""
         order = await orders.by_session(session_id)
         return Template(
             template_name="success.html",
-            context={"order": OrderRead.of(order), "confirmed": order.status in _CONFIRMED},
+            context={
+                "order": OrderRead.of(order),
+                "confirmed": order.status in _CONFIRMED,
+                "transfer_under_way": _transfer_under_way(order),
+            },
         )
 
     @get("/cancel")
@@ -105,7 +111,12 @@ class OrderStatusController(Controller):
         except NotFound as error:
             return Template(
                 template_name="status.html",
-                context={"order": None, "error": error.message, "reference": reference},
+                context={
+                    "order": None,
+                    "error": error.message,
+                    "reference": reference,
+                    "email": email,
+                },
                 status_code=404,
             )
         return Template(
@@ -114,6 +125,12 @@ class OrderStatusController(Controller):
 
 
 _CONFIRMED = frozenset({"paid", "fulfilled", "refunded", "needs_attention"})
+
+
+def _transfer_under_way(order: Order) -> bool:
+    """Stripe completed the session with the money still to come (a bank transfer): the
+    webhook stored its payment and left the order awaiting it, for days rather than seconds."""
+    return order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_payment_intent is not None
 
 
 def _text(value: object) -> str | None:

@@ -1,9 +1,10 @@
 """The orders pages: the fulfilment queue, search, an order's detail with its history, the
-packing steps, refunds (in full or by line, with a reason) and emails sent again."""
+packing steps, refunds (in full or by line, with a reason), emails sent again and cancelling an
+order not yet paid."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from litestar import Controller, MediaType, Request, get, post
@@ -13,7 +14,13 @@ from litestar.response import Redirect, Template
 
 from services.checkout.controllers.dependencies import Desk, Orders
 from services.checkout.desk import OrderView, StaffDesk
-from services.checkout.domain import Delivery, normalise_reference
+from services.checkout.domain import (
+    REFUNDABLE,
+    Delivery,
+    OrderStatus,
+    can_cancel,
+    normalise_reference,
+)
 from services.checkout.fulfilment import FulfilmentStage, fulfilment_stage
 from shared.auth.guards import requires, staff_actor
 from shared.auth.roles import Role
@@ -39,10 +46,14 @@ STAGE_NAMES = {
 NOTICES = {
     "picking": "Picking started.",
     "packed": "Marked packed.",
+    "ready": "Marked packed; the customer has been emailed that it is ready to collect.",
+    "ready_unemailed": "Marked packed. No email address: ring the customer to say it is ready "
+    "to collect.",
     "dispatched": "Marked dispatched; the customer has been emailed.",
     "collected": "Marked collected.",
     "refund": "Refund made; the customer has been emailed.",
     "resent": "The email will be sent again in a moment.",
+    "cancelled": "Cancelled; the copies are back on the shelf.",
 }
 
 
@@ -60,8 +71,11 @@ def _view(raw: str, search: str) -> OrderView:
         return OrderView.ALL if search.strip() else OrderView.TO_PICK
 
 
-def refund_request(form: FormMultiDict, lines: list[tuple[str, int]]) -> dict[str, Any]:
-    """The refund form as the use case takes it: a reason, and everything or some copies."""
+def refund_request(form: FormMultiDict, lines: list[tuple[str, str]]) -> dict[str, Any]:
+    """The refund form as the use case takes it: a reason, and everything or some copies.
+
+    `lines` are the order's (ISBN, title); how many copies of each may still be refunded is
+    the use case's to say, as it is for the JSON API."""
     reason = str(form.get("reason") or "").strip()
     if not reason:
         raise InvalidInput("Give a reason for the refund; the customer is told it.")
@@ -70,10 +84,10 @@ def refund_request(form: FormMultiDict, lines: list[tuple[str, int]]) -> dict[st
     if form.get("what") == "all":
         return {"reason": reason, "lines": None, "full": True}
     chosen: list[tuple[str, int]] = []
-    for isbn13, ordered in lines:
+    for isbn13, title in lines:
         raw = str(form.get(f"refund_{isbn13}") or "0").strip() or "0"
-        if not raw.isdigit() or int(raw) > ordered:
-            raise InvalidInput(f"Refund from 0 to {ordered} copies of ISBN {isbn13}, not {raw!r}.")
+        if not raw.isdigit():
+            raise InvalidInput(f"Give a whole number of copies of '{title}', not {raw!r}.")
         if int(raw):
             chosen.append((isbn13, int(raw)))
     if not chosen:
@@ -122,7 +136,9 @@ class StaffOrdersController(Controller):
         notice: str | None = None,
         error: str | None = None,
         status_code: int = 200,
+        typed: Mapping[str, str] | None = None,
     ) -> Template:
+        """The order's page; `typed` is a refused refund form's fields, drawn again as they were."""
         detail = await desk.detail(reference)
         order = detail.order
         return _html(
@@ -133,23 +149,32 @@ class StaffOrdersController(Controller):
                 "stage": detail.stage,
                 "stage_names": STAGE_NAMES,
                 "finish": "collected" if order.delivery == Delivery.COLLECTION else "dispatched",
-                "refundable": order.status == "paid" and bool(order.stripe_payment_intent),
+                "refundable": order.status in REFUNDABLE and bool(order.stripe_payment_intent),
                 "left_pence": order.total_pence - order.refunded_pence,
+                "cancellable": can_cancel(OrderStatus(order.status)),
                 "notice": notice,
                 "error": error,
+                "typed": typed or {},
             },
             status_code=status_code,
         )
 
     async def _after(
-        self, desk: StaffDesk, reference: str, done: str, action: Awaitable[object]
+        self,
+        desk: StaffDesk,
+        reference: str,
+        done: str,
+        action: Awaitable[object],
+        *,
+        typed: Mapping[str, str] | None = None,
     ) -> Redirect | Template:
-        """Run a change; back to the detail page with a notice, or the page with what went wrong."""
+        """Run a change; back to the detail page with a notice, or the page with what went wrong
+        (and the form as it was `typed`)."""
         try:
             await action
         except ShopError as error:
             return await self._detail_page(
-                desk, reference, error=error.message, status_code=error.status_code
+                desk, reference, error=error.message, status_code=error.status_code, typed=typed
             )
         return Redirect(
             f"/staff/orders/{normalise_reference(reference)}?done={done}", status_code=303
@@ -173,10 +198,15 @@ class StaffOrdersController(Controller):
                 error="Choose a step: picking, packed, dispatched or collected.",
                 status_code=400,
             )
+        done = step
+        if step == "packed":
+            order = await orders.get(reference)
+            if order.delivery == Delivery.COLLECTION:
+                done = "ready" if order.customer_email else "ready_unemailed"
         return await self._after(
             desk,
             reference,
-            step,
+            done,
             orders.record_fulfilment_step(reference, step=FulfilmentStage(step), by=actor),
         )
 
@@ -186,18 +216,29 @@ class StaffOrdersController(Controller):
     ) -> Redirect | Template:
         """In full or by line; Stripe gives the money back and the customer is told why."""
         order = await orders.get(reference)
+        form = await request.form()
+        typed = {key: str(form.get(key) or "") for key in form}
         try:
-            wanted = refund_request(
-                await request.form(), [(line.isbn13, line.quantity) for line in order.lines]
-            )
+            wanted = refund_request(form, [(line.isbn13, line.title) for line in order.lines])
         except InvalidInput as error:
-            return await self._detail_page(desk, reference, error=error.message, status_code=400)
+            return await self._detail_page(
+                desk, reference, error=error.message, status_code=400, typed=typed
+            )
         action = (
             orders.refund(reference, reason=wanted["reason"], everything=True)
             if wanted["full"]
             else orders.refund(reference, reason=wanted["reason"], lines=wanted["lines"])
         )
-        return await self._after(desk, reference, "refund", action)
+        return await self._after(desk, reference, "refund", action, typed=typed)
+
+    @post("/{reference:str}/cancel", status_code=303)
+    async def cancel(
+        self, request: Request[Any, Any, Any], orders: Orders, desk: Desk, reference: FromPath[str]
+    ) -> Redirect | Template:
+        """An order taken by mistake or never to be paid: the API's cancel, which puts the
+        copies back on the shelf and ends any payment link, with who did it in the history."""
+        note = f"cancelled by {staff_actor(request)}"
+        return await self._after(desk, reference, "cancelled", orders.cancel(reference, note=note))
 
     @post("/{reference:str}/emails/{email_id:int}/resend", status_code=303)
     async def resend(

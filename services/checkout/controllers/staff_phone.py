@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 
 from services.checkout.controllers.dependencies import Desk, Orders
 from services.checkout.desk import StaffDesk
-from services.checkout.domain import EMAIL_ADDRESS, Delivery, OrderStatus
+from services.checkout.domain import EMAIL_ADDRESS, Delivery, OrderStatus, can_cancel
 from services.checkout.models import Order
 from services.checkout.service import Customer, StockUnavailable, WantedLine
 from shared.auth.guards import requires
@@ -241,7 +241,13 @@ class StaffPhoneController(Controller):
     ) -> Template:
         return _html(
             "staff/phone_placed.html",
-            {"order": order, "spelled": spelled(order.reference), "done": done, "error": error},
+            {
+                "order": order,
+                "spelled": spelled(order.reference),
+                "done": done,
+                "error": error,
+                "cancellable": can_cancel(OrderStatus(order.status)),
+            },
             status_code=status_code,
         )
 

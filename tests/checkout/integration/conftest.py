@@ -31,7 +31,13 @@ from services.stripe_standin import StripeStandinSettings
 from services.stripe_standin import create_app as create_standin
 from shared.auth.roles import Role
 from shared.auth.settings import StaffAuthSettings
-from shared.contracts import BookChanged, ReservationReply, ReserveStock, ShortLine
+from shared.contracts import (
+    BookChanged,
+    LinePrice,
+    ReservationReply,
+    ReserveStock,
+    ShortLine,
+)
 from shared.db import Database
 from shared.messaging.message import Command
 from shared.messaging.unit_of_work import UnitOfWorkFactory
@@ -47,9 +53,11 @@ BOOKS = {
 
 @dataclass
 class FakeCatalogue:
-    """Answers ReserveStock as the catalogue does (all lines or none), from `stock`."""
+    """Answers ReserveStock as the catalogue does (all lines or none), from `stock`, with
+    the books' `prices` (pence by ISBN) as the catalogue holds them, where set."""
 
     stock: dict[str, int] = field(default_factory=dict)
+    prices: dict[str, int] = field(default_factory=dict)
     held: dict[UUID, dict[str, int]] = field(default_factory=dict)
     requests: list[ReserveStock] = field(default_factory=list)
     silent: bool = False
@@ -80,6 +88,13 @@ class FakeCatalogue:
             ok=not short,
             short=short,
             expires_at=None if short else command.expires_at,
+            prices=()
+            if short
+            else tuple(
+                LinePrice(isbn13=line.isbn13, price_pence=self.prices[line.isbn13])
+                for line in command.lines
+                if line.isbn13 in self.prices
+            ),
         )
         assert reply_type is ReservationReply
         return reply  # type: ignore[return-value]

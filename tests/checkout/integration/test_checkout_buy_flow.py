@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 from conftest import BOOKS, Shop
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from shared.shop_time import spoken_time
 
 pytestmark = pytest.mark.integration
 
@@ -219,6 +222,29 @@ async def test_the_success_page_waits_for_the_webhook_and_never_marks_paid(shop:
     assert await shop.staged("catalogue.commit_reservation.v1") == []
 
 
+async def test_a_bank_transfer_on_its_way_is_not_awaited_as_a_card_payment(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
+    order, location = await placed(shop, email="rosa@example.org")
+    chosen = await shop.pay(location, action="bank_transfer")
+    assert chosen.status_code == 303, chosen.text
+    await shop.wait_for_delivery("checkout.session.completed")
+    under_way = await shop.order(order.id)
+    assert under_way.status == "awaiting_payment" and under_way.stripe_payment_intent
+    assert under_way.hold_until is not None
+
+    page = await shop.http.get(chosen.headers["location"])
+
+    assert page.status_code == 200
+    text = " ".join(HTMLParser(page.text).body.text().split())  # type: ignore[union-attr]
+    assert "Your bank transfer is on its way" in text
+    assert f"held for you until {spoken_time(under_way.hold_until)} (UK time)" in text
+    assert "email rosa@example.org when it arrives" in text
+    assert "card payment" not in text
+    # Days, not seconds: the page no longer reloads itself every two.
+    assert 'http-equiv="refresh"' not in page.text
+    assert (await shop.order(order.id)).status == "awaiting_payment"
+
+
 async def test_the_form_price_is_ignored_and_silly_quantities_refused(shop: Shop) -> None:
     await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
     order, _ = await placed(shop, 1, price="1", unit_price_pence="1", total="1")
@@ -367,6 +393,19 @@ async def test_the_reader_status_page_needs_reference_and_email(shop: Shop) -> N
         assert "No order matches" in wrong.text
 
 
+async def test_the_status_page_keeps_what_was_typed_when_no_order_matches(shop: Shop) -> None:
+    typed = {"reference": "acde-fghj", "email": 'reader@example.org"><b id="x'}
+
+    wrong = await shop.http.post(f"{shop.url}/orders/status", data=typed)
+
+    assert wrong.status_code == 404
+    page = HTMLParser(wrong.text)
+    for name, value in typed.items():
+        field = page.css_first(f"input[name={name}]")
+        assert field is not None and field.attributes["value"] == value
+    assert page.css_first("#x") is None
+
+
 async def test_health(shop: Shop) -> None:
     response = await shop.http.get(f"{shop.url}/health/checkout")
     assert response.status_code == 200
@@ -391,3 +430,23 @@ async def test_a_buy_with_an_email_address_that_would_go_astray_is_refused(
     assert response.status_code == 400, response.text
     assert "does not look like an email address" in response.text
     assert await shop.orders() == []
+
+
+async def test_the_order_charges_the_price_the_catalogue_held_the_copies_at(shop: Shop) -> None:
+    # Checkout's copy of the price follows BookChanged, minutes behind after a big import:
+    # the reader saw £7.99 on the catalogue's page while Stripe charged the old £6.99.
+    await shop.add_book(ISBN, title=TITLE, price_pence=699)
+    shop.catalogue.prices[ISBN] = 799
+
+    order, _ = await placed(shop, 2)
+
+    assert order.lines[0].unit_price_pence == 799
+    assert (order.books_pence, order.postage_pence, order.total_pence) == (1598, 395, 1993)
+    session = (
+        await shop.standin(
+            "GET",
+            f"/v1/checkout/sessions/{order.stripe_session_id}",
+            headers={"Authorization": "Bearer sk_test_x"},
+        )
+    ).json()
+    assert session["amount_total"] == 1993

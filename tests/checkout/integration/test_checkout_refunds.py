@@ -146,3 +146,28 @@ async def test_staff_asking_for_more_than_stripe_has_left_are_told_what_is_left(
     assert f"greater than unrefunded amount on charge ({left})" in refused.text
     after = await shop.order(order.id)
     assert (after.status, after.refunded_pence) == ("paid", 0)
+
+
+async def test_a_dashboard_refund_of_a_dispatched_order_ends_it(shop: Shop) -> None:
+    """The book came back after dispatch and the shop refunded it on Stripe's dashboard."""
+    order = await paid_order(shop)
+    dispatched = await shop.http.post(
+        f"{shop.url}/api/checkout/orders/{order.reference}/fulfil",
+        json={"how": "dispatched"},
+        headers=shop.staff(),
+    )
+    assert dispatched.status_code == 200 and dispatched.json()["status"] == "fulfilled"
+    await shop.standin(
+        "POST",
+        "/v1/refunds",
+        data={"payment_intent": order.stripe_payment_intent or ""},
+        headers={"Authorization": "Bearer sk_test_x"},
+    )
+
+    await deliver_all(shop, "charge.refunded")
+
+    after = await shop.order(order.id)
+    assert (after.status, after.refunded_pence) == ("refunded", order.total_pence)
+    assert [e["amount_pence"] for e in await shop.staged("checkout.order_refunded.v1")] == [
+        order.total_pence
+    ]

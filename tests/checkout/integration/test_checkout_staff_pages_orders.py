@@ -343,6 +343,42 @@ async def test_pay_on_collection_when_the_payment_link_expired(
     assert await shop.staged("catalogue.release_reservation.v1") == []
 
 
+@pytest.mark.usefixtures("stocked")
+async def test_pay_on_collection_instead_of_a_payment_link_still_open(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    ref = await phone_order(shop, clerk, [(RAGGED, 1)], delivery="collection")
+    assert (await clerk.post(f"/staff/phone/orders/{ref}/payment-link")).status_code == 303
+    await shop.mailbox.wait_for(1)
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert order.stripe_session_url
+
+    # The customer rings back to pay at the counter: both pages offer it, and no second link.
+    for path in (f"/staff/phone/orders/{ref}", f"/staff/orders/{ref}"):
+        choice = one(HTMLParser((await clerk.get(path)).text), "[data-testid=payment-choice]")
+        assert choice.css("form[action$='/payment-link']") == []
+        counter = one(choice, "form[action$='/pay-on-collection']")
+    chosen = await clerk.post(counter.attributes["action"] or "")
+
+    assert chosen.status_code == 303
+    assert "To be paid on collection" in text_of(await clerk.get(chosen.headers["location"]))
+    session = await shop.stripe(f"/checkout/sessions/{order.stripe_session_id}")
+    assert session["status"] == "expired"
+    # Stripe's news that the link ended arrives, and undoes nothing.
+    await shop.wait_for_delivery("checkout.session.expired")
+    switched = await shop.order(order.id)
+    assert (switched.status, switched.payment_method) == ("awaiting_payment", "on_collection")
+    assert references_in(await clerk.get("/staff/orders?view=to_pick")) == [ref]
+    assert await shop.staged("catalogue.release_reservation.v1") == []
+    detail = await clerk.get(f"/staff/orders/{ref}")
+    assert 'data-testid="payment-link"' not in detail.text
+    # The emailed link no longer works, so it is not sent again.
+    [link_email] = HTMLParser(detail.text).css("form[action*='/emails/']")
+    refused = await clerk.post(link_email.attributes["action"] or "")
+    assert refused.status_code == 409
+    assert "payment link no longer works" in text_of(refused)
+
+
 async def test_the_orders_pages_need_the_phone_orders_role(
     shop: Shop, staff_session: Callable[..., Any]
 ) -> None:

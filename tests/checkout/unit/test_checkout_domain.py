@@ -17,7 +17,9 @@ from services.checkout.domain import (
     PricedLine,
     check_phone,
     check_transition,
+    copies_left,
     has_uk_postcode,
+    lines_refund_pence,
     new_reference,
     normalise_reference,
     parse_quantity,
@@ -44,6 +46,8 @@ LEGAL = {
     (S.AWAITING_PAYMENT, S.CANCELLED),
     (S.PAID, S.FULFILLED),
     (S.PAID, S.REFUNDED),
+    # A book that arrives damaged, or comes back, is refunded after dispatch or collection.
+    (S.FULFILLED, S.REFUNDED),
     # A late payment: copies held again (paid) or gone (needs attention, then refunded).
     (S.EXPIRED, S.PAID),
     (S.EXPIRED, S.NEEDS_ATTENTION),
@@ -68,7 +72,7 @@ def test_every_other_move_raises(current: OrderStatus, wanted: OrderStatus) -> N
 
 
 def test_final_statuses_go_nowhere() -> None:
-    for final in (S.FULFILLED, S.REJECTED, S.REFUNDED):
+    for final in (S.REJECTED, S.REFUNDED):
         assert not [w for w in OrderStatus if (final, w) in LEGAL]
         for wanted in OrderStatus:
             with pytest.raises(IllegalTransition):
@@ -142,8 +146,11 @@ def test_refund_by_amount_within_what_is_left() -> None:
         refund_amount(total_pence=2000, refunded_pence=500, amount_pence=1500, lines_pence=None)
         == 1500
     )
-    with pytest.raises(Conflict, match="Only 1500p"):
+    with pytest.raises(Conflict) as refused:
         refund_amount(total_pence=2000, refunded_pence=500, amount_pence=1501, lines_pence=None)
+    assert refused.value.message == (
+        "Only £15.00 of this order is left to refund; £15.01 was asked for."
+    )
 
 
 def test_refund_by_lines() -> None:
@@ -156,6 +163,47 @@ def test_refund_by_lines() -> None:
 def test_refund_needs_one_positive_amount(amount: int | None, lines: int | None) -> None:
     with pytest.raises(InvalidInput):
         refund_amount(total_pence=2000, refunded_pence=0, amount_pence=amount, lines_pence=lines)
+
+
+LINES = [
+    PricedLine(isbn13="9780745334530", title="Imperialism", unit_price_pence=1999, quantity=1),
+    PricedLine(isbn13="9781788731799", title="Ragged", unit_price_pence=899, quantity=2),
+]
+
+
+def test_copies_left_are_those_not_refunded_by_line() -> None:
+    assert copies_left(LINES, {}) == {"9780745334530": 1, "9781788731799": 2}
+    assert copies_left(LINES, {"9781788731799": 1}) == {"9780745334530": 1, "9781788731799": 1}
+    # Two refunds that raced each other past the check: never fewer than none.
+    assert copies_left(LINES, {"9780745334530": 2})["9780745334530"] == 0
+
+
+def test_lines_are_valued_within_their_copies_left() -> None:
+    refunded = {"9781788731799": 1}
+    wanted = {"9780745334530": 1, "9781788731799": 1}
+    assert lines_refund_pence(LINES, refunded=refunded, wanted=wanted) == 1999 + 899
+
+
+def test_a_copy_is_refunded_by_line_only_once() -> None:
+    with pytest.raises(Conflict) as refused:
+        lines_refund_pence(LINES, refunded={"9781788731799": 2}, wanted={"9781788731799": 1})
+    assert refused.value.message == (
+        "Refund from 0 to 0 copies of 'Ragged', not 1: 2 of its 2 refunded already."
+    )
+
+
+@pytest.mark.parametrize(
+    ("wanted", "message"),
+    [
+        ({"9781788731799": 3}, "Refund from 0 to 2 copies of 'Ragged', not 3."),
+        ({"9781788731799": 0}, "Refund at least one copy of 'Ragged', not 0."),
+        ({"9780141036144": 1}, "This order has no line for ISBN 9780141036144."),
+    ],
+)
+def test_lines_not_on_the_order_are_refused(wanted: dict[str, int], message: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        lines_refund_pence(LINES, refunded={}, wanted=wanted)
+    assert refused.value.message == message
 
 
 def test_only_a_full_refund_ends_the_order() -> None:

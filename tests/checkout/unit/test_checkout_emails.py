@@ -50,3 +50,32 @@ def test_an_order_paid_at_the_counter_gets_its_receipt() -> None:
     assert "2 x The Ragged Trousered Philanthropists @ £12.99 = £25.98" in email.body
     assert "Total: £25.98" in email.body
     assert "VAT included in total: £0.00" in email.body
+
+
+def test_a_paid_collection_order_is_ready_to_collect() -> None:
+    order = collection_order()
+    order.status = "paid"
+    order.payment_method = "payment_link"
+
+    email = emails.ready_to_collect(order)
+
+    assert (email.kind, email.to_address) == ("ready_to_collect", "clara@example.org")
+    assert email.subject == "Your order ACDEFGHJ is ready to collect"
+    assert "2 x The Ragged Trousered Philanthropists" in email.body
+    assert "at the shop counter during opening hours" in email.body
+    assert "bring your order reference, ACDEFGHJ" in email.body
+    assert "already paid" in email.body
+    assert "to pay" not in email.body
+
+
+def test_an_order_to_pay_on_collection_says_what_to_pay_and_until_when() -> None:
+    order = collection_order()
+    order.status = "awaiting_payment"
+    order.payment_method = "on_collection"
+    order.hold_until = datetime(2026, 11, 27, 15, 5, tzinfo=UTC)
+
+    email = emails.ready_to_collect(order)
+
+    assert "Please pay £25.98 at the counter when you collect it" in email.body
+    assert "until 3:05pm on Friday 27 November (UK time)" in email.body
+    assert "already paid" not in email.body

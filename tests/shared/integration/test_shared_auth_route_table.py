@@ -112,6 +112,7 @@ WHO_MAY: dict[str, dict[tuple[str, str], Access]] = {
         ("GET", "/staff/orders/{reference:str}"): PHONE,
         ("POST", "/staff/orders/{reference:str}/fulfilment"): PHONE,
         ("POST", "/staff/orders/{reference:str}/refund"): PHONE,
+        ("POST", "/staff/orders/{reference:str}/cancel"): PHONE,
         ("POST", "/staff/orders/{reference:str}/emails/{email_id:int}/resend"): PHONE,
         **schema_routes("checkout"),
     },

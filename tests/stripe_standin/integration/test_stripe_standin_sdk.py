@@ -120,11 +120,35 @@ def test_expiring_an_open_session_emits_an_event_and_a_second_expiry_is_refused(
 
     assert (expired.status, expired.url) == ("expired", None)
     assert client.v1.checkout.sessions.retrieve(session.id).status == "expired"
-    with pytest.raises(stripe.InvalidRequestError, match='status of "expired"'):
+    assert pay(standin, session.id).status_code == 400
+    with pytest.raises(stripe.InvalidRequestError, match="status of `expired`"):
         client.v1.checkout.sessions.expire(session.id)
     [event] = verified_events(receiver, 1)
     assert event.type == "checkout.session.expired"
     assert event.data.object["id"] == session.id
+
+
+def test_a_paid_session_is_not_expired_and_an_unknown_one_is_missing(
+    standin: RunningStandin,
+) -> None:
+    client = standin.client()
+    session = client.v1.checkout.sessions.create(session_params())
+    assert pay(standin, session.id).status_code == 303
+
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.checkout.sessions.expire(session.id)
+
+    assert refused.value.http_status == 400
+    assert refused.value.error is not None and refused.value.error.type == "invalid_request_error"
+    assert refused.value.user_message == (
+        'Only Checkout Sessions with a status in ["open"] can be expired. '
+        "This Checkout Session has a status of `complete`."
+    )
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "complete"
+    assert [e.type for e in client.v1.events.list().data] == ["checkout.session.completed"]
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.checkout.sessions.expire("cs_test_nope")
+    assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
 
 
 def test_the_clock_passing_expires_at_expires_the_session(

@@ -213,7 +213,7 @@ def test_a_paid_session_cannot_be_expired_or_paid_again(state: StandinState) -> 
     session = state.create_session(session_params(), RequestContext())
     state.pay_by_card(session["id"])
 
-    with pytest.raises(StripeError, match='status of "complete"'):
+    with pytest.raises(StripeError, match="status of `complete`"):
         state.expire_session(session["id"], RequestContext())
     with pytest.raises(StripeError):
         state.pay_by_card(session["id"])
