@@ -6,7 +6,7 @@ catalogue's facts that matter for ranking, not the catalogue's model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,6 +44,20 @@ class IndexedBook(msgspec.Struct, frozen=True, kw_only=True):
     def text_fingerprint(self) -> tuple[object, ...]:
         """The fields the stages index: when only price or stock change, nothing is re-indexed."""
         return (self.title, self.subtitle, self.authors, self.subjects, self.description)
+
+
+def books_matching(books: Iterable[IndexedBook], words: str, *, limit: int) -> list[IndexedBook]:
+    """The books whose title, subtitle or authors hold every one of `words`, ignoring case,
+    by title: how an editor finds a book the ranking missed."""
+    wanted = words.casefold().split()
+    if not wanted:
+        return []
+    found = []
+    for book in books:
+        named = " ".join((book.title, book.subtitle or "", *book.authors)).casefold()
+        if all(word in named for word in wanted):
+            found.append(book)
+    return sorted(found, key=lambda book: (book.title.casefold(), book.isbn13))[:limit]
 
 
 def book_from_record(record: dict[str, object]) -> IndexedBook:

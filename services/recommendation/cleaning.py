@@ -73,6 +73,10 @@ _PREFORMATTED = frozenset({"pre", "listing", "plaintext", "xmp"})
 _ANY_WHITESPACE = re.compile(r"\s+")
 # A leading line this short and without a full stop is a heading, not body text.
 _HEADING_MAX_WORDS = 16
+# A first line longer than this is a paragraph, whatever its punctuation.
+_HEADLINE_MAX_CHARS = 150
+# A headline made from the first sentence fits the desk's list of articles on one line or two.
+_MADE_HEADLINE_CHARS = 120
 _FRAGMENT_WORDS = 5
 
 
@@ -118,20 +122,47 @@ def clean_text(raw: str) -> CleanArticle:
 def _split_heading(lines: list[str]) -> tuple[str, list[str]]:
     """The last heading-like line before the body is the headline.
 
-    Before it come the masthead and section labels, which are furniture too.
+    Before it come the masthead and section labels, which are furniture too. Text pasted
+    without a headline gets one made from its first sentence, and keeps all its words: its
+    first line is a paragraph, and as the headline it filled the desk's list and title.
     """
+    if not lines:
+        return "", []
     leading: list[str] = []
     for line in lines:
         if not _is_heading(line):
             break
         leading.append(line)
-    if not leading or len(leading) == len(lines):
-        return (lines[0], lines[1:]) if lines else ("", [])
-    return leading[-1], lines[len(leading) :]
+    if leading and len(leading) < len(lines):
+        return leading[-1], lines[len(leading) :]
+    if leading or _reads_as_headline(lines[0]):
+        return lines[0], lines[1:]
+    return _first_sentence_headline(lines[0]), lines
 
 
 def _is_heading(line: str) -> bool:
-    return len(line.split()) <= _HEADING_MAX_WORDS and not line.rstrip().endswith((".", "!", "?"))
+    return len(line.split()) <= _HEADING_MAX_WORDS and not _ends_sentence(line)
+
+
+def _reads_as_headline(line: str) -> bool:
+    """A long headline (more words than a heading) still has no full stop, and fits a line."""
+    return len(line) <= _HEADLINE_MAX_CHARS and not _ends_sentence(line)
+
+
+def _ends_sentence(line: str) -> bool:
+    return line.rstrip().rstrip("\u201d\"')").endswith((".", "!", "?"))
+
+
+def _first_sentence_headline(paragraph: str) -> str:
+    """A headline for text that came without one: its first sentence, cut at a word to
+    `_MADE_HEADLINE_CHARS` (the ellipsis included) when longer."""
+    sentence = _SENTENCE_END.split(_squash(paragraph), maxsplit=1)[0]
+    if len(sentence) <= _MADE_HEADLINE_CHARS:
+        return sentence
+    # the last space that leaves room for the ellipsis; a word longer than that is cut
+    end = sentence.rfind(" ", 0, _MADE_HEADLINE_CHARS)
+    cut = sentence[: end if end > 0 else _MADE_HEADLINE_CHARS - 1]
+    return cut.rstrip(" ,;:\u2013\u2014-") + "\u2026"
 
 
 def _clean_paragraph(paragraph: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.recommendation.books import IndexedBook
+from services.recommendation.books import IndexedBook, books_matching
 from services.recommendation.cleaning import CleanArticle
 from services.recommendation.models import Article, Book, CachedBook, IndexState
 from services.recommendation.ranking import Ranker, RankerConfig, Recommendation
@@ -130,6 +130,12 @@ class LiveIndex:
                 ranker.recommend, article, k=k, pins=list(pins), bans=list(bans)
             )
         return Ranked(results, position)
+
+    async def find(self, words: str, *, limit: int) -> list[IndexedBook]:
+        """The indexed books (those on sale) whose title or authors hold `words`."""
+        async with self._lock:
+            ranker = await self._current()
+            return await asyncio.to_thread(books_matching, ranker.books(), words, limit=limit)
 
     async def refresh(self) -> IndexPosition:
         """Bring the index up to date now (it is also done before every ranking)."""

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.recommendation.books import IndexedBook
 from services.recommendation.cleaning import CleanArticle, clean_html, clean_text
 from services.recommendation.domain import (
     ARTICLE_ID,
@@ -167,7 +168,7 @@ class RecommendationService:
         clean = (
             clean_html(source.value) if source.kind is SourceKind.HTML else clean_text(source.value)
         )
-        # A one-paragraph article is all "headline" to the cleaner: its words are the text.
+        # An article that is one heading-like line is all headline to the cleaner: it is the text.
         text = check_clean_text(clean.text or clean.headline, max_chars=limit)
         if draft.headline:
             check_headline(draft.headline)
@@ -275,6 +276,11 @@ class RecommendationService:
             )
             return {row.isbn13: row.title for row in rows}
 
+    async def find_books(self, words: str, *, limit: int) -> list[IndexedBook]:
+        """Books on sale whose title or authors hold `words`: for pinning one the ranking
+        missed."""
+        return await self._index.find(words, limit=limit)
+
     async def set_rule(self, article_id: str, isbn: str, kind: RuleKind) -> EditorRules:
         """Pin (first, in the order pinned) or ban (never shown) a book for an article."""
         isbn13 = to_isbn13(isbn)
@@ -283,7 +289,12 @@ class RecommendationService:
             article = await _article(session, article_id, lock=True)
             if kind is RuleKind.PIN:
                 book = await session.get(Book, isbn13)
-                if book is None or book.withdrawn:
+                if book is None:
+                    raise NotFound(
+                        f"No book in the shop has the ISBN {isbn13}: check the number, or "
+                        "find the book by its title or author."
+                    )
+                if book.withdrawn:
                     raise NotFound(f"Book {isbn13} is not on sale, so it cannot be pinned.")
             current = await session.get(EditorRule, (article_id, isbn13))
             if current is None or current.kind != kind:

@@ -37,6 +37,8 @@ from shared.web import Form
 
 # The desk shows more books than the snippet, so an editor can pin one from further down.
 DESK_BOOKS = 10
+# Enough to choose from: a search that matches more wants more of the title typed.
+FOUND_BOOKS = 10
 ARTICLES_PER_PAGE = 50
 # A pasted article arrives form-encoded: up to three bytes a character, and more for escapes.
 MAX_FORM_BYTES = 2 * 1024 * 1024
@@ -180,8 +182,11 @@ class EditorDeskController(Controller):
         article_id: FromPath[str],
         done: FromQuery[str | None] = None,
         isbn: FromQuery[str | None] = None,
+        find: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Template:
-        return await self._article(recommendations, settings, article_id, done=done, isbn=isbn)
+        return await self._article(
+            recommendations, settings, article_id, done=done, isbn=isbn, find=find
+        )
 
     async def _article(
         self,
@@ -191,9 +196,13 @@ class EditorDeskController(Controller):
         *,
         done: str | None = None,
         isbn: str | None = None,
+        find: str | None = None,
+        typed_isbn: str = "",
         error: str | None = None,
         status_code: int = 200,
     ) -> Template:
+        find = (find or "").strip()
+        matches = await recommendations.find_books(find, limit=FOUND_BOOKS) if find else []
         found = await recommendations.article_books(article_id, k=DESK_BOOKS)
         rules = await recommendations.rules(article_id)
         report = await recommendations.report(article_id)
@@ -221,6 +230,9 @@ class EditorDeskController(Controller):
                 "banned": [(i, titles.get(i)) for i in rules.bans],
                 "unseen_pins": [(i, titles.get(i)) for i in unseen_pins],
                 "report": report,
+                "find": find,
+                "matches": matches,
+                "typed_isbn": typed_isbn,
                 "message": message,
                 "error": error,
             },
@@ -238,7 +250,7 @@ class EditorDeskController(Controller):
     ) -> Redirect | Template:
         """Pin, unpin, ban or unban one book (form fields `action` and `isbn13`)."""
         action = str(data.get("action") or "")
-        isbn = str(data.get("isbn13") or "").strip()
+        raw = isbn = str(data.get("isbn13") or "").strip()
         try:
             if action not in RULE_ACTIONS:
                 raise InvalidInput(f"{action[:20]!r} is not pin, unpin, ban or unban.")
@@ -255,6 +267,8 @@ class EditorDeskController(Controller):
                 recommendations,
                 settings,
                 article_id,
+                # a pin typed by hand and refused comes back to be corrected, not typed again
+                typed_isbn=raw if action == "pin" else "",
                 error=message,
                 # htmx swaps only successful answers: the message must arrive as one.
                 status_code=200 if _is_htmx(request) else getattr(refused, "status_code", 400),

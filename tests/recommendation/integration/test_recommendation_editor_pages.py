@@ -251,13 +251,109 @@ async def test_a_pinned_book_taken_off_sale_stays_listed_as_pinned_and_can_be_un
 async def test_a_refused_pin_says_why_and_changes_nothing(editor, seeded, feed) -> None:
     for data, words in (
         ({"action": "pin", "isbn13": "12345"}, "ISBN"),
-        ({"action": "pin", "isbn13": "9780000000002"}, "not on sale"),
+        ({"action": "pin", "isbn13": "9780000000002"}, "No book in the shop has the ISBN"),
         ({"action": "promote", "isbn13": CALLINICOS}, "not pin, unpin, ban or unban"),
     ):
         response = await editor.post(f"/staff/editor/articles/{seeded}/rules", data=data)
         assert response.status_code in (400, 404), response.text
         assert words in page(response).css_first("#picks-status").text()
     assert await feed.count(EditorRule) == 0
+
+
+KITCHEN_DIARIES = "9798389193697"
+
+
+def pin_another(tree: HTMLParser) -> Node:
+    section = tree.css_first("section#pin-another")
+    assert section is not None
+    return section
+
+
+async def test_an_editor_pins_a_book_the_ranking_missed_by_typing_its_isbn(
+    editor, seeded, feed
+) -> None:
+    # An edition the catalogue sells under a 978 ISBN, so it can be typed as its ISBN-10 too.
+    nineteen_eighty_four = "9780141036144"
+    await feed.events(feed.event(KITCHEN_DIARIES, isbn13=nineteen_eighty_four, title="1984"))
+    tree = page(await editor.get(f"/staff/editor/articles/{seeded}"))
+    assert KITCHEN_DIARIES not in row_isbns(tree)
+    form = pin_another(tree).css_first("form[method=post]")
+    assert form.attributes["action"] == f"/staff/editor/articles/{seeded}/rules"
+    assert form.css_first("input[name=_csrf_token]") is not None
+    assert form.css_first("button[name=action]").attributes["value"] == "pin"
+
+    for typed, isbn, title in (
+        ("979-8-38919-369-7", KITCHEN_DIARIES, "The Kitchen Diaries"),
+        ("0-14-103614-1", nineteen_eighty_four, "1984"),
+    ):
+        response = await editor.post(
+            f"/staff/editor/articles/{seeded}/rules",
+            data={"action": "pin", "isbn13": typed},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+        after = page(await editor.get(response.headers["location"]))
+        assert isbn in row_isbns(after)[:2]
+        assert after.css_first("#picks-status").text() == f"{title} is pinned: it comes first."
+    assert row_isbns(after)[:2] == [KITCHEN_DIARIES, nineteen_eighty_four]
+    assert await feed.count(EditorRule) == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "words", "status"),
+    [
+        ("978-0-00-000000-2", "No book in the shop has the ISBN 9780000000002", 404),
+        ("12345", "is not an ISBN", 400),
+    ],
+)
+async def test_a_typed_isbn_that_cannot_be_pinned_says_why_and_keeps_what_was_typed(
+    editor, seeded, feed, typed, words, status
+) -> None:
+    for headers in ({}, {"hx-request": "true"}):
+        response = await editor.post(
+            f"/staff/editor/articles/{seeded}/rules",
+            data={"action": "pin", "isbn13": typed},
+            headers=headers,
+        )
+
+        # htmx swaps only successful answers
+        assert response.status_code == (200 if headers else status)
+        tree = page(response)
+        assert words in tree.css_first("#picks-status").text()
+        field = pin_another(tree).css_first("input#pin-isbn")
+        assert field.attributes["value"] == typed
+        assert field.attributes["aria-invalid"] == "true"
+    assert await feed.count(EditorRule) == 0
+
+
+async def test_an_editor_finds_a_book_by_title_or_author_and_pins_it(editor, seeded, feed) -> None:
+    for words in ("kitchen DIAR", "nigel slater"):
+        tree = page(await editor.get(f"/staff/editor/articles/{seeded}", params={"find": words}))
+        found = pin_another(tree).css("#found-books li")
+        assert [li.css_first("input[name=isbn13]").attributes["value"] for li in found] == [
+            KITCHEN_DIARIES
+        ]
+        assert "The Kitchen Diaries by Nigel Slater" in found[0].text()
+        assert pin_another(tree).css_first("input#pin-find").attributes["value"] == words
+    many = page(await editor.get(f"/staff/editor/articles/{seeded}", params={"find": "the"}))
+    assert len(pin_another(many).css("#found-books li")) == 10
+    none = page(await editor.get(f"/staff/editor/articles/{seeded}", params={"find": "qubits"}))
+    assert "No book on sale has" in pin_another(none).css_first("#found-books").text()
+
+    form = found[0].css_first("form")
+    assert form.attributes["method"] == "post"
+    assert form.css_first("input[name=_csrf_token]") is not None
+    pinned = page(
+        await editor.post(
+            form.attributes["action"],
+            data={
+                "isbn13": form.css_first("input[name=isbn13]").attributes["value"],
+                "action": form.css_first("button").attributes["value"],
+            },
+        )
+    )
+    assert row_isbns(pinned)[0] == KITCHEN_DIARIES
+    assert "The Kitchen Diaries is pinned" in pinned.css_first("#picks-status").text()
 
 
 async def test_a_post_without_the_csrf_token_is_refused(editor, seeded, feed) -> None:
@@ -309,6 +405,38 @@ async def test_pasted_html_is_read_as_html(editor, feed) -> None:
 
     assert response.status_code == 200
     assert page(response).css_first("h1").text() == "Lenin and the state"
+
+
+async def test_text_pasted_without_a_headline_is_listed_under_its_first_sentence_cut_short(
+    editor, feed
+) -> None:
+    paragraph = " ".join(
+        [
+            "The strike at the depot in Walsall has now lasted eleven weeks, and the drivers who",
+            "walked out over a pay offer worth less than inflation say they will stay out until",
+            "the company opens its books.",
+            "Their union says the firm made record profits last year.",
+        ]
+        * 3
+    )
+
+    response = await editor.post(
+        "/staff/editor/articles", data={"article_id": "walsall", "text": paragraph}
+    )
+
+    assert response.status_code == 200
+    tree = page(response)
+    headline = (
+        "The strike at the depot in Walsall has now lasted eleven weeks, and the drivers who "
+        "walked out over a pay offer worth\u2026"
+    )
+    assert tree.css_first("h1").text() == headline
+    assert tree.css_first("title").text().startswith(headline)
+    listing = page(await editor.get("/staff/editor"))
+    assert listing.css_first("main table a").text() == headline
+    async with feed.db.reading() as session:
+        article = await session.get(Article, "walsall")
+    assert article is not None and article.text == paragraph
 
 
 async def test_the_report_shows_clicks_per_book_orders_and_revenue(editor, seeded, feed) -> None:

@@ -181,3 +181,49 @@ def test_html_nested_deeper_than_the_recursion_limit_is_read() -> None:
     article = clean_html(f"<p>Pickets at {'<b>' * depth}the depot{'</b>' * depth}.</p>")
 
     assert article.paragraphs == ("Pickets at the depot.",)
+
+
+LONG_PARAGRAPH = (
+    "Quantum computers threaten the encryption that keeps bank transfers and medical "
+    "records private, because a large enough machine running Shor's algorithm could factor "
+    "the numbers on which RSA depends in hours rather than millennia. Cryptographers are "
+    "already replacing those schemes with ones built on lattices."
+)
+
+
+def test_text_pasted_as_one_long_paragraph_is_headed_by_its_first_sentence_cut_short() -> None:
+    article = clean_text(LONG_PARAGRAPH)
+
+    assert article.headline == (
+        "Quantum computers threaten the encryption that keeps bank transfers and medical "
+        "records private, because a large enough\u2026"
+    )
+    assert len(article.headline) == 120
+    # no words are lost to the headline made for it
+    assert article.text == LONG_PARAGRAPH
+
+
+def test_text_whose_first_line_is_a_paragraph_keeps_it_and_is_headed_by_its_first_sentence() -> (
+    None
+):
+    raw = "Lenin was right about the state. The workers must smash it.\nThe second paragraph."
+
+    article = clean_text(raw)
+
+    assert article.headline == "Lenin was right about the state."
+    assert article.paragraphs == (
+        "Lenin was right about the state. The workers must smash it.",
+        "The second paragraph.",
+    )
+
+
+def test_a_long_first_line_without_a_full_stop_is_still_the_headline() -> None:
+    headline = (
+        "Why the strikes that swept the hospitals this winter were won on the picket lines "
+        "and not at the negotiating table"
+    )
+
+    article = clean_text(f"{headline}\n{LONG_PARAGRAPH}")
+
+    assert article.headline == headline
+    assert article.text == LONG_PARAGRAPH
