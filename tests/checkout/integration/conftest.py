@@ -20,6 +20,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from loopback_server import ServerThread, bound_socket, url_of
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode
 from sqlalchemy import select
 from standin_page import READER_ADDRESS
 
@@ -360,3 +362,55 @@ async def shop(
                 staff_headers=pat.headers,
             )
     await db.dispose()
+
+
+# -- staff pages ---------------------------------------------------------------------------------
+
+
+def one(tree: HTMLParser | LexborNode, selector: str) -> LexborNode:
+    found = tree.css_first(selector)
+    assert found is not None, f"nothing on the page matches {selector}"
+    return found
+
+
+def text_of(response: httpx.Response) -> str:
+    return " ".join(HTMLParser(response.text).body.text().split())  # type: ignore[union-attr]
+
+
+@pytest.fixture
+async def clerk(shop: Shop, staff_session: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
+    """Signed in as pat, of the phone-order staff."""
+    async with httpx.AsyncClient(base_url=shop.url, timeout=10) as client:
+        await staff_session(client, Role.PHONE_ORDERS, username="pat")
+        yield client
+
+
+@pytest.fixture
+async def stocked(shop: Shop) -> None:
+    for isbn, (title, price) in BOOKS.items():
+        await shop.add_book(isbn, title=title, price_pence=price, stock=20)
+
+
+async def phone_order(
+    clerk: httpx.AsyncClient,
+    lines: list[tuple[str, int]],
+    *,
+    delivery: str = "post",
+    **customer: str,
+) -> str:
+    """An order taken on the phone-order page; its reference. `customer` overrides Rosa's
+    name, email, phone or address."""
+    page = HTMLParser((await clerk.get("/staff/phone")).text)
+    form = {
+        "idempotency_key": one(page, "input[name=idempotency_key]").attributes["value"],
+        "name": "Rosa Luxemburg",
+        "email": "rosa@example.org",
+        "phone": "020 7946 0000",
+        "address": "1 Red Lane\nLondon\nN1 1AA",
+        "delivery": delivery,
+        "isbn": [isbn for isbn, _ in lines],
+        "quantity": [str(q) for _, q in lines],
+    } | customer
+    placed = await clerk.post("/staff/phone/orders", data=form)
+    assert placed.status_code == 303, placed.text
+    return placed.headers["location"].rsplit("/", 1)[1]

@@ -5,18 +5,13 @@ server; payments through the Stripe stand-in."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
-from conftest import BOOKS, Shop
-from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from selectolax.lexbor import LexborNode
+from conftest import Shop, phone_order, text_of
 from sqlalchemy import select
 
 from services.checkout.models import Email
-from shared.auth.roles import Role
 
 pytestmark = pytest.mark.integration
 
@@ -25,50 +20,22 @@ RAGGED = "9781788731799"
 READY = "is ready to collect"
 
 
-def one(tree: HTMLParser, selector: str) -> LexborNode:
-    found = tree.css_first(selector)
-    assert found is not None, f"nothing on the page matches {selector}"
-    return found
-
-
-def text_of(response: httpx.Response) -> str:
-    return " ".join(HTMLParser(response.text).body.text().split())  # type: ignore[union-attr]
-
-
-@pytest.fixture
-async def clerk(shop: Shop, staff_session: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=shop.url, timeout=10) as client:
-        await staff_session(client, Role.PHONE_ORDERS, username="pat")
-        yield client
-
-
-@pytest.fixture
-async def stocked(shop: Shop) -> None:
-    for isbn, (title, price) in BOOKS.items():
-        await shop.add_book(isbn, title=title, price_pence=price, stock=20)
-
-
-async def phone_order(
+async def collection_order(
     clerk: httpx.AsyncClient,
     lines: list[tuple[str, int]],
     *,
     delivery: str = "collection",
     email: str = "clara@example.org",
 ) -> str:
-    page = HTMLParser((await clerk.get("/staff/phone")).text)
-    form = {
-        "idempotency_key": one(page, "input[name=idempotency_key]").attributes["value"],
-        "name": "Clara Zetkin",
-        "email": email,
-        "phone": "0161 496 0000",
-        "address": "9 Green Street\nManchester\nM1 1AA",
-        "delivery": delivery,
-        "isbn": [isbn for isbn, _ in lines],
-        "quantity": [str(q) for _, q in lines],
-    }
-    placed = await clerk.post("/staff/phone/orders", data=form)
-    assert placed.status_code == 303, placed.text
-    return placed.headers["location"].rsplit("/", 1)[1]
+    return await phone_order(
+        clerk,
+        lines,
+        delivery=delivery,
+        name="Clara Zetkin",
+        email=email,
+        phone="0161 496 0000",
+        address="9 Green Street\nManchester\nM1 1AA",
+    )
 
 
 async def paid_by_link(shop: Shop, clerk: httpx.AsyncClient, ref: str) -> None:
@@ -97,7 +64,7 @@ async def kinds_written(shop: Shop, ref: str) -> list[str]:
 async def test_a_paid_collection_order_packed_is_ready_to_collect_once(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    ref = await phone_order(clerk, [(RAGGED, 2)])
+    ref = await collection_order(clerk, [(RAGGED, 2)])
     await paid_by_link(shop, clerk, ref)
     _, confirmation = await shop.mailbox.wait_for(2)
     assert "We will let you know when it is ready to collect" in confirmation.get_content()
@@ -132,7 +99,7 @@ async def test_a_paid_collection_order_packed_is_ready_to_collect_once(
 async def test_an_order_to_pay_on_collection_is_told_what_to_pay_at_the_counter(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    ref = await phone_order(clerk, [(RAGGED, 1), (IMPERIALISM, 1)])
+    ref = await collection_order(clerk, [(RAGGED, 1), (IMPERIALISM, 1)])
     assert (await clerk.post(f"/staff/phone/orders/{ref}/pay-on-collection")).status_code == 303
 
     assert (await step(clerk, ref, "packed")).status_code == 303
@@ -149,7 +116,7 @@ async def test_an_order_to_pay_on_collection_is_told_what_to_pay_at_the_counter(
 async def test_staff_are_told_to_ring_a_collection_customer_without_an_email_address(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    ref = await phone_order(clerk, [(RAGGED, 1)], email="")
+    ref = await collection_order(clerk, [(RAGGED, 1)], email="")
     assert (await clerk.post(f"/staff/phone/orders/{ref}/pay-on-collection")).status_code == 303
 
     packed = await step(clerk, ref, "packed")
@@ -164,7 +131,7 @@ async def test_staff_are_told_to_ring_a_collection_customer_without_an_email_add
 async def test_a_posted_order_packed_is_not_ready_to_collect(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    ref = await phone_order(clerk, [(IMPERIALISM, 1)], delivery="post")
+    ref = await collection_order(clerk, [(IMPERIALISM, 1)], delivery="post")
     await paid_by_link(shop, clerk, ref)
     await shop.mailbox.wait_for(2)
 

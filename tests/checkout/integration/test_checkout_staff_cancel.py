@@ -4,12 +4,12 @@ the JSON API's cancel."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from conftest import BOOKS, Shop
+from conftest import Shop, one, phone_order, text_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
@@ -20,48 +20,6 @@ pytestmark = pytest.mark.integration
 IMPERIALISM = "9780745334530"
 RAGGED = "9781788731799"
 RELEASE = "catalogue.release_reservation.v1"
-
-
-def one(tree: HTMLParser | LexborNode, selector: str) -> LexborNode:
-    found = tree.css_first(selector)
-    assert found is not None, f"nothing on the page matches {selector}"
-    return found
-
-
-def text_of(response: httpx.Response) -> str:
-    return " ".join(HTMLParser(response.text).body.text().split())  # type: ignore[union-attr]
-
-
-@pytest.fixture
-async def clerk(shop: Shop, staff_session: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=shop.url, timeout=10) as client:
-        await staff_session(client, Role.PHONE_ORDERS, username="pat")
-        yield client
-
-
-@pytest.fixture
-async def stocked(shop: Shop) -> None:
-    for isbn, (title, price) in BOOKS.items():
-        await shop.add_book(isbn, title=title, price_pence=price, stock=20)
-
-
-async def phone_order(
-    clerk: httpx.AsyncClient, lines: list[tuple[str, int]], *, delivery: str = "post"
-) -> str:
-    page = HTMLParser((await clerk.get("/staff/phone")).text)
-    form = {
-        "idempotency_key": one(page, "input[name=idempotency_key]").attributes["value"],
-        "name": "Rosa Luxemburg",
-        "email": "rosa@example.org",
-        "phone": "020 7946 0000",
-        "address": "1 Red Lane\nLondon\nN1 1AA",
-        "delivery": delivery,
-        "isbn": [isbn for isbn, _ in lines],
-        "quantity": [str(q) for _, q in lines],
-    }
-    placed = await clerk.post("/staff/phone/orders", data=form)
-    assert placed.status_code == 303, placed.text
-    return placed.headers["location"].rsplit("/", 1)[1]
 
 
 def cancel_form(response: httpx.Response) -> LexborNode:

@@ -4,14 +4,13 @@ line with a reason, and emails sent again; payments go through the Stripe stand-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from conftest import BOOKS, Shop
+from conftest import Shop, one, phone_order, text_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from selectolax.lexbor import LexborNode
 
 from shared.auth.roles import Role
 from shared.shop_time import shop_time
@@ -19,25 +18,8 @@ from shared.shop_time import shop_time
 pytestmark = pytest.mark.integration
 
 
-def one(tree: HTMLParser, selector: str) -> LexborNode:
-    found = tree.css_first(selector)
-    assert found is not None, f"nothing on the page matches {selector}"
-    return found
-
-
 IMPERIALISM = "9780745334530"
 RAGGED = "9781788731799"
-
-
-@pytest.fixture
-async def clerk(shop: Shop, staff_session: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=shop.url, timeout=10) as client:
-        await staff_session(client, Role.PHONE_ORDERS, username="pat")
-        yield client
-
-
-def text_of(response: httpx.Response) -> str:
-    return " ".join(HTMLParser(response.text).body.text().split())  # type: ignore[union-attr]
 
 
 def references_in(response: httpx.Response) -> list[str]:
@@ -45,36 +27,11 @@ def references_in(response: httpx.Response) -> list[str]:
     return [a.text() for a in HTMLParser(response.text).css("#orders tbody td:first-child a")]
 
 
-async def phone_order(
-    shop: Shop,
-    clerk: httpx.AsyncClient,
-    lines: list[tuple[str, int]],
-    *,
-    delivery: str = "post",
-    **customer: str,
-) -> str:
-    page = HTMLParser((await clerk.get("/staff/phone")).text)
-    key = one(page, "input[name=idempotency_key]").attributes["value"]
-    form = {
-        "idempotency_key": key,
-        "name": "Rosa Luxemburg",
-        "email": "rosa@example.org",
-        "phone": "020 7946 0000",
-        "address": "1 Red Lane\nLondon\nN1 1AA",
-        "delivery": delivery,
-        "isbn": [isbn for isbn, _ in lines],
-        "quantity": [str(q) for _, q in lines],
-    } | customer
-    placed = await clerk.post("/staff/phone/orders", data=form)
-    assert placed.status_code == 303, placed.text
-    return placed.headers["location"].rsplit("/", 1)[1]
-
-
 async def paid_order(
     shop: Shop, clerk: httpx.AsyncClient, lines: list[tuple[str, int]], **customer: str
 ) -> str:
     """A phone order paid through its payment link, as the customer would pay it."""
-    ref = await phone_order(shop, clerk, lines, **customer)
+    ref = await phone_order(clerk, lines, **customer)
     assert (await clerk.post(f"/staff/phone/orders/{ref}/payment-link")).status_code == 303
     order = next(o for o in await shop.orders() if o.reference == ref)
     assert order.stripe_session_url
@@ -87,22 +44,16 @@ async def step(clerk: httpx.AsyncClient, ref: str, name: str) -> httpx.Response:
     return await clerk.post(f"/staff/orders/{ref}/fulfilment", data={"step": name})
 
 
-@pytest.fixture
-async def stocked(shop: Shop) -> None:
-    for isbn, (title, price) in BOOKS.items():
-        await shop.add_book(isbn, title=title, price_pence=price, stock=20)
-
-
 @pytest.mark.usefixtures("stocked")
 async def test_the_queue_moves_paid_orders_from_picking_to_dispatched(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
     posted = await paid_order(shop, clerk, [(IMPERIALISM, 1)])
     collecting = await phone_order(
-        shop, clerk, [(RAGGED, 1)], delivery="collection", name="Clara Zetkin", email=""
+        clerk, [(RAGGED, 1)], delivery="collection", name="Clara Zetkin", email=""
     )
     assert (await clerk.post(f"/staff/phone/orders/{collecting}/pay-on-collection")).is_redirect
-    unpaid = await phone_order(shop, clerk, [(RAGGED, 2)], name="Karl Liebknecht")
+    unpaid = await phone_order(clerk, [(RAGGED, 2)], name="Karl Liebknecht")
     await clerk.post(f"/staff/phone/orders/{unpaid}/payment-link")
 
     to_pick = await clerk.get("/staff/orders")
@@ -149,9 +100,8 @@ async def test_the_queue_moves_paid_orders_from_picking_to_dispatched(
 async def test_orders_are_found_by_reference_customer_or_isbn(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    rosa = await phone_order(shop, clerk, [(IMPERIALISM, 1)])
+    rosa = await phone_order(clerk, [(IMPERIALISM, 1)])
     clara = await phone_order(
-        shop,
         clerk,
         [(RAGGED, 1)],
         name="Clara Zetkin",
@@ -241,7 +191,7 @@ async def test_a_refund_by_line_with_its_reason(shop: Shop, clerk: httpx.AsyncCl
 
 @pytest.mark.usefixtures("stocked")
 async def test_an_email_is_sent_again(shop: Shop, clerk: httpx.AsyncClient) -> None:
-    ref = await phone_order(shop, clerk, [(IMPERIALISM, 1)])
+    ref = await phone_order(clerk, [(IMPERIALISM, 1)])
     await clerk.post(f"/staff/phone/orders/{ref}/payment-link")
     [first] = await shop.mailbox.wait_for(1)
     detail = HTMLParser((await clerk.get(f"/staff/orders/{ref}")).text)
@@ -282,7 +232,7 @@ async def lapsed_link(shop: Shop, clerk: httpx.AsyncClient, ref: str) -> str:
 async def test_a_new_payment_link_when_the_first_expired_with_the_copies_still_held(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    ref = await phone_order(shop, clerk, [(RAGGED, 1)], delivery="collection")
+    ref = await phone_order(clerk, [(RAGGED, 1)], delivery="collection")
     dead = await lapsed_link(shop, clerk, ref)
     [first] = await shop.mailbox.wait_for(1)
 
@@ -324,7 +274,7 @@ async def test_a_new_payment_link_when_the_first_expired_with_the_copies_still_h
 async def test_pay_on_collection_when_the_payment_link_expired(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    ref = await phone_order(shop, clerk, [(RAGGED, 1)], delivery="collection")
+    ref = await phone_order(clerk, [(RAGGED, 1)], delivery="collection")
     await lapsed_link(shop, clerk, ref)
     placed_page = await clerk.get(f"/staff/phone/orders/{ref}")
     assert "The payment link sent to rosa@example.org has expired" in text_of(placed_page)
@@ -347,7 +297,7 @@ async def test_pay_on_collection_when_the_payment_link_expired(
 async def test_pay_on_collection_instead_of_a_payment_link_still_open(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    ref = await phone_order(shop, clerk, [(RAGGED, 1)], delivery="collection")
+    ref = await phone_order(clerk, [(RAGGED, 1)], delivery="collection")
     assert (await clerk.post(f"/staff/phone/orders/{ref}/payment-link")).status_code == 303
     await shop.mailbox.wait_for(1)
     order = next(o for o in await shop.orders() if o.reference == ref)
@@ -415,7 +365,7 @@ async def test_an_orders_times_are_shown_by_the_shops_clock(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
     # They were shown in UTC, an hour out from the shop's clock all summer.
-    ref = await phone_order(shop, clerk, [(RAGGED, 1)])
+    ref = await phone_order(clerk, [(RAGGED, 1)])
     order = next(o for o in await shop.orders() if o.reference == ref)
     assert order.hold_until is not None
 

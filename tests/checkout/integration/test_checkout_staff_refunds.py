@@ -4,16 +4,11 @@ status changes and refunds in one story, by time. Payments go through the Stripe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
-
 import httpx
 import pytest
-from conftest import BOOKS, Shop
+from conftest import BOOKS, Shop, one, text_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from selectolax.lexbor import LexborNode
 
-from shared.auth.roles import Role
 from shared.money import format_pence
 
 pytestmark = pytest.mark.integration
@@ -21,29 +16,6 @@ pytestmark = pytest.mark.integration
 IMPERIALISM = "9780745334530"
 RAGGED = "9781788731799"
 RAGGED_TITLE, RAGGED_PRICE = BOOKS[RAGGED]
-
-
-@pytest.fixture
-async def stocked(shop: Shop) -> None:
-    for isbn, (title, price) in BOOKS.items():
-        await shop.add_book(isbn, title=title, price_pence=price, stock=20)
-
-
-@pytest.fixture
-async def clerk(shop: Shop, staff_session: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=shop.url, timeout=10) as client:
-        await staff_session(client, Role.PHONE_ORDERS, username="pat")
-        yield client
-
-
-def one(tree: HTMLParser | LexborNode, selector: str) -> LexborNode:
-    found = tree.css_first(selector)
-    assert found is not None, f"nothing on the page matches {selector}"
-    return found
-
-
-def text_of(response: httpx.Response) -> str:
-    return " ".join(HTMLParser(response.text).body.text().split())  # type: ignore[union-attr]
 
 
 async def paid_order(shop: Shop, clerk: httpx.AsyncClient, lines: list[tuple[str, int]]) -> str:
