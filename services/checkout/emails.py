@@ -26,12 +26,19 @@ def _receipt(order: Order, postage_vat_percent: int) -> str:
         f" = {format_pence(line.unit_price_pence * line.quantity)}"
         for line in order.lines
     ]
-    postage = "Collection from the shop" if order.delivery == Delivery.COLLECTION else "Postage"
+    if order.delivery == Delivery.COLLECTION:
+        postage = "Collection from the shop: free"
+    elif not order.postage_pence:
+        postage = "Postage: free"
+    else:
+        postage = (
+            f"Postage: {format_pence(order.postage_pence)} (includes VAT at"
+            f" {postage_vat_percent}%: {format_pence(order.postage_vat_pence)})"
+        )
     rows += [
         "",
         f"  Books (zero-rated for VAT): {format_pence(order.books_pence)}",
-        f"  {postage}: {format_pence(order.postage_pence)}"
-        f" (includes VAT at {postage_vat_percent}%: {format_pence(order.postage_vat_pence)})",
+        f"  {postage}",
         f"  Total: {format_pence(order.total_pence)}",
         f"  VAT included in total: {format_pence(order.postage_vat_pence)}",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -381,6 +382,14 @@ async def test_the_reader_status_page_needs_reference_and_email(shop: Shop) -> N
     assert right.status_code == 200
     assert order.reference in right.text and "paid" in right.text and TITLE in right.text
     assert "By post to:<br>1 Red Lane<br>Flat 2<br>London<br>N1 1AA" in right.text
+    # the order's life in the reader's words, not the shop's states
+    history = [" ".join(li.split()) for li in re.findall(r"<li>(.*?)</li>", right.text, re.S)]
+    assert [item.split(": ", 1)[1] for item in history] == [
+        "order received",
+        "books held for you",
+        "waiting for your payment",
+        "paid",
+    ]
     for reference, email in [
         (order.reference, "someone@example.org"),
         ("ACDEFGHJ", "reader@example.org"),

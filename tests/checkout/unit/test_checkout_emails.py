@@ -79,3 +79,21 @@ def test_an_order_to_pay_on_collection_says_what_to_pay_and_until_when() -> None
     assert "Please pay £25.98 at the counter when you collect it" in email.body
     assert "until 3:05pm on Friday 27 November (UK time)" in email.body
     assert "already paid" not in email.body
+
+
+def test_a_receipt_calls_free_delivery_free_rather_than_pricing_it_at_nothing() -> None:
+    # It said "Collection from the shop: £0.00 (includes VAT at 20%: £0.00)".
+    collecting = collection_order()
+    posted_free = collection_order()
+    posted_free.delivery = "post"
+    posted_free.address = ["1 Red Lane", "London", "N1 1AA"]
+
+    for order, said in (
+        (collecting, "Collection from the shop: free"),
+        (posted_free, "Postage: free"),
+    ):
+        body = emails.confirmation(
+            order, status_url="https://shop/orders/status", postage_vat_percent=20
+        ).body
+        assert said in body
+        assert "£0.00 (includes VAT" not in body
