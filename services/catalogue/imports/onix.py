@@ -213,8 +213,8 @@ def _fields(
     """The Product's facts under the JSON lines keys; the common rules check them afterwards."""
     if tags.text(product, "NotificationType") == DELETE_NOTIFICATION:
         raise RecordInvalid(
-            "NotificationType 05 deletes a product, which an import does not do: "
-            "withdraw the book in the catalogue instead"
+            "NotificationType 05 deletes a product, which an import does not do: to stop "
+            "selling the book, adjust its copies to 0 on its stock page"
         )
     title, subtitle = _title(product, tags)
     return {

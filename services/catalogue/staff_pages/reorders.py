@@ -44,7 +44,10 @@ def _cell(text: str) -> str:
 
 
 def reorder_csv(lines: Sequence[ReorderLine]) -> str:
-    out = io.StringIO()
+    # a byte-order mark first: without it Excel on Windows reads the file as ANSI and garbles
+    # accented names
+    out = io.StringIO("\ufeff")
+    out.seek(0, io.SEEK_END)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for line in lines:
