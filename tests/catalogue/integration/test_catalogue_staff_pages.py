@@ -714,6 +714,15 @@ async def test_an_upload_that_cannot_be_imported_is_refused_on_the_form(client: 
     assert chosen.status_code == 303  # the chosen format wins over the name
 
 
+async def test_the_import_page_says_which_columns_a_csv_needs(client: Client) -> None:
+    # A supplier's file headed ISBN,Title,Price,Qty was refused, and only the refusal said why.
+    guide = texts(
+        await client.get("/staff/stock/import"), "//section[@aria-labelledby='columns-heading']//dt"
+    )
+    assert guide[0] == "isbn13 , title , price_pence"
+    assert "stock" in guide
+
+
 async def test_an_unknown_import_is_404(client: Client) -> None:
     response = await client.get("/staff/stock/import/nothing-here", headers={"accept": "text/html"})
     assert response.status_code == 404
