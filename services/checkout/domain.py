@@ -139,6 +139,18 @@ def check_phone(raw: str) -> None:
         )
 
 
+def same_phone(given: str, stored: str) -> bool:
+    """Whether two ways of writing a phone number are the same UK number or the same
+    international one: "+44 161 496 0000" is "0161 496 0000"."""
+
+    def national(raw: str) -> str:
+        digits = "".join(ch for ch in raw if ch.isdigit())
+        return "0" + digits[2:] if digits.startswith("44") and len(digits) == 12 else digits
+
+    wanted = national(given)
+    return len(wanted) in PHONE_DIGITS and wanted == national(stored)
+
+
 def payment_link_expiry(
     *, hold_until: datetime, now: datetime, margin: timedelta
 ) -> datetime | None:

@@ -825,17 +825,18 @@ class OrderService:
             return await get_by_reference(session, reference)
 
     async def find_for_reader(self, *, reference: str, email: str) -> Order:
-        """The order only for the right reference and email together; one answer for any mismatch."""
+        """The order only for the right reference with its email address or, for a customer
+        who gave the phone-order staff only a number, its phone number; one answer for any
+        mismatch."""
         async with self._db.reading() as session:
             order = await session.scalar(
                 select(Order).where(Order.reference == domain.normalise_reference(reference))
             )
-        if (
-            order is None
-            or not order.customer_email
-            or order.customer_email.strip().lower() != email.strip().lower()
+        if order is None or not (
+            (order.customer_email and order.customer_email.strip().lower() == email.strip().lower())
+            or (order.customer_phone and domain.same_phone(email, order.customer_phone))
         ):
-            raise NotFound("No order matches that reference and email address.")
+            raise NotFound("No order matches that reference and email address or phone number.")
         return order
 
     async def by_session(self, session_id: str) -> Order:

@@ -376,3 +376,21 @@ async def test_an_orders_times_are_shown_by_the_shops_clock(
     assert shop_time(order.history[0].at) in detail
     assert shop_time(order.created_at) in listed
     assert "UTC" not in detail + listed
+
+
+@pytest.mark.usefixtures("stocked")
+async def test_a_customer_who_gave_only_a_phone_number_can_look_their_order_up(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    # The look-up asked for the email address alone, which such a customer never gave.
+    ref = await phone_order(clerk, [(RAGGED, 1)], delivery="collection", email="")
+
+    found = await shop.http.post(
+        f"{shop.url}/orders/status", data={"reference": ref, "email": "+44 20 7946 0000"}
+    )
+    wrong = await shop.http.post(
+        f"{shop.url}/orders/status", data={"reference": ref, "email": "020 7946 0001"}
+    )
+
+    assert found.status_code == 200 and ref in found.text
+    assert wrong.status_code == 404 and "No order matches" in wrong.text

@@ -25,6 +25,7 @@ from services.checkout.domain import (
     parse_quantity,
     payment_link_expiry,
     refund_amount,
+    same_phone,
     status_after_refund,
     totals_for,
 )
@@ -279,3 +280,19 @@ def test_no_payment_link_when_the_hold_ends_within_stripes_30_minutes() -> None:
     hold_until = NOW + timedelta(minutes=35)
     assert payment_link_expiry(hold_until=hold_until, now=NOW, margin=MARGIN) is None
     assert payment_link_expiry(hold_until=hold_until, now=NOW, margin=timedelta(0)) is not None
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "same"),
+    [
+        ("+44 161 496 0000", "0161 496 0000", True),
+        ("(0161) 496-0000", "0161 496 0000", True),
+        ("0161 496 0001", "0161 496 0000", False),
+        ("", "", False),
+        ("496 0000", "496 0000", False),  # too short to name anyone
+    ],
+)
+def test_a_phone_number_is_the_same_however_it_is_written(
+    given: str, stored: str, same: bool
+) -> None:
+    assert same_phone(given, stored) is same
