@@ -282,10 +282,7 @@ def reprice(
     for line in order.lines:
         line.unit_price_pence = prices.get(line.isbn13, line.unit_price_pence)
     totals = domain.totals_for(
-        [
-            PricedLine(line.isbn13, line.title, line.unit_price_pence, line.quantity)
-            for line in order.lines
-        ],
+        priced_lines(order),
         delivery=domain.Delivery(order.delivery),
         postage=postage,
         postage_vat_percent=postage_vat_percent,
