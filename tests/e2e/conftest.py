@@ -166,20 +166,43 @@ def _claim_redis() -> redis.Redis:
     """The Redis database, emptied, for this run alone: two shops on one database would take
     each other's tasks (and each flush would wipe the other's queues)."""
     client = redis.Redis.from_url(E2E_REDIS_URL, socket_connect_timeout=2)
+    mine = _claimant(os.getpid())
     try:
-        holder = client.get(REDIS_CLAIM)
-        if holder is not None:
-            pytest.fail(
-                f"Another browser-test run ({holder.decode()}) is using {E2E_REDIS_URL}: wait for "
-                "it, or give this one its own database with BOOKSHOP_E2E_REDIS_URL (a run that "
-                f"was killed leaves its claim for an hour: delete the key {REDIS_CLAIM}).",
-                pytrace=False,
-            )
+        if not client.set(REDIS_CLAIM, mine, ex=3600, nx=True):
+            holder = (client.get(REDIS_CLAIM) or b"").decode()
+            # A run that was killed (CI ends whatever a session left running) cannot release
+            # its claim; its process being gone from this machine is proof enough.
+            if not _is_stale(holder) or not client.set(REDIS_CLAIM, mine, ex=3600, xx=True):
+                pytest.fail(
+                    f"Another browser-test run ({holder}) is using {E2E_REDIS_URL}: wait for "
+                    "it, or give this one its own database with BOOKSHOP_E2E_REDIS_URL (a run "
+                    f"on another machine that was killed leaves its claim for an hour: delete "
+                    f"the key {REDIS_CLAIM}).",
+                    pytrace=False,
+                )
         client.flushdb()
-        client.set(REDIS_CLAIM, f"pid {os.getpid()}", ex=3600)
+        client.set(REDIS_CLAIM, mine, ex=3600)
     except redis.RedisError as error:
         _unavailable(f"Redis is not reachable ({error}); browser tests need it")
     return client
+
+
+def _claimant(pid: int) -> str:
+    return f"pid {pid} on {socket.gethostname()}"
+
+
+def _is_stale(holder: str) -> bool:
+    """Whether a claim was made by a process on this machine that no longer runs."""
+    found = re.fullmatch(r"pid (\d+) on (.+)", holder)
+    if found is None or found[2] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(found[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, and another user's
+        pass
+    return False
 
 
 def _create_databases() -> dict[str, str]:
