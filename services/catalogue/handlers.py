@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from services.catalogue import reservations
+from services.catalogue import reservations, returns
 from shared.contracts import (
     CommitReservation,
     ReleaseReservation,
     ReservationCommitted,
     ReservationReply,
     ReserveStock,
+    ReturnToStock,
 )
 from shared.messaging.message import utcnow
 from shared.messaging.unit_of_work import UnitOfWork
@@ -45,3 +46,16 @@ async def on_release_reservation(
     message: ReleaseReservation, *, uow: UnitOfWork, clock: Clock = utcnow
 ) -> None:
     await reservations.release(uow, order_id=message.order_id, reason=message.reason, now=clock())
+
+
+async def on_return_to_stock(
+    message: ReturnToStock, *, uow: UnitOfWork, clock: Clock = utcnow
+) -> None:
+    await returns.return_to_stock(
+        uow,
+        order_id=message.order_id,
+        refund_id=message.refund_id,
+        lines=[(line.isbn13, line.quantity) for line in message.lines],
+        reason=message.reason,
+        now=clock(),
+    )

@@ -9,6 +9,8 @@ from uuid import UUID
 
 import msgspec
 
+from services.catalogue.stock import Movement
+
 Pence = Annotated[int, msgspec.Meta(ge=0, le=100_000_000, description="whole pence (GBP)")]
 RawIsbn = Annotated[
     str,
@@ -162,16 +164,11 @@ class StockTakeResult(msgspec.Struct, kw_only=True):
     batch_id: UUID | None = None
 
 
-LedgerKind = Literal[
-    "received", "sold", "adjusted", "returned_to_supplier", "stocktake", "reserved", "released"
-]
-
-
 class LedgerEntryRead(msgspec.Struct, kw_only=True):
     id: int
     batch_id: UUID
     isbn13: str
-    kind: str
+    kind: Movement
     on_hand_change: int
     reserved_change: int
     on_hand_after: int

@@ -88,7 +88,7 @@ def _ledger_read(entry: LedgerEntry) -> LedgerEntryRead:
         id=entry.id,
         batch_id=entry.batch_id,
         isbn13=entry.isbn13,
-        kind=entry.kind,
+        kind=Movement(entry.kind),
         on_hand_change=entry.on_hand_change,
         reserved_change=entry.reserved_change,
         on_hand_after=entry.on_hand_after,

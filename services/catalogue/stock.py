@@ -35,6 +35,8 @@ class Movement(StrEnum):
     SOLD = "sold"
     ADJUSTED = "adjusted"
     RETURNED_TO_SUPPLIER = "returned_to_supplier"
+    # Sold copies back from a customer, or refunded before they left the shop.
+    RETURNED = "returned"
     STOCKTAKE = "stocktake"
     RESERVED = "reserved"
     RELEASED = "released"

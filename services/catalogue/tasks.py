@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 
 from services.catalogue import handlers, reservations
-from shared.contracts import CommitReservation, ReleaseReservation, ReserveStock
+from shared.contracts import CommitReservation, ReleaseReservation, ReserveStock, ReturnToStock
 from shared.messaging.consumers import (
     ConsumerResources,
     Handler,
@@ -26,6 +26,7 @@ HANDLERS: dict[type[Message], Handler] = {
     ReserveStock: handlers.on_reserve_stock,
     CommitReservation: handlers.on_commit_reservation,
     ReleaseReservation: handlers.on_release_reservation,
+    ReturnToStock: handlers.on_return_to_stock,
 }
 
 SCHEDULE: dict[str, dict[str, Any]] = {

@@ -357,6 +357,8 @@ def _history(order: Order, refunds: Iterable[Refund]) -> tuple[HistoryEntry, ...
         copies = "; ".join(
             f"{line.quantity} × {titles.get(line.isbn13, line.isbn13)}" for line in refund.lines
         )
+        if copies and refund.restocked:
+            copies += "; back on the shelf"
         note = f"{refund.reason} ({copies})" if copies else refund.reason
         entries.append(
             (

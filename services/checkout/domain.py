@@ -328,3 +328,17 @@ def lines_refund_pence(
 def status_after_refund(*, total_pence: int, refunded_pence: int) -> OrderStatus | None:
     """A refund of the whole total ends the order; a partial one leaves it where it is."""
     return OrderStatus.REFUNDED if refunded_pence >= total_pence else None
+
+
+def restocks(status: OrderStatus, *, copies: Mapping[str, int] | None, asked: bool | None) -> bool:
+    """Whether a refund's copies go back on the shelf. By default when they never left the shop
+    (the order is paid, not yet dispatched or collected); after that only when staff say they
+    came back. A refund by amount names no copies, so it can put none back."""
+    if not copies:
+        if asked:
+            raise InvalidInput(
+                "Only a refund of copies can put them back on the shelf: choose the copies, "
+                "or refund everything."
+            )
+        return False
+    return status == OrderStatus.PAID if asked is None else asked

@@ -151,6 +151,8 @@ class Refund(Base):
     amount_pence: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
+    # Its copies went back on the shelf: refunded before they left the shop, or sent back.
+    restocked: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     lines: Mapped[list[RefundLine]] = relationship(
         order_by="RefundLine.id", cascade="all, delete-orphan", lazy="selectin"
@@ -158,8 +160,9 @@ class Refund(Base):
 
 
 class RefundLine(Base):
-    """Copies of one of the order's lines that a refund by line paid back: a copy is refunded
-    once. Refunds by amount, of everything left, or on Stripe's dashboard have none."""
+    """Copies of one of the order's lines that a refund paid back: a copy is refunded once. A
+    refund of everything left names the copies not refunded before; refunds by amount or on
+    Stripe's dashboard name none."""
 
     __tablename__ = "refund_lines"
     __table_args__ = (UniqueConstraint("refund_id", "isbn13"),)

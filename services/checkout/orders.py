@@ -31,7 +31,14 @@ from services.checkout.domain import OrderStatus, PricedLine
 from services.checkout.emails import EmailMessage
 from services.checkout.models import Email, Order, OrderLine, Refund, RefundLine, StatusChange
 from services.checkout.payments import RefundMade
-from shared.contracts import Attribution, OrderPaid, OrderRefunded, ReleaseReservation, StockLine
+from shared.contracts import (
+    Attribution,
+    OrderPaid,
+    OrderRefunded,
+    ReleaseReservation,
+    ReturnToStock,
+    StockLine,
+)
 from shared.contracts import OrderLine as PaidLine
 from shared.db import Database, mark, table_of
 from shared.errors import NotFound
@@ -371,30 +378,55 @@ async def record_refund(
     reason: str,
     at: datetime,
     copies: Mapping[str, int] | None = None,
-) -> bool:
-    """Remember a refund once, with the copies (ISBN -> copies) it paid back if it was by line,
-    and bring the order's refunded figure up to Stripe's; False if this Stripe refund was
-    already recorded."""
+    restocked: bool = False,
+) -> Refund | None:
+    """Remember a refund once, with the copies (ISBN -> copies) it paid back and whether they
+    go back on the shelf, and bring the order's refunded figure up to Stripe's; None if this
+    Stripe refund was already recorded."""
     known = await session.scalar(select(func.count()).where(Refund.stripe_refund_id == refund.id))
     if known:
-        return False
-    session.add(
-        Refund(
-            order_id=order.id,
-            stripe_refund_id=refund.id,
-            amount_pence=refund.amount_pence,
-            reason=reason,
-            created_at=at,
-            lines=[
-                RefundLine(isbn13=isbn13, quantity=quantity)
-                for isbn13, quantity in (copies or {}).items()
-            ],
-        )
+        return None
+    row = Refund(
+        order_id=order.id,
+        stripe_refund_id=refund.id,
+        amount_pence=refund.amount_pence,
+        reason=reason,
+        created_at=at,
+        restocked=restocked,
+        lines=[
+            RefundLine(isbn13=isbn13, quantity=quantity)
+            for isbn13, quantity in (copies or {}).items()
+        ],
     )
+    session.add(row)
     # Stripe's running total, not ours plus this refund: it counts dashboard refunds we have
     # not heard of, and a charge.refunded handled first may have counted this one already.
     order.refunded_pence = max(order.refunded_pence, refund.charge_refunded_pence)
-    return True
+    await session.flush()
+    return row
+
+
+async def return_to_stock(uow: UnitOfWork, order: Order, refund: Refund) -> None:
+    """Tell the catalogue a restocked refund's copies are back on the shelf. Only once it has
+    confirmed their sale: a return that overtook the commit would find nothing sold and be
+    dropped, so until then the confirmation sends it (`restocked_refunds`)."""
+    if refund.restocked and refund.lines and order.stock_committed_at is not None:
+        await uow.publish(
+            ReturnToStock(
+                order_id=order.reservation_id,
+                refund_id=refund.id,
+                lines=tuple(StockLine(line.isbn13, line.quantity) for line in refund.lines),
+                reason=refund.reason,
+            )
+        )
+
+
+async def restocked_refunds(session: AsyncSession, order_id: UUID) -> list[Refund]:
+    return list(
+        await session.scalars(
+            select(Refund).where(Refund.order_id == order_id, Refund.restocked).order_by(Refund.id)
+        )
+    )
 
 
 async def copies_refunded(session: AsyncSession, order: Order) -> dict[str, int]:

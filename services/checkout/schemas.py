@@ -39,11 +39,14 @@ class RefundLineIn(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RefundCreate(msgspec.Struct, frozen=True, kw_only=True):
-    """Either `amount_pence` or `lines` (the value of those copies is refunded)."""
+    """Either `amount_pence` or `lines` (the value of those copies is refunded). `restock`:
+    whether the copies go back on the shelf; left out, they do if the order was not yet
+    dispatched or collected."""
 
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     amount_pence: int | None = None
     lines: list[RefundLineIn] | None = None
+    restock: bool | None = None
 
 
 class FulfilIn(msgspec.Struct, frozen=True, kw_only=True):

@@ -44,6 +44,7 @@ from services.checkout.orders import (
     record_refund,
     release,
     reprice,
+    return_to_stock,
     stock_lines,
 )
 from services.checkout.payments import (
@@ -653,13 +654,15 @@ class OrderService:
         amount_pence: int | None = None,
         lines: Sequence[tuple[str, int]] | None = None,
         everything: bool = False,
+        restock: bool | None = None,
     ) -> Order:
         """A full or partial refund through Stripe, by amount or by lines; `everything` refunds
         whatever Stripe has left, counting dashboard refunds whose webhook has not come yet.
 
         Paid orders, and fulfilled ones (a book that arrives damaged, or comes back). A refund
         by lines pays back only copies no earlier refund by line has; every refund stays
-        within the money left on the order."""
+        within the money left on the order. `restock`: whether the refunded copies go back on
+        the shelf; None for the rule (`domain.restocks`: yes before dispatch, no after)."""
         async with self._db.reading() as session:
             order = await get_by_reference(session, reference)
             refunded = await copies_refunded(session, order)
@@ -670,6 +673,13 @@ class OrderService:
                 + "; it cannot be refunded here."
             )
         copies = None if lines is None else _copies_wanted(lines)
+        if everything:
+            copies = {
+                isbn13: left
+                for isbn13, left in domain.copies_left(priced_lines(order), refunded).items()
+                if left
+            }
+        restocked = domain.restocks(OrderStatus(order.status), copies=copies, asked=restock)
         amount = None
         if not everything:
             amount = domain.refund_amount(
@@ -694,9 +704,17 @@ class OrderService:
         async with self._uow() as uow:
             order = await get_for_update(uow.session, order.reference)
             before = order.refunded_pence
-            if await record_refund(
-                uow.session, order, made, reason=reason, at=self._now(), copies=copies
-            ):
+            recorded = await record_refund(
+                uow.session,
+                order,
+                made,
+                reason=reason,
+                at=self._now(),
+                copies=copies,
+                restocked=restocked,
+            )
+            if recorded is not None:
+                await return_to_stock(uow, order, recorded)
                 await self._after_refund(
                     uow, order, before=before, amount_pence=made.amount_pence, reason=reason
                 )

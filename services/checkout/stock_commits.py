@@ -27,6 +27,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 
 from services.checkout.models import Order
+from services.checkout.orders import restocked_refunds, return_to_stock
 from shared.contracts import CommitReservation
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -37,15 +38,26 @@ RESEND_BATCH = 100
 
 
 async def confirm(uow: UnitOfWork, *, reservation_id: UUID, now: datetime) -> bool:
-    """Record that the catalogue sold the copies of this hold; False if already recorded, or if
-    no order has this hold any more (a late payment's re-reservation replaced it)."""
+    """Record that the catalogue sold the copies of this hold, and send the returns of copies
+    refunded back onto the shelf before it did; False if already recorded, or if no order has
+    this hold any more (a late payment's re-reservation replaced it)."""
     result = await uow.session.execute(
         update(Order)
         .where(Order.reservation_id == reservation_id, Order.stock_committed_at.is_(None))
         .values(stock_committed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    order = await uow.session.scalar(
+        select(Order)
+        .where(Order.reservation_id == reservation_id)
+        .execution_options(populate_existing=True)
+    )
+    assert order is not None
+    for refund in await restocked_refunds(uow.session, order.id):
+        await return_to_stock(uow, order, refund)
+    return True
 
 
 async def resend_unconfirmed(

@@ -8,6 +8,7 @@ from shared.contracts.catalogue import (
     ReservationCommitted,
     ReservationReply,
     ReserveStock,
+    ReturnToStock,
     ShortLine,
     StockLine,
 )
@@ -20,6 +21,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     CommitReservation,
     ReservationCommitted,
     ReleaseReservation,
+    ReturnToStock,
     BookChanged,
     OrderPaid,
     OrderRefunded,
@@ -40,6 +42,7 @@ __all__ = [
     "ReservationCommitted",
     "ReservationReply",
     "ReserveStock",
+    "ReturnToStock",
     "ShortLine",
     "StockLine",
 ]

@@ -87,6 +87,19 @@ class ReleaseReservation(Command, frozen=True, kw_only=True):
     reason: str
 
 
+class ReturnToStock(Command, frozen=True, kw_only=True):
+    """Sold copies of an order are back on the shelf: refunded before they left the shop, or
+    sent back by the customer. A 'returned' entry each; never more copies of a book than the
+    order bought, less those returned before. `refund_id` names the refund in checkout, for
+    the ledger."""
+
+    task: ClassVar[str] = "catalogue.return_to_stock.v1"
+    order_id: UUID
+    refund_id: int
+    lines: tuple[StockLine, ...]
+    reason: str
+
+
 class BookChanged(Event, frozen=True, kw_only=True):
     """A book was added or changed: the facts other services index, never the catalogue's rows.
 

@@ -25,6 +25,7 @@ from shared.contracts import (
     ReservationCommitted,
     ReservationReply,
     ReserveStock,
+    ReturnToStock,
     ShortLine,
     StockLine,
 )
@@ -40,6 +41,12 @@ EXAMPLES: list[Message] = [
     CommitReservation(order_id=uuid4()),
     ReservationCommitted(order_id=uuid4()),
     ReleaseReservation(order_id=uuid4(), reason="expired"),
+    ReturnToStock(
+        order_id=uuid4(),
+        refund_id=41,
+        lines=(StockLine("9798463348616", 1),),
+        reason="damaged in the post, sent back",
+    ),
     BookChanged(
         isbn13="9798463348616",
         version=3,

@@ -62,6 +62,7 @@ class PhoneOrdersController(Controller):
             lines=[(line.isbn, line.quantity) for line in data.lines]
             if data.lines is not None
             else None,
+            restock=data.restock,
         )
         return OrderRead.of(order)
 

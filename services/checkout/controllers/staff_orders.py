@@ -52,6 +52,8 @@ NOTICES = {
     "dispatched": "Marked dispatched; the customer has been emailed.",
     "collected": "Marked collected.",
     "refund": "Refund made; the customer has been emailed.",
+    "refund_restocked": "Refund made; the customer has been emailed, and the copies are back "
+    "on the shelf.",
     "resent": "The email will be sent again in a moment.",
     "cancelled": "Cancelled; the copies are back on the shelf.",
 }
@@ -81,8 +83,10 @@ def refund_request(form: FormMultiDict, lines: list[tuple[str, str]]) -> dict[st
         raise InvalidInput("Give a reason for the refund; the customer is told it.")
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.")
+    # The box is offered only while copies are left to refund: without it, the rule decides.
+    restock = form.get("restock") == "yes" if "restock_offered" in form else None
     if form.get("what") == "all":
-        return {"reason": reason, "lines": None, "full": True}
+        return {"reason": reason, "lines": None, "full": True, "restock": restock}
     chosen: list[tuple[str, int]] = []
     for isbn13, title in lines:
         raw = str(form.get(f"refund_{isbn13}") or "0").strip() or "0"
@@ -92,7 +96,7 @@ def refund_request(form: FormMultiDict, lines: list[tuple[str, str]]) -> dict[st
             chosen.append((isbn13, int(raw)))
     if not chosen:
         raise InvalidInput("Choose the copies to refund, or refund the whole order.")
-    return {"reason": reason, "lines": chosen, "full": False}
+    return {"reason": reason, "lines": chosen, "full": False, "restock": restock}
 
 
 class StaffOrdersController(Controller):
@@ -224,12 +228,15 @@ class StaffOrdersController(Controller):
             return await self._detail_page(
                 desk, reference, error=error.message, status_code=400, typed=typed
             )
-        action = (
-            orders.refund(reference, reason=wanted["reason"], everything=True)
-            if wanted["full"]
-            else orders.refund(reference, reason=wanted["reason"], lines=wanted["lines"])
+        action = orders.refund(
+            reference,
+            reason=wanted["reason"],
+            everything=wanted["full"],
+            lines=None if wanted["full"] else wanted["lines"],
+            restock=wanted["restock"],
         )
-        return await self._after(desk, reference, "refund", action, typed=typed)
+        done = "refund_restocked" if wanted["restock"] else "refund"
+        return await self._after(desk, reference, done, action, typed=typed)
 
     @post("/{reference:str}/cancel", status_code=303)
     async def cancel(

@@ -414,3 +414,16 @@ async def phone_order(
     placed = await clerk.post("/staff/phone/orders", data=form)
     assert placed.status_code == 303, placed.text
     return placed.headers["location"].rsplit("/", 1)[1]
+
+
+async def paid_phone_order(
+    shop: Shop, clerk: httpx.AsyncClient, lines: list[tuple[str, int]], **customer: str
+) -> str:
+    """A posted phone order paid through its payment link, as the customer would pay it."""
+    ref = await phone_order(clerk, lines, **customer)
+    assert (await clerk.post(f"/staff/phone/orders/{ref}/payment-link")).status_code == 303
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    assert order.stripe_session_url
+    await shop.pay(order.stripe_session_url)
+    await shop.wait_for_status(order.id, "paid")
+    return ref

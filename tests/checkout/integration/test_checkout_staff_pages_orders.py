@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Shop, one, phone_order, text_of
+from conftest import Shop, one, paid_phone_order, phone_order, text_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from shared.auth.roles import Role
@@ -27,19 +27,6 @@ def references_in(response: httpx.Response) -> list[str]:
     return [a.text() for a in HTMLParser(response.text).css("#orders tbody td:first-child a")]
 
 
-async def paid_order(
-    shop: Shop, clerk: httpx.AsyncClient, lines: list[tuple[str, int]], **customer: str
-) -> str:
-    """A phone order paid through its payment link, as the customer would pay it."""
-    ref = await phone_order(clerk, lines, **customer)
-    assert (await clerk.post(f"/staff/phone/orders/{ref}/payment-link")).status_code == 303
-    order = next(o for o in await shop.orders() if o.reference == ref)
-    assert order.stripe_session_url
-    await shop.pay(order.stripe_session_url)
-    await shop.wait_for_status(order.id, "paid")
-    return ref
-
-
 async def step(clerk: httpx.AsyncClient, ref: str, name: str) -> httpx.Response:
     return await clerk.post(f"/staff/orders/{ref}/fulfilment", data={"step": name})
 
@@ -48,7 +35,7 @@ async def step(clerk: httpx.AsyncClient, ref: str, name: str) -> httpx.Response:
 async def test_the_queue_moves_paid_orders_from_picking_to_dispatched(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
-    posted = await paid_order(shop, clerk, [(IMPERIALISM, 1)])
+    posted = await paid_phone_order(shop, clerk, [(IMPERIALISM, 1)])
     collecting = await phone_order(
         clerk, [(RAGGED, 1)], delivery="collection", name="Clara Zetkin", email=""
     )
@@ -142,7 +129,7 @@ async def test_orders_are_found_by_reference_customer_or_isbn(
 
 @pytest.mark.usefixtures("stocked")
 async def test_a_refund_by_line_with_its_reason(shop: Shop, clerk: httpx.AsyncClient) -> None:
-    ref = await paid_order(shop, clerk, [(IMPERIALISM, 1), (RAGGED, 2)])
+    ref = await paid_phone_order(shop, clerk, [(IMPERIALISM, 1), (RAGGED, 2)])
     detail = await clerk.get(f"/staff/orders/{ref}")
     assert f"refund_{RAGGED}" in detail.text and "Refund" in detail.text
 

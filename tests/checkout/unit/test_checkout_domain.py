@@ -25,6 +25,7 @@ from services.checkout.domain import (
     parse_quantity,
     payment_link_expiry,
     refund_amount,
+    restocks,
     same_phone,
     status_after_refund,
     totals_for,
@@ -296,3 +297,14 @@ def test_a_phone_number_is_the_same_however_it_is_written(
     given: str, stored: str, same: bool
 ) -> None:
     assert same_phone(given, stored) is same
+
+
+def test_refunded_copies_go_back_on_the_shelf_only_if_they_never_left_or_came_back() -> None:
+    copies = {"9780745334530": 1}
+    assert restocks(S.PAID, copies=copies, asked=None) is True
+    assert restocks(S.FULFILLED, copies=copies, asked=None) is False
+    assert restocks(S.FULFILLED, copies=copies, asked=True) is True
+    assert restocks(S.PAID, copies=copies, asked=False) is False  # a copy to be thrown away
+    assert restocks(S.PAID, copies=None, asked=None) is False  # money only
+    with pytest.raises(InvalidInput, match="Only a refund of copies"):
+        restocks(S.PAID, copies={}, asked=True)
