@@ -33,6 +33,9 @@ PHONE_DIGITS = range(10, 16)
 # clock: the minimum here leaves room for skew and latency.
 STRIPE_MAX_EXPIRY = timedelta(hours=24)
 STRIPE_MIN_EXPIRY = timedelta(minutes=30, seconds=30)
+# The history note of an order cancelled because its bank transfer failed: the reader's pages
+# tell it apart from one cancelled by staff or by the reader.
+PAYMENT_FAILED = "payment failed"
 
 
 class OrderStatus(StrEnum):

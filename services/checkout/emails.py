@@ -156,6 +156,23 @@ def ready_to_collect(order: Order) -> EmailMessage:
     )
 
 
+def transfer_failed(order: Order) -> EmailMessage:
+    rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
+    body = (
+        f"{_greeting(order)}\n\n"
+        f"Your bank transfer for order {order.reference} did not go through, so we have "
+        f"cancelled the order and nothing has been taken:\n{rows}\n\n"
+        "If you still want the books, please order them again from our website, or ring the "
+        "shop.\n"
+    )
+    return EmailMessage(
+        kind="transfer_failed",
+        to_address=_recipient(order),
+        subject=f"Order {order.reference}: your bank transfer did not go through",
+        body=body,
+    )
+
+
 def late_payment_refunded(order: Order, *, amount_pence: int) -> EmailMessage:
     rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
     body = (

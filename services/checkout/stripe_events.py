@@ -104,7 +104,7 @@ class StripeEventService:
             return await self._payment_succeeded(event, session)
         if kind == "checkout.session.async_payment_failed":
             return await self._session_closed(
-                event, session, OrderStatus.CANCELLED, "payment failed"
+                event, session, OrderStatus.CANCELLED, domain.PAYMENT_FAILED
             )
         return await self._session_closed(event, session, OrderStatus.EXPIRED, "session expired")
 
@@ -368,6 +368,10 @@ class StripeEventService:
                     return LINK_LAPSED
                 move(order, status, at=self._now(), note=why)
                 await release(uow, order, why)
+                if status is OrderStatus.CANCELLED and order.customer_email:
+                    # Told on the way that the books were held until the transfer came, the
+                    # reader would otherwise wait for an email that never comes.
+                    queue_email(uow.session, order, emails.transfer_failed(order))
         except IntegrityError as error:
             if not is_duplicate(error):
                 raise

@@ -10,7 +10,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from services.checkout.controllers.dependencies import Orders
-from services.checkout.domain import OrderStatus
+from services.checkout.domain import PAYMENT_FAILED, OrderStatus
 from services.checkout.models import Order
 from services.checkout.schemas import OrderRead
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
@@ -56,6 +56,7 @@ class BuyPagesController(Controller):
                 "order": OrderRead.of(order),
                 "confirmed": order.status in _CONFIRMED,
                 "transfer_under_way": _transfer_under_way(order),
+                "payment_failed": _payment_failed(order),
             },
         )
 
@@ -120,7 +121,12 @@ class OrderStatusController(Controller):
                 status_code=404,
             )
         return Template(
-            template_name="status.html", context={"order": OrderRead.of(order), "error": None}
+            template_name="status.html",
+            context={
+                "order": OrderRead.of(order),
+                "error": None,
+                "payment_failed": _payment_failed(order),
+            },
         )
 
 
@@ -131,6 +137,15 @@ def _transfer_under_way(order: Order) -> bool:
     """Stripe completed the session with the money still to come (a bank transfer): the
     webhook stored its payment and left the order awaiting it, for days rather than seconds."""
     return order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_payment_intent is not None
+
+
+def _payment_failed(order: Order) -> bool:
+    """Cancelled because the bank transfer failed, not by staff or the reader."""
+    return (
+        order.status == OrderStatus.CANCELLED
+        and bool(order.history)
+        and order.history[-1].note == PAYMENT_FAILED
+    )
 
 
 def _text(value: object) -> str | None:

@@ -246,6 +246,41 @@ async def test_a_bank_transfer_on_its_way_is_not_awaited_as_a_card_payment(shop:
     assert (await shop.order(order.id)).status == "awaiting_payment"
 
 
+async def test_a_failed_bank_transfer_cancels_the_order_and_tells_the_reader(shop: Shop) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
+    order, location = await placed(shop, email="rosa@example.org")
+    chosen = await shop.pay(location, action="bank_transfer")
+    await shop.wait_for_delivery("checkout.session.completed")
+
+    await shop.standin(
+        "POST", f"/_standin/sessions/{order.stripe_session_id}/settle", json={"outcome": "failed"}
+    )
+    await shop.wait_for_delivery("checkout.session.async_payment_failed")
+
+    assert (await shop.order(order.id)).status == "cancelled"
+    assert [m["reason"] for m in await shop.staged("catalogue.release_reservation.v1")] == [
+        "payment failed"
+    ]
+    [told] = await shop.mailbox.wait_for(1)
+    assert told["To"] == "rosa@example.org"
+    assert "did not go through" in told["Subject"]
+    assert "nothing has been taken" in " ".join(told.get_content().split())
+    # The page the reader bookmarked, and the order look-up, say what happened.
+    page = await shop.http.get(chosen.headers["location"])
+    said = " ".join(HTMLParser(page.text).body.text().split())  # type: ignore[union-attr]
+    assert "Your bank transfer did not go through" in said
+    assert "timed out" not in said
+    looked_up = await shop.http.post(
+        f"{shop.url}/orders/status",
+        data={"reference": order.reference, "email": "rosa@example.org"},
+    )
+    status = HTMLParser(looked_up.text).css_first("[data-testid=status]")
+    assert status is not None
+    assert (
+        status.text() == "cancelled: your bank transfer did not go through, and nothing was taken"
+    )
+
+
 async def test_the_form_price_is_ignored_and_silly_quantities_refused(shop: Shop) -> None:
     await shop.add_book(ISBN, title=TITLE, price_pence=PRICE)
     order, _ = await placed(shop, 1, price="1", unit_price_pence="1", total="1")
