@@ -6,9 +6,24 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from shared.isbn import InvalidISBN, hyphenless, to_isbn13
+
+
+class Movement(StrEnum):
+    """A ledger entry's kind: why the stock moved."""
+
+    RECEIVED = "received"
+    SOLD = "sold"
+    ADJUSTED = "adjusted"
+    RETURNED_TO_SUPPLIER = "returned_to_supplier"
+    # Sold copies back from a customer, or refunded before they left the shop.
+    RETURNED = "returned"
+    STOCKTAKE = "stocktake"
+    RESERVED = "reserved"
+    RELEASED = "released"
+
 
 # Fewer copies than this and the page says how many are left.
 FEW_LEFT = 3
@@ -165,13 +180,14 @@ def availability_label(available: int) -> str:
 
 
 def stock_differences(
-    counted: Mapping[str, int], on_hand: Mapping[str, int]
+    counted: Mapping[str, int], on_shelf: Mapping[str, int]
 ) -> dict[str, tuple[int, int]]:
-    """For each counted ISBN whose count differs from the books' on-hand figure: (on hand, counted)."""
+    """For each counted ISBN whose count differs from the copies the books' figures put on the
+    shelf: (on the shelf, counted)."""
     return {
-        isbn: (on_hand[isbn], count)
+        isbn: (on_shelf[isbn], count)
         for isbn, count in counted.items()
-        if isbn in on_hand and on_hand[isbn] != count
+        if isbn in on_shelf and on_shelf[isbn] != count
     }
 
 

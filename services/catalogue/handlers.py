@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from services.catalogue import reservations, returns
+from services.catalogue import dispatch, reservations, returns
 from shared.contracts import (
+    CloseSale,
     CommitReservation,
     ReleaseReservation,
     ReservationCommitted,
@@ -59,3 +60,7 @@ async def on_return_to_stock(
         reason=message.reason,
         now=clock(),
     )
+
+
+async def on_close_sale(message: CloseSale, *, uow: UnitOfWork, clock: Clock = utcnow) -> None:
+    await dispatch.close_sale(uow, order_id=message.order_id, now=clock())

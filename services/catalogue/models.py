@@ -89,7 +89,8 @@ class Stock(Base):
 
 class Reservation(Base):
     """One order's hold. `status`: held, committed, released (also the marker of a release that
-    came before its reserve) or expired (the sweep let it go; a late payment may hold again)."""
+    came before its reserve) or expired (the sweep let it go; a late payment may hold again).
+    `closed_at`: when its sale stopped waiting on the shelf (posted, collected or refunded)."""
 
     __tablename__ = "reservations"
 
@@ -99,8 +100,14 @@ class Reservation(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC)
 
-    __table_args__ = (Index("ix_reservations_status_expires_at", "status", "expires_at"),)
+    __table_args__ = (
+        Index("ix_reservations_status_expires_at", "status", "expires_at"),
+        # The sales still open (dispatch.py), few however many the shop has made. Not a partial
+        # index: SQLite, which keeps no statistics here, would prefer the one above to it.
+        Index("ix_reservations_status_closed_at", "status", "closed_at"),
+    )
 
 
 class ReservationLine(Base):
@@ -111,6 +118,8 @@ class ReservationLine(Base):
     )
     isbn13: Mapped[str] = mapped_column(String(13), ForeignKey("books.isbn13"), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
+    # Copies of a sold line back on the shelf (returns.py): never more than `quantity`.
+    returned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 

@@ -31,9 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.changes import announce
-from services.catalogue.domain import merge_quantities
+from services.catalogue.domain import Movement, merge_quantities
 from services.catalogue.models import Book, Reservation, ReservationLine, Stock
-from services.catalogue.stock import Movement, Who, ledger_parameters, move, move_within
+from services.catalogue.stock import Who, ledger_parameters, move, move_within
 from shared.contracts import LinePrice, ReservationReply, ShortLine
 from shared.db import insert_for, table_of
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory

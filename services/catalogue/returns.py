@@ -1,8 +1,9 @@
 """Sold copies back on the shelf: refunded before they left the shop, or sent back.
 
-Never more copies of a book than the order bought, less those returned before. A repeated
-message is the inbox's to drop (shared/messaging/consumers.py), so nothing here keys on the
-refund.
+Never more copies of a book than the order bought, less those returned before: the order's
+lines count them (`returned`), which also takes them off the copies awaiting dispatch. A
+repeated message is the inbox's to drop (shared/messaging/consumers.py), so nothing here keys
+on the refund.
 """
 
 from __future__ import annotations
@@ -12,59 +13,42 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.changes import announce
-from services.catalogue.domain import merge_quantities
-from services.catalogue.models import LedgerEntry, Reservation, ReservationLine
+from services.catalogue.domain import Movement, merge_quantities
+from services.catalogue.models import Reservation, ReservationLine
 from services.catalogue.reservations import ACTOR, Status
-from services.catalogue.stock import Movement, Who, move
+from services.catalogue.stock import Who, move
 from shared.messaging.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-def _reference_start(order_id: UUID) -> str:
-    """How the ledger reference of every return for the order begins, the refund's id
-    following: the count of copies returned before matches it, so it names exactly this
-    order (an id of fixed length, then a space)."""
-    return f"order {order_id} refund "
-
-
-async def _order(session: AsyncSession, order_id: UUID) -> tuple[str | None, dict[str, int]]:
-    """The order's reservation status (None if unknown) and, by book, the copies it holds or
-    bought.
+async def _status(session: AsyncSession, order_id: UUID) -> str | None:
+    """The order's reservation status (None if unknown).
 
     On Postgres the reservation's row stays locked until commit, so two returns for the same
     order count what is left one after the other; SQLite's writers queue at BEGIN anyway.
     """
-    rows = (
-        await session.execute(
-            select(Reservation.status, ReservationLine.isbn13, ReservationLine.quantity)
-            .outerjoin(ReservationLine, ReservationLine.order_id == Reservation.order_id)
-            .where(Reservation.order_id == order_id)
-            .with_for_update(of=Reservation)
-        )
-    ).all()
-    if not rows:
-        return None, {}
-    return rows[0].status, {row.isbn13: row.quantity for row in rows if row.isbn13 is not None}
-
-
-async def _returned_before(
-    session: AsyncSession, order_id: UUID, isbns: Sequence[str]
-) -> dict[str, int]:
-    rows = await session.execute(
-        select(LedgerEntry.isbn13, func.sum(LedgerEntry.on_hand_change))
-        .where(
-            LedgerEntry.isbn13.in_(isbns),
-            LedgerEntry.kind == Movement.RETURNED.value,
-            LedgerEntry.reference.startswith(_reference_start(order_id), autoescape=True),
-        )
-        .group_by(LedgerEntry.isbn13)
+    return await session.scalar(
+        select(Reservation.status).where(Reservation.order_id == order_id).with_for_update()
     )
-    return {isbn13: int(copies) for isbn13, copies in rows}
+
+
+async def _left_to_return(session: AsyncSession, order_id: UUID) -> dict[str, int]:
+    """By book, the copies the order bought less those returned before.
+
+    A statement of its own, after the lock: one that waited for a lock re-reads only the rows
+    it locks, and would miss the copies a return counted while it waited.
+    """
+    rows = await session.execute(
+        select(ReservationLine.isbn13, ReservationLine.quantity - ReservationLine.returned).where(
+            ReservationLine.order_id == order_id
+        )
+    )
+    return {isbn13: left for isbn13, left in rows}
 
 
 async def return_to_stock(
@@ -83,7 +67,7 @@ async def return_to_stock(
     had, are left out with a warning; an order not sold changes nothing.
     """
     session = uow.session
-    status, bought = await _order(session, order_id)
+    status = await _status(session, order_id)
     if status != Status.COMMITTED:
         log.warning(
             "return of order %s (refund %s) ignored: its reservation is %s, so nothing was sold",
@@ -93,28 +77,27 @@ async def return_to_stock(
         )
         return {}
     asked = merge_quantities(lines)
-    for isbn13 in sorted(asked.keys() - bought.keys()):
+    left = await _left_to_return(session, order_id)
+    for isbn13 in sorted(asked.keys() - left.keys()):
         log.warning(
             "return of order %s (refund %s): %s ignored, the order did not buy it",
             order_id,
             refund_id,
             isbn13,
         )
-    returned_before = await _returned_before(session, order_id, list(asked.keys() & bought))
     who = Who(
         actor=ACTOR,
         batch_id=uuid4(),
         now=now,
         reason=reason,
-        reference=f"{_reference_start(order_id)}{refund_id}",
+        reference=f"order {order_id} refund {refund_id}",
     )
     returned: dict[str, int] = {}
     availability: dict[str, tuple[int, int]] = {}
     for isbn13, wanted in asked.items():
-        if isbn13 not in bought:
+        if isbn13 not in left:
             continue
-        left = bought[isbn13] - returned_before.get(isbn13, 0)
-        copies = min(wanted, left)
+        copies = min(wanted, left[isbn13])
         if copies < wanted:
             log.warning(
                 "return of order %s (refund %s): %s of %s asked back but %s left to return",
@@ -122,10 +105,16 @@ async def return_to_stock(
                 refund_id,
                 wanted,
                 isbn13,
-                max(left, 0),
+                left[isbn13],
             )
         if copies <= 0:
             continue
+        await session.execute(
+            update(ReservationLine)
+            .where(ReservationLine.order_id == order_id, ReservationLine.isbn13 == isbn13)
+            .values(returned=ReservationLine.returned + copies)
+            .execution_options(synchronize_session=False)
+        )
         after = await move(
             session, isbn13=isbn13, kind=Movement.RETURNED, on_hand_change=copies, who=who
         )

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from services.catalogue.stock import Movement
+from services.catalogue.domain import Movement
 
 Pence = Annotated[int, msgspec.Meta(ge=0, le=100_000_000, description="whole pence (GBP)")]
 RawIsbn = Annotated[
@@ -128,9 +128,21 @@ ExpectedOnHand = Annotated[
         ge=0,
         le=1_000_000,
         description="the on-hand figure the preview showed for the book (a difference's "
-        "on_hand; for a book that matched, its count): if the figure has moved since (a sale, "
-        "a delivery), the stock take is refused with 409 naming the books in changed_isbns, "
-        "and nothing is written. Leave it out to apply the count to the figure as it is then.",
+        "on_hand; for a book that matched, its count less its awaiting_dispatch): if the "
+        "figure has moved since (a sale, a delivery), the stock take is refused with 409 "
+        "naming the books in changed_isbns, and nothing is written. Leave it out to apply the "
+        "count to the figure as it is then.",
+    ),
+]
+ExpectedAwaitingDispatch = Annotated[
+    int,
+    msgspec.Meta(
+        ge=0,
+        le=1_000_000,
+        description="the sold copies awaiting dispatch the preview showed for the book (its "
+        "awaiting_dispatch, 0 if it had none): if some have been posted or collected since, "
+        "the count included copies no longer there, so the stock take is refused as for "
+        "expected_on_hand. Leave it out to count the copies awaiting dispatch then.",
     ),
 ]
 
@@ -139,20 +151,27 @@ class CountedLine(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     isbn13: RawIsbn
     counted: Copies
     expected_on_hand: ExpectedOnHand | None = None
+    expected_awaiting_dispatch: ExpectedAwaitingDispatch | None = None
 
 
 class StockTake(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Copies counted per book. Applied, each line's `expected_on_hand` (when given) is checked
-    in the transaction that writes the corrections."""
+    """Copies counted per book, sold copies awaiting dispatch included: they are on the shelf
+    until posted or collected. Applied, each line's `expected_on_hand` and
+    `expected_awaiting_dispatch` (when given) are checked in the transaction that writes the
+    corrections."""
 
     counts: Annotated[list[CountedLine], msgspec.Meta(min_length=1, max_length=10_000)]
     reason: ShortText | None = None
 
 
 class StockDifference(msgspec.Struct, kw_only=True):
+    """`difference` = counted - on_hand - awaiting_dispatch: the correction to on hand."""
+
     isbn13: str
     title: str
     on_hand: int
+    # Sold copies not yet posted or collected: off on_hand, but still on the shelf.
+    awaiting_dispatch: int = 0
     counted: int
     difference: int
 
@@ -162,6 +181,9 @@ class StockTakeResult(msgspec.Struct, kw_only=True):
     counted_books: int
     differences: list[StockDifference]
     batch_id: UUID | None = None
+    # By ISBN, every counted book with sold copies awaiting dispatch, differing or not: what a
+    # book that matched takes off its count for its expected_on_hand.
+    awaiting_dispatch: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class LedgerEntryRead(msgspec.Struct, kw_only=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -18,9 +19,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalogue import search
+from services.catalogue import dispatch, search
 from services.catalogue.changes import announce, book_changed
-from services.catalogue.domain import merge_quantities, parse_query, stock_differences
+from services.catalogue.domain import Movement, merge_quantities, parse_query, stock_differences
 from services.catalogue.models import Book, LedgerEntry, Stock
 from services.catalogue.schemas import (
     Adjustment,
@@ -37,7 +38,7 @@ from services.catalogue.schemas import (
     StockTakeResult,
     UpsertSummary,
 )
-from services.catalogue.stock import Movement, Who, move, open_stock
+from services.catalogue.stock import Who, move, open_stock
 from shared.db import Database
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.isbn import to_isbn13
@@ -349,11 +350,20 @@ class FiguresChanged(Conflict):
 
     def __init__(self, isbns: Sequence[str]) -> None:
         super().__init__(
-            f"the on-hand figures of ISBN {', '.join(isbns)} changed since the preview (a sale"
-            " or a delivery): preview the count again, then apply it",
+            f"the stock figures of ISBN {', '.join(isbns)} changed since the preview (a sale, a"
+            " delivery, or sold copies posted or collected): preview the count again, then"
+            " apply it",
             extra={"changed_isbns": list(isbns)},
         )
         self.isbns = tuple(isbns)
+
+
+@dataclass
+class _Previewed:
+    """The figures a stock take's lines were previewed against, by ISBN, where given."""
+
+    on_hand: dict[str, int] = field(default_factory=dict)
+    awaiting_dispatch: dict[str, int] = field(default_factory=dict)
 
 
 class StockService:
@@ -398,22 +408,27 @@ class StockService:
         return await self._batch(batch_id)
 
     async def stock_take(self, *, take: StockTake, actor: str, apply: bool) -> StockTakeResult:
-        """Counted copies per ISBN against the books' on-hand figures: the differences, and with
-        `apply` a stocktake correction for each in one batch (a preview writes nothing).
+        """Counted copies per ISBN against the books' on-hand figures plus their sold copies
+        awaiting dispatch (still on the shelf): the differences, and with `apply` a stocktake
+        correction of on hand for each in one batch (a preview writes nothing).
 
-        A line's `expected_on_hand` (the figure it was previewed against) is checked in the
-        transaction that writes the corrections: if any book's figure moved since, nothing is
-        written and FiguresChanged names them, so a sale or a delivery is never overwritten.
+        A line's `expected_on_hand` and `expected_awaiting_dispatch` (the figures it was
+        previewed against) are checked in the transaction that writes the corrections: if any
+        book's figures moved since, nothing is written and FiguresChanged names them, so a sale
+        or a delivery is never overwritten, and sold copies posted since the count are not put
+        back on hand.
         """
         counted: dict[str, int] = {}
-        expected: dict[str, int] = {}
+        expected = _Previewed()
         for line in take.counts:
             isbn13 = to_isbn13(line.isbn13)
             if isbn13 in counted:
                 raise InvalidInput(f"ISBN {isbn13} is counted twice: add the counts together")
             counted[isbn13] = line.counted
             if line.expected_on_hand is not None:
-                expected[isbn13] = line.expected_on_hand
+                expected.on_hand[isbn13] = line.expected_on_hand
+            if line.expected_awaiting_dispatch is not None:
+                expected.awaiting_dispatch[isbn13] = line.expected_awaiting_dispatch
         if not apply:
             async with self._db.reading() as session:
                 return await self._differences(session, counted, applied=False)
@@ -455,6 +470,12 @@ class StockService:
                 query = query.where(LedgerEntry.id < before_id)
             entries = await session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit))
             return [_ledger_read(entry) for entry in entries]
+
+    async def awaiting_dispatch(self, *, isbn13: str) -> int:
+        """The book's sold copies not yet posted or collected: off on hand, still on the shelf."""
+        isbn13 = to_isbn13(isbn13)
+        async with self._db.reading() as session:
+            return (await dispatch.awaiting_dispatch(session, [isbn13])).get(isbn13, 0)
 
     async def low_stock(self, *, limit: int = 200) -> list[LowStockRow]:
         """Books whose available copies are below their reorder point, fewest first."""
@@ -523,29 +544,43 @@ class StockService:
         counted: dict[str, int],
         *,
         applied: bool,
-        expected: Mapping[str, int] | None = None,
+        expected: _Previewed | None = None,
     ) -> StockTakeResult:
         books = await _require_books(session, list(counted))
         rows = await session.execute(
             select(Stock.isbn13, Stock.on_hand).where(Stock.isbn13.in_(list(counted)))
         )
         on_hand = {isbn13: held for isbn13, held in rows}
-        changed = sorted(
-            isbn13 for isbn13, figure in (expected or {}).items() if on_hand[isbn13] != figure
-        )
-        if changed:
-            raise FiguresChanged(changed)
+        awaiting = await dispatch.awaiting_dispatch(session, list(counted))
+        if expected is not None:
+            changed = sorted(
+                {i for i, figure in expected.on_hand.items() if on_hand[i] != figure}
+                | {
+                    i
+                    for i, copies in expected.awaiting_dispatch.items()
+                    if awaiting.get(i, 0) != copies
+                }
+            )
+            if changed:
+                raise FiguresChanged(changed)
+        on_shelf = {isbn13: held + awaiting.get(isbn13, 0) for isbn13, held in on_hand.items()}
         differences = [
             StockDifference(
                 isbn13=isbn13,
                 title=books[isbn13].title,
-                on_hand=held,
+                on_hand=on_hand[isbn13],
+                awaiting_dispatch=awaiting.get(isbn13, 0),
                 counted=count,
-                difference=count - held,
+                difference=count - shelved,
             )
-            for isbn13, (held, count) in sorted(stock_differences(counted, on_hand).items())
+            for isbn13, (shelved, count) in sorted(stock_differences(counted, on_shelf).items())
         ]
-        return StockTakeResult(applied=applied, counted_books=len(counted), differences=differences)
+        return StockTakeResult(
+            applied=applied,
+            counted_books=len(counted),
+            differences=differences,
+            awaiting_dispatch=awaiting,
+        )
 
     async def _refused_correction(
         self, session: AsyncSession, difference: StockDifference
@@ -559,9 +594,15 @@ class StockService:
         ).one()
         if on_hand != difference.on_hand:
             return FiguresChanged([difference.isbn13])
+        sold = (
+            f", {difference.awaiting_dispatch} of them sold and awaiting dispatch,"
+            if difference.awaiting_dispatch
+            else ""
+        )
         return Conflict(
-            f"ISBN {difference.isbn13}: {difference.counted} counted but {reserved} copies are"
-            " held for orders: find the held copies, or release their orders, then count again"
+            f"ISBN {difference.isbn13}: {difference.counted} counted{sold} but {reserved} copies"
+            " are held for orders: find the held copies, or release their orders, then count"
+            " again"
         )
 
     async def _batch(self, batch_id: Any) -> StockBatch:

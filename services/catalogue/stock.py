@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import (
@@ -26,20 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalogue.domain import Movement
 from services.catalogue.models import LedgerEntry, Stock
 from shared.db import table_of
-
-
-class Movement(StrEnum):
-    RECEIVED = "received"
-    SOLD = "sold"
-    ADJUSTED = "adjusted"
-    RETURNED_TO_SUPPLIER = "returned_to_supplier"
-    # Sold copies back from a customer, or refunded before they left the shop.
-    RETURNED = "returned"
-    STOCKTAKE = "stocktake"
-    RESERVED = "reserved"
-    RELEASED = "released"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,13 @@ from typing import Any
 from celery import Celery
 
 from services.catalogue import handlers, reservations
-from shared.contracts import CommitReservation, ReleaseReservation, ReserveStock, ReturnToStock
+from shared.contracts import (
+    CloseSale,
+    CommitReservation,
+    ReleaseReservation,
+    ReserveStock,
+    ReturnToStock,
+)
 from shared.messaging.consumers import (
     ConsumerResources,
     Handler,
@@ -27,6 +33,7 @@ HANDLERS: dict[type[Message], Handler] = {
     CommitReservation: handlers.on_commit_reservation,
     ReleaseReservation: handlers.on_release_reservation,
     ReturnToStock: handlers.on_return_to_stock,
+    CloseSale: handlers.on_close_sale,
 }
 
 SCHEDULE: dict[str, dict[str, Any]] = {

@@ -33,6 +33,7 @@ from services.checkout.models import Email, Order, OrderLine, Refund, RefundLine
 from services.checkout.payments import RefundMade
 from shared.contracts import (
     Attribution,
+    CloseSale,
     OrderPaid,
     OrderRefunded,
     ReleaseReservation,
@@ -307,6 +308,12 @@ def stock_lines(order: Order) -> tuple[StockLine, ...]:
 async def release(uow: UnitOfWork, order: Order, reason: str) -> None:
     """Queue the copies' release; the catalogue closes the hold even if its reserve is late."""
     await uow.publish(ReleaseReservation(order_id=order.reservation_id, reason=reason))
+
+
+async def close_sale(uow: UnitOfWork, order: Order) -> None:
+    """Queue word that the order's sold copies are off the shelf (sent, collected, or the
+    order refunded in full): until then a stock take counts them there."""
+    await uow.publish(CloseSale(order_id=order.reservation_id))
 
 
 def attribution_of(order: Order) -> Attribution | None:

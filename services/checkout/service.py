@@ -29,6 +29,7 @@ from services.checkout.models import Book, Email, Order, StatusChange
 from services.checkout.orders import (
     Clock,
     add_lines,
+    close_sale,
     copies_refunded,
     get_by_reference,
     get_for_update,
@@ -634,6 +635,7 @@ class OrderService:
                 await order_paid_event(uow, order)
             move(order, OrderStatus.FULFILLED, at=now, note=f"{how} by {by}" if by else how)
             order.fulfilled_as = how
+            await close_sale(uow, order)
             if order.customer_email:
                 queue_email(
                     uow.session,
@@ -726,6 +728,8 @@ class OrderService:
         if order.status in domain.REFUNDABLE and domain.status_after_refund(
             total_pence=order.total_pence, refunded_pence=order.refunded_pence
         ):
+            if order.status == OrderStatus.PAID:
+                await close_sale(uow, order)
             move(order, OrderStatus.REFUNDED, at=self._now(), note=reason)
         # Less than this refund if its charge.refunded came first; more if it brought news of
         # a dashboard refund.

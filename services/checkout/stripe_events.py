@@ -26,6 +26,7 @@ from services.checkout.domain import (
 from services.checkout.models import Order, StripeEvent
 from services.checkout.orders import (
     Clock,
+    close_sale,
     is_duplicate,
     load_for_update,
     move,
@@ -421,6 +422,8 @@ class StripeEventService:
                         total_pence=order.total_pence, refunded_pence=order.refunded_pence
                     )
                 ):
+                    if order.status == OrderStatus.PAID:
+                        await close_sale(uow, order)
                     move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded on Stripe")
                 await order_refunded_event(uow, order, before=before)
         except IntegrityError as error:

@@ -2,6 +2,7 @@
 
 from shared.contracts.catalogue import (
     BookChanged,
+    CloseSale,
     CommitReservation,
     LinePrice,
     ReleaseReservation,
@@ -22,6 +23,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     ReservationCommitted,
     ReleaseReservation,
     ReturnToStock,
+    CloseSale,
     BookChanged,
     OrderPaid,
     OrderRefunded,
@@ -33,6 +35,7 @@ __all__ = [
     "ArticlePublished",
     "Attribution",
     "BookChanged",
+    "CloseSale",
     "CommitReservation",
     "LinePrice",
     "OrderLine",

@@ -100,6 +100,15 @@ class ReturnToStock(Command, frozen=True, kw_only=True):
     reason: str
 
 
+class CloseSale(Command, frozen=True, kw_only=True):
+    """A paid order no longer waits on the shop's shelves: its copies were posted or collected,
+    or it was refunded in full. Until then its sold copies are still on the shelf, and a stock
+    take must not count them as the shop's to sell."""
+
+    task: ClassVar[str] = "catalogue.close_sale.v1"
+    order_id: UUID
+
+
 class BookChanged(Event, frozen=True, kw_only=True):
     """A book was added or changed: the facts other services index, never the catalogue's rows.
 

@@ -17,6 +17,7 @@ from shared.contracts import (
     ArticlePublished,
     Attribution,
     BookChanged,
+    CloseSale,
     CommitReservation,
     OrderLine,
     OrderPaid,
@@ -47,6 +48,7 @@ EXAMPLES: list[Message] = [
         lines=(StockLine("9798463348616", 1),),
         reason="damaged in the post, sent back",
     ),
+    CloseSale(order_id=uuid4()),
     BookChanged(
         isbn13="9798463348616",
         version=3,

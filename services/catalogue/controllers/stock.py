@@ -45,16 +45,19 @@ class StockController(Controller):
     async def preview_stock_take(
         self, stock: Stock, data: JSONBody[StockTake], actor: Actor
     ) -> StockTakeResult:
-        """The differences between the counts and the books' on-hand figures; writes nothing."""
+        """The differences between the counts and the books' on-hand figures plus their sold
+        copies awaiting dispatch (paid for, still on the shelf until posted or collected);
+        writes nothing."""
         return await stock.stock_take(take=data, actor=actor, apply=False)
 
     @post("/stocktake", status_code=201)
     async def stock_take(
         self, stock: Stock, data: JSONBody[StockTake], actor: Actor
     ) -> StockTakeResult:
-        """Apply a count: a stocktake correction for every difference, in one batch. Give each
-        line the `expected_on_hand` its preview showed: if a sale or a delivery moved a book's
-        figure since, nothing is written and the 409 names the books in `changed_isbns`."""
+        """Apply a count: a stocktake correction of on hand for every difference, in one batch.
+        Give each line the `expected_on_hand` and `expected_awaiting_dispatch` its preview
+        showed: if a sale, a delivery or a dispatch moved a book's figures since, nothing is
+        written and the 409 names the books in `changed_isbns`."""
         return await stock.stock_take(take=data, actor=actor, apply=True)
 
     @get("/low")

@@ -214,11 +214,13 @@ class BookPages(StockArea):
     ) -> Template:
         book = await books.get(isbn13=isbn13)
         ledger = await stock.ledger(isbn13=isbn13, limit=LEDGER_PAGE + 1, before_id=before)
+        awaiting_dispatch = await stock.awaiting_dispatch(isbn13=isbn13)
         older = ledger[LEDGER_PAGE - 1].id if len(ledger) > LEDGER_PAGE else None
         return page(
             "book.html",
             {
                 "book": book,
+                "awaiting_dispatch": awaiting_dispatch,
                 "ledger": ledger[:LEDGER_PAGE],
                 "older": older,
                 "paged": before is not None,

@@ -76,7 +76,12 @@ class StockTakePages(StockArea):
             previewed = self._previewed(data, counts, shelf)
             take = StockTake(
                 counts=[
-                    CountedLine(isbn13=i, counted=c, expected_on_hand=previewed[i])
+                    CountedLine(
+                        isbn13=i,
+                        counted=c,
+                        expected_on_hand=previewed[i][0],
+                        expected_awaiting_dispatch=previewed[i][1],
+                    )
                     for i, c in counts.items()
                 ],
                 reason=f"stock take: {subject}"[:200],
@@ -88,16 +93,16 @@ class StockTakePages(StockArea):
                 await stock.stock_take(take=take, actor=actor, apply=False),
                 counts,
                 shelf,
-                error="The stock of some books moved since your preview (a sale or a "
-                "delivery): check the differences again, then write them.",
+                error="The stock of some books moved since your preview (a sale, a delivery, "
+                "or sold copies posted or collected): check the differences again, then write "
+                "them.",
                 status_code=409,
             )
         except ShopError as error:
             return _counting(
                 subject, shelf, data, error=error.message, status_code=error.status_code
             )
-        # written: nothing is left to show as uncounted
-        return _preview(subject, result, counts, [])
+        return _preview(subject, result, counts, shelf)
 
     @staticmethod
     def _counts(data: dict[str, Any], shelf: Sequence[ShelfBook]) -> dict[str, int]:
@@ -117,16 +122,26 @@ class StockTakePages(StockArea):
     @staticmethod
     def _previewed(
         data: dict[str, Any], counts: dict[str, int], shelf: Sequence[ShelfBook]
-    ) -> dict[str, int]:
-        """The on-hand figure the preview showed for each counted book."""
-        figures = forms.prefixed(data, "expected-")
+    ) -> dict[str, tuple[int, int]]:
+        """The figures the preview showed for each counted book: (on hand, sold copies
+        awaiting dispatch)."""
+        on_hand = forms.prefixed(data, "expected-")
+        awaiting = forms.prefixed(data, "awaiting-")
         try:
             return {
-                book.isbn13: forms.whole_number(
-                    figures[book.isbn13],
-                    what=f"The previewed figure for {_named(book)}",
-                    low=0,
-                    high=1_000_000,
+                book.isbn13: (
+                    forms.whole_number(
+                        on_hand[book.isbn13],
+                        what=f"The previewed figure for {_named(book)}",
+                        low=0,
+                        high=1_000_000,
+                    ),
+                    forms.whole_number(
+                        awaiting[book.isbn13],
+                        what=f"The previewed copies awaiting dispatch for {_named(book)}",
+                        low=0,
+                        high=1_000_000,
+                    ),
                 )
                 for book in shelf
                 if book.isbn13 in counts
@@ -173,16 +188,26 @@ def _preview(
     error: str | None = None,
     status_code: int = 200,
 ) -> Template:
-    """The differences the counts make, and the shelf's books left uncounted."""
+    """The differences the counts make, the counted books' sold copies awaiting dispatch, and
+    the shelf's books left uncounted (none once written)."""
+    awaiting = result.awaiting_dispatch
     return page(
         "stock_take_preview.html",
         {
             "subject": subject,
             "result": result,
             "counts": counts,
-            # What the write must find still on hand: a book whose count matched had its count.
-            "previewed": counts | {d.isbn13: d.on_hand for d in result.differences},
-            "uncounted": [book for book in shelf if book.isbn13 not in counts],
+            # What the write must find still on hand: a book whose count matched had its count,
+            # less its copies awaiting dispatch.
+            "previewed": {i: c - awaiting.get(i, 0) for i, c in counts.items()}
+            | {d.isbn13: d.on_hand for d in result.differences},
+            "awaiting": {i: awaiting.get(i, 0) for i in counts},
+            "awaiting_books": [
+                (book, awaiting[book.isbn13]) for book in shelf if book.isbn13 in awaiting
+            ],
+            "uncounted": []
+            if result.applied
+            else [book for book in shelf if book.isbn13 not in counts],
             "error": error,
         },
         status_code=status_code,

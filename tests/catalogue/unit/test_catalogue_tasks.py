@@ -5,7 +5,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from services.catalogue import handlers, tasks
-from shared.contracts import CommitReservation, ReleaseReservation, ReserveStock, ReturnToStock
+from shared.contracts import (
+    CloseSale,
+    CommitReservation,
+    ReleaseReservation,
+    ReserveStock,
+    ReturnToStock,
+)
 from shared.messaging.celery_app import make_celery
 
 
@@ -15,6 +21,7 @@ def test_each_catalogue_command_has_its_handler() -> None:
         CommitReservation: handlers.on_commit_reservation,
         ReleaseReservation: handlers.on_release_reservation,
         ReturnToStock: handlers.on_return_to_stock,
+        CloseSale: handlers.on_close_sale,
     } == tasks.HANDLERS
 
 
@@ -33,4 +40,5 @@ def test_register_names_the_tasks_and_only_the_reserve_keeps_its_result() -> Non
     assert registered["catalogue.commit_reservation.v1"].ignore_result is True
     assert registered["catalogue.release_reservation.v1"].ignore_result is True
     assert registered["catalogue.return_to_stock.v1"].ignore_result is True
+    assert registered["catalogue.close_sale.v1"].ignore_result is True
     assert "catalogue.reservation_expiry_sweep" in registered

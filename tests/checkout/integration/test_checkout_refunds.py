@@ -171,3 +171,24 @@ async def test_a_dashboard_refund_of_a_dispatched_order_ends_it(shop: Shop) -> N
     assert [e["amount_pence"] for e in await shop.staged("checkout.order_refunded.v1")] == [
         order.total_pence
     ]
+    # Closed when it was dispatched, not again.
+    assert len(await shop.staged("catalogue.close_sale.v1")) == 1
+
+
+async def test_a_dashboard_refund_of_a_paid_order_before_dispatch_closes_its_sale(
+    shop: Shop,
+) -> None:
+    """Nothing will be sent: the copies are no longer a customer's on the shelf."""
+    order = await paid_order(shop)
+    await shop.standin(
+        "POST",
+        "/v1/refunds",
+        data={"payment_intent": order.stripe_payment_intent or ""},
+        headers={"Authorization": "Bearer sk_test_x"},
+    )
+
+    await deliver_all(shop, "charge.refunded")
+
+    assert (await shop.order(order.id)).status == "refunded"
+    [closed] = await shop.staged("catalogue.close_sale.v1")
+    assert closed["order_id"] == str(order.reservation_id)
