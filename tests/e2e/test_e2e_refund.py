@@ -1,5 +1,6 @@
 """A refund from the orders page: a phone order paid through its payment link on the Stripe
-stand-in, found on the orders page, one copy refunded with a reason, and the customer told."""
+stand-in, found on the orders page, one copy refunded with a reason, the customer told, and the
+copy, which never left the shop, back on the shelf in the catalogue."""
 
 from __future__ import annotations
 
@@ -67,9 +68,13 @@ def test_a_refund_from_the_orders_page(page: Page, signed_in: Callable[..., obje
 
     page.get_by_label(re.compile(r"^The Mass Strike")).fill("1")
     page.get_by_label("Reason (the customer is told it)").fill("damaged in the post")
+    # Not yet dispatched: the box to put the copy back on the shelf is ticked already.
+    expect(page.get_by_label("Put the refunded copies back on the shelf")).to_be_checked()
     page.get_by_role("button", name="Refund", exact=True).click()
 
-    expect(page.get_by_role("status")).to_have_text("Refund made; the customer has been emailed.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Refund made; the customer has been emailed, and the copies are back on the shelf."
+    )
     expect(page.get_by_test_id("refunded")).to_have_text("£13.99")
     expect(page.get_by_test_id("history")).to_contain_text("refund £13.99")
     expect(page.get_by_test_id("history")).to_contain_text("damaged in the post")
@@ -83,6 +88,23 @@ def test_a_refund_from_the_orders_page(page: Page, signed_in: Callable[..., obje
         page.wait_for_timeout(500)
         page.reload()
     expect(refund_email).to_contain_text(f"refund to {email} · sent")
+
+    # In the catalogue, once checkout has heard the sale confirmed: the refunded copy is back
+    # on hand, and the other book, paid and not yet posted, is counted with the shelf.
+    signed_in(page, "stock")
+    page.goto(f"/staff/stock/books/{MASS_STRIKE}")
+    ledger = page.locator("#ledger tbody tr").first
+    for _ in range(30):
+        if "returned from a customer's order" in ledger.inner_text():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(ledger).to_contain_text("returned from a customer's order")
+    expect(ledger).to_contain_text("+1")
+    expect(ledger).to_contain_text("damaged in the post")
+    page.goto(f"/staff/stock/books/{NEW_IMPERIALISM}")
+    expect(page.locator("#awaiting-dispatch")).to_have_text("1")
+    signed_in(page, "phone_orders")
 
     # The queue on a phone: one column, nothing wider than the screen.
     page.set_viewport_size({"width": 390, "height": 844})
