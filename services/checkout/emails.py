@@ -113,8 +113,7 @@ def dispatch_notice(order: Order) -> EmailMessage:
         said = "You have collected your order. Enjoy your reading."
     else:
         said = f"Your order is on its way by post to:\n{_address(order)}"
-    rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
-    body = f"{_greeting(order)}\n\nOrder {order.reference}:\n{rows}\n\n{said}\n"
+    body = f"{_greeting(order)}\n\nOrder {order.reference}:\n{_books(order)}\n\n{said}\n"
     return EmailMessage(
         kind="dispatch",
         to_address=_recipient(order),
@@ -140,10 +139,9 @@ def ready_to_collect(order: Order) -> EmailMessage:
             payment += (
                 f" We keep the books for you until {spoken_time(order.hold_until)} (UK time)."
             )
-    rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
     body = (
         f"{_greeting(order)}\n\n"
-        f"Your order {order.reference} is ready to collect:\n{rows}\n\n"
+        f"Your order {order.reference} is ready to collect:\n{_books(order)}\n\n"
         "Collect it at the shop counter during opening hours, and bring your order "
         f"reference, {order.reference}.\n"
         f"{payment}\n"
@@ -157,11 +155,10 @@ def ready_to_collect(order: Order) -> EmailMessage:
 
 
 def transfer_failed(order: Order) -> EmailMessage:
-    rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
     body = (
         f"{_greeting(order)}\n\n"
         f"Your bank transfer for order {order.reference} did not go through, so we have "
-        f"cancelled the order and nothing has been taken:\n{rows}\n\n"
+        f"cancelled the order and nothing has been taken:\n{_books(order)}\n\n"
         "If you still want the books, please order them again from our website, or ring the "
         "shop.\n"
     )
@@ -174,11 +171,10 @@ def transfer_failed(order: Order) -> EmailMessage:
 
 
 def late_payment_refunded(order: Order, *, amount_pence: int) -> EmailMessage:
-    rows = "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
     body = (
         f"{_greeting(order)}\n\n"
         f"Your payment for order {order.reference} reached us after the time we could hold "
-        f"the books for you, and in the meantime they were sold:\n{rows}\n\n"
+        f"the books for you, and in the meantime they were sold:\n{_books(order)}\n\n"
         f"We are sorry. We have refunded {format_pence(amount_pence)} in full to your card; "
         "it usually shows within 5 to 10 working days.\n"
     )
@@ -203,6 +199,10 @@ def refund_notice(order: Order, *, amount_pence: int, reason: str) -> EmailMessa
         subject=f"Refund on your order {order.reference}",
         body=body,
     )
+
+
+def _books(order: Order) -> str:
+    return "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
 
 
 def _address(order: Order) -> str:

@@ -52,11 +52,14 @@ async def paid_order(shop: Shop) -> Order:
     return await shop.wait_for_status(order.id, "paid")
 
 
-async def refund_on_the_dashboard(shop: Shop, order: Order) -> None:
+async def refund_on_the_dashboard(shop: Shop, order: Order, *, everything: bool = False) -> None:
+    """Part of the payment (ON_THE_DASHBOARD), or all that is left, refunded on Stripe's
+    dashboard: Stripe refunds it and sends charge.refunded."""
+    amount = {} if everything else {"amount": ON_THE_DASHBOARD}
     await shop.standin(
         "POST",
         "/v1/refunds",
-        data={"payment_intent": order.stripe_payment_intent or "", "amount": ON_THE_DASHBOARD},
+        data={"payment_intent": order.stripe_payment_intent or ""} | amount,
         headers={"Authorization": "Bearer sk_test_x"},
     )
 
@@ -157,12 +160,7 @@ async def test_a_dashboard_refund_of_a_dispatched_order_ends_it(shop: Shop) -> N
         headers=shop.staff(),
     )
     assert dispatched.status_code == 200 and dispatched.json()["status"] == "fulfilled"
-    await shop.standin(
-        "POST",
-        "/v1/refunds",
-        data={"payment_intent": order.stripe_payment_intent or ""},
-        headers={"Authorization": "Bearer sk_test_x"},
-    )
+    await refund_on_the_dashboard(shop, order, everything=True)
 
     await deliver_all(shop, "charge.refunded")
 
@@ -180,12 +178,7 @@ async def test_a_dashboard_refund_of_a_paid_order_before_dispatch_closes_its_sal
 ) -> None:
     """Nothing will be sent: the copies are no longer a customer's on the shelf."""
     order = await paid_order(shop)
-    await shop.standin(
-        "POST",
-        "/v1/refunds",
-        data={"payment_intent": order.stripe_payment_intent or ""},
-        headers={"Authorization": "Bearer sk_test_x"},
-    )
+    await refund_on_the_dashboard(shop, order, everything=True)
 
     await deliver_all(shop, "charge.refunded")
 
