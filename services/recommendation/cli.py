@@ -9,7 +9,6 @@ importing it here made `--help` and a mistyped option slow.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -33,8 +32,6 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.group("recommend")
 def recommend() -> None:
     """Recommend the shop's books for newspaper articles."""
-    # bm25s logs every index build; stderr is for this command's own progress
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @recommend.command("batch")
@@ -116,7 +113,8 @@ def print_reports(reports: list[Report], console: Console) -> None:
 
 
 def _progress(items: Sequence[_T], label: str) -> Iterator[_T]:
-    with Progress(console=_err, transient=True) as progress:
+    # A bar redrawn in place means nothing in a log or a pipe, where rich leaves blank lines.
+    with Progress(console=_err, transient=True, disable=not _err.is_terminal) as progress:
         task = progress.add_task(label, total=len(items))
         for item in items:
             yield item

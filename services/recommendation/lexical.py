@@ -8,6 +8,7 @@ overlay into a fresh build once it grows.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
@@ -20,6 +21,10 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS
 
 from services.recommendation.books import IndexedBook
+
+# bm25s sets its logger to DEBUG when imported and logs every index build: that would fill a
+# command's output (wordllama's import gives the root logger a handler) and the services' logs.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD = re.compile(r"[a-z0-9]+")
 # bm25s's short English list ranks best; its longer one also drops words like "about",

@@ -1,6 +1,8 @@
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,6 +127,27 @@ def test_batch_prints_one_json_line_per_article(small_files: tuple[Path, Path]) 
     assert [r["id"] for r in rows] == ["a000", "a003", "a007"]
     assert all(len(r["isbns"]) == 4 == len(r["reasons"]) for r in rows)
     assert rows[0]["isbns"][0] == "9798463348616"
+
+
+COMMAND = (sys.executable, "-m", "services.cli")
+
+
+def test_batch_piped_to_a_file_prints_no_library_logs_or_progress_bars(
+    small_files: tuple[Path, Path],
+) -> None:
+    """As a script runs it: bm25s logs every index build at DEBUG, and a progress bar that
+    cannot redraw itself leaves blank lines."""
+    books, articles = small_files
+    ran = subprocess.run(
+        [*COMMAND, "recommend", "batch", "--books", str(books), "--articles", str(articles)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    assert len(ran.stdout.splitlines()) == 3
+    assert re.fullmatch(r"3 articles in \d+\.\d s\n", ran.stderr), ran.stderr
 
 
 def test_eval_prints_baselines_and_pipeline_over_the_judged_articles(
