@@ -1,24 +1,36 @@
-"""The catalogue's integration fixtures: a migrated database (SQLite and Postgres), its services."""
+"""The catalogue's integration fixtures: a migrated database (SQLite and Postgres), its services,
+its app under a test client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from services.catalogue import handlers, models
+from services.catalogue.app import create_app
 from services.catalogue.models import Stock
 from services.catalogue.schemas import BookCreate
 from services.catalogue.service import BookService, StockService
+from services.catalogue.settings import CatalogueSettings
+from shared.auth.roles import Role
+from shared.auth.sessions import StaffIdentity
+from shared.auth.settings import StaffAuthSettings
 from shared.contracts import CommitReservation, ReserveStock, StockLine
 from shared.db import Database
 from shared.messaging.message import utcnow
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 from shared.migrations import upgrade
+
+Client = AsyncTestClient[Any]
+OpenClient = Callable[..., AbstractAsyncContextManager[Client]]
+StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
 
 
 @pytest.fixture
@@ -122,3 +134,32 @@ class Catalogue:
 @pytest.fixture
 def catalogue(db: Database) -> Catalogue:
     return Catalogue(db)
+
+
+@pytest.fixture
+def open_client(
+    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings, staff_session: StaffSignIn
+) -> OpenClient:
+    """`async with open_client(Role.STOCK) as client:` the catalogue's app on the test's database
+    and Redis, its client signed in with those roles (as sam unless `username=` says otherwise);
+    with no roles, a reader's."""
+    settings = CatalogueSettings(
+        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
+    )
+
+    @asynccontextmanager
+    async def opened(*roles: Role, username: str = "sam") -> AsyncIterator[Client]:
+        async with AsyncTestClient(app=create_app(settings)) as test_client:
+            if roles:
+                await staff_session(test_client, *roles, username=username)
+            yield test_client
+
+    return opened
+
+
+@pytest.fixture
+async def client(open_client: OpenClient) -> AsyncIterator[Client]:
+    """Signed in as sam, of the stock staff. A test file whose app should find books in the
+    catalogue has a fixture of this name of its own, that puts them in first."""
+    async with open_client(Role.STOCK) as test_client:
+        yield test_client

@@ -3,21 +3,18 @@ clear 4xx and changes nothing; the public pages; health and the OpenAPI schema."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from conftest import OpenClient, StaffSignIn
 from litestar.testing import AsyncTestClient
 from lxml import html
 
 from services.catalogue import models
-from services.catalogue.app import create_app
-from services.catalogue.settings import CatalogueSettings
 from shared.auth.roles import Role
-from shared.auth.sessions import SESSION_COOKIE, StaffIdentity
-from shared.auth.settings import StaffAuthSettings
+from shared.auth.sessions import SESSION_COOKIE
 
-StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
 HTML = {"accept": "text/html"}
 ISBN = "9798463348616"
 BOOK = {
@@ -32,15 +29,9 @@ BOOK = {
 
 
 @pytest.fixture
-async def client(
-    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings, staff_session: StaffSignIn
-) -> AsyncIterator[AsyncTestClient[Any]]:
-    """Signed in as sam, of the stock staff."""
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
-        await staff_session(test_client, Role.STOCK, username="sam")
+async def client(open_client: OpenClient) -> AsyncIterator[AsyncTestClient[Any]]:
+    """Signed in as sam, of the stock staff; BOOK added."""
+    async with open_client(Role.STOCK) as test_client:
         response = await test_client.post("/api/catalogue/books", json=BOOK)
         assert response.status_code == 201, response.text
         yield test_client

@@ -5,71 +5,23 @@ returned copies are not counted twice; a close may come before the commit, or fo
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from litestar.testing import AsyncTestClient
 from lxml import html
+from sales import NOW, close, commit, give_back, hold, sell
 from sqlalchemy import select
 
-from services.catalogue import dispatch, handlers, models
-from services.catalogue.app import create_app
+from services.catalogue import dispatch, models
 from services.catalogue.schemas import CountedLine, StockTake
 from services.catalogue.service import BookService, FiguresChanged, StockService
-from services.catalogue.settings import CatalogueSettings
-from shared.auth.roles import Role
-from shared.auth.sessions import StaffIdentity
-from shared.auth.settings import StaffAuthSettings
-from shared.contracts import (
-    CloseSale,
-    CommitReservation,
-    ReserveStock,
-    ReturnToStock,
-    StockLine,
-)
 from shared.db import Database
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 
-NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 DISPATCH_LOG = "services.catalogue.dispatch"
-StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
-
-
-def clock() -> datetime:
-    return NOW
-
-
-async def hold(uows: UnitOfWorkFactory, order_id: UUID, isbn: str, copies: int) -> None:
-    message = ReserveStock(
-        order_id=order_id,
-        lines=(StockLine(isbn13=isbn, quantity=copies),),
-        expires_at=NOW + timedelta(minutes=30),
-    )
-    async with uows() as uow:
-        assert (await handlers.on_reserve_stock(message, uow=uow, clock=clock)).ok
-
-
-async def commit(uows: UnitOfWorkFactory, order_id: UUID) -> None:
-    async with uows() as uow:
-        await handlers.on_commit_reservation(
-            CommitReservation(order_id=order_id), uow=uow, clock=clock
-        )
-
-
-async def sell(uows: UnitOfWorkFactory, isbn: str, copies: int) -> UUID:
-    """An order held and paid for, its copies not yet posted: its id."""
-    order_id = uuid4()
-    await hold(uows, order_id, isbn, copies)
-    await commit(uows, order_id)
-    return order_id
-
-
-async def close(uows: UnitOfWorkFactory, order_id: UUID) -> None:
-    async with uows() as uow:
-        await handlers.on_close_sale(CloseSale(order_id=order_id), uow=uow, clock=clock)
 
 
 async def awaiting(db: Database, *isbns: str) -> dict[str, int]:
@@ -86,7 +38,7 @@ async def test_a_paid_orders_copies_count_with_the_shelf_until_its_sale_is_close
 ) -> None:
     isbn = catalogue.isbn(51)
     await books.upsert_books(books=[catalogue.book(isbn, "Posted later", stock=5)], actor="t")
-    order_id = await sell(uows, isbn, 2)
+    order_id = await sell(uows, (isbn, 2))
     assert await catalogue.counters(isbn) == (3, 0)
 
     # Staff count the 5 copies on the shelf, the 2 sold ones among them: nothing to correct.
@@ -118,20 +70,10 @@ async def test_returned_copies_are_on_hand_and_no_longer_awaiting_dispatch(
 ) -> None:
     isbn = catalogue.isbn(52)
     await books.upsert_books(books=[catalogue.book(isbn, "One refunded", stock=4)], actor="t")
-    order_id = await sell(uows, isbn, 3)
-    other_order = await sell(uows, isbn, 1)
+    order_id = await sell(uows, (isbn, 3))
+    other_order = await sell(uows, (isbn, 1))
 
-    async with uows() as uow:
-        await handlers.on_return_to_stock(
-            ReturnToStock(
-                order_id=order_id,
-                refund_id=1,
-                lines=(StockLine(isbn13=isbn, quantity=1),),
-                reason="refunded",
-            ),
-            uow=uow,
-            clock=clock,
-        )
+    await give_back(uows, order_id, (isbn, 1))
 
     assert await catalogue.counters(isbn) == (1, 0)
     assert await awaiting(db, isbn) == {isbn: 3}
@@ -147,7 +89,7 @@ async def test_a_close_before_the_commit_still_closes_the_sale(
     isbn = catalogue.isbn(53)
     await books.upsert_books(books=[catalogue.book(isbn, "Paid at the till", stock=2)], actor="t")
     order_id = uuid4()
-    await hold(uows, order_id, isbn, 1)
+    await hold(uows, order_id, (isbn, 1))
 
     await close(uows, order_id)
     await commit(uows, order_id)
@@ -166,7 +108,7 @@ async def test_closing_again_keeps_the_first_close(
 ) -> None:
     isbn = catalogue.isbn(54)
     await books.upsert_books(books=[catalogue.book(isbn, "Closed twice", stock=1)], actor="t")
-    order_id = await sell(uows, isbn, 1)
+    order_id = await sell(uows, (isbn, 1))
 
     async with uows() as uow:
         assert await dispatch.close_sale(uow, order_id=order_id, now=NOW)
@@ -199,7 +141,7 @@ async def test_copies_posted_since_the_preview_refuse_the_stock_take(
     it would put them back on hand."""
     isbn = catalogue.isbn(55)
     await books.upsert_books(books=[catalogue.book(isbn, "Posted meanwhile", stock=6)], actor="t")
-    order_id = await sell(uows, isbn, 2)
+    order_id = await sell(uows, (isbn, 2))
     # Previewed: 5 counted against 4 on hand and 2 awaiting dispatch, one copy missing.
     take = StockTake(
         counts=[
@@ -214,22 +156,6 @@ async def test_copies_posted_since_the_preview_refuse_the_stock_take(
     assert refused.value.extra == {"changed_isbns": [isbn]}
     assert "posted or collected" in refused.value.message
     assert await catalogue.counters(isbn) == (4, 0)
-
-
-@pytest.fixture
-async def client(
-    catalogue_url: str,
-    redis_url: str,
-    staff_auth: StaffAuthSettings,
-    staff_session: StaffSignIn,
-) -> AsyncIterator[AsyncTestClient[Any]]:
-    """Signed in as sam, of the stock staff."""
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
-        await staff_session(test_client, Role.STOCK, username="sam")
-        yield test_client
 
 
 def texts(response: Any, xpath: str) -> list[str]:
@@ -250,8 +176,8 @@ async def test_the_stock_take_pages_count_sold_copies_with_the_shelf(
         ],
         actor="t",
     )
-    await sell(uows, waiting, 2)
-    await sell(uows, matched, 1)
+    await sell(uows, (waiting, 2))
+    await sell(uows, (matched, 1))
     counting = await client.get("/staff/stock/stock-take", params={"subject": "poetry"})
     assert "sold copies waiting to be posted or collected included" in counting.text
 

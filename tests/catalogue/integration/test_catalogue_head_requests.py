@@ -7,28 +7,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from conftest import OpenClient
 from litestar.testing import AsyncTestClient
 
-from services.catalogue.app import create_app
 from services.catalogue.service import BookService
-from services.catalogue.settings import CatalogueSettings
-from shared.auth.settings import StaffAuthSettings
 
 ISBN = "9798463348616"
 
 
 @pytest.fixture
 async def client(
-    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings, books: BookService, catalogue
+    open_client: OpenClient, books: BookService, catalogue
 ) -> AsyncIterator[AsyncTestClient[Any]]:
     await books.create(
         book=catalogue.book(ISBN, "Imperialism and Global Political Economy", stock=2),
         actor="setup",
     )
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+    async with open_client() as test_client:
         yield test_client
 
 

@@ -4,21 +4,17 @@ found); search, which says when it shows only the first matches; a book page's w
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from conftest import OpenClient
 from litestar.testing import AsyncTestClient
 from lxml import html
 
-from services.catalogue.app import create_app
 from services.catalogue.controllers import pages
-from services.catalogue.settings import CatalogueSettings
 from shared.auth.roles import Role
-from shared.auth.sessions import SESSION_COOKIE, StaffIdentity
-from shared.auth.settings import StaffAuthSettings
-
-StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
+from shared.auth.sessions import SESSION_COOKIE
 
 
 def book(isbn13: str, title: str, stock: int) -> dict[str, object]:
@@ -32,15 +28,9 @@ def book(isbn13: str, title: str, stock: int) -> dict[str, object]:
 
 
 @pytest.fixture
-async def client(
-    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings, staff_session: StaffSignIn
-) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(open_client: OpenClient) -> AsyncIterator[AsyncTestClient[Any]]:
     """Three books added in turn, the middle one out of stock; then signed out, as a reader."""
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
-        await staff_session(test_client, Role.STOCK, username="sam")
+    async with open_client(Role.STOCK) as test_client:
         for record in (
             book("9798463348616", "Imperialism and Global Political Economy", 2),
             book("9780140449136", "Crime and Punishment", 0),
@@ -68,13 +58,8 @@ async def test_the_front_page_shows_the_newest_books_a_reader_can_buy(
     assert page.cssselect("header a[href='/']")
 
 
-async def test_with_nothing_in_stock_the_front_page_says_so(
-    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings
-) -> None:
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as client:
+async def test_with_nothing_in_stock_the_front_page_says_so(open_client: OpenClient) -> None:
+    async with open_client() as client:
         response = await client.get("/")
 
     assert response.status_code == 200

@@ -6,76 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from litestar.testing import AsyncTestClient
 from lxml import html
+from sales import NOW, clock, give_back, hold, sell
 from sqlalchemy import select
 
 from services.catalogue import handlers, models
-from services.catalogue.app import create_app
 from services.catalogue.service import BookService
-from services.catalogue.settings import CatalogueSettings
-from shared.auth.roles import Role
-from shared.auth.sessions import StaffIdentity
-from shared.auth.settings import StaffAuthSettings
-from shared.contracts import (
-    CommitReservation,
-    ReleaseReservation,
-    ReserveStock,
-    ReturnToStock,
-    StockLine,
-)
+from shared.contracts import ReleaseReservation
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 
-NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 RETURNS_LOG = "services.catalogue.returns"
-StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
-
-
-def clock() -> datetime:
-    return NOW
-
-
-def stock_lines(*lines: tuple[str, int]) -> tuple[StockLine, ...]:
-    return tuple(StockLine(isbn13=isbn, quantity=q) for isbn, q in lines)
-
-
-async def hold(uows: UnitOfWorkFactory, order_id: UUID, *lines: tuple[str, int]) -> None:
-    message = ReserveStock(
-        order_id=order_id, lines=stock_lines(*lines), expires_at=NOW + timedelta(minutes=30)
-    )
-    async with uows() as uow:
-        assert (await handlers.on_reserve_stock(message, uow=uow, clock=clock)).ok
-
-
-async def sell(uows: UnitOfWorkFactory, *lines: tuple[str, int]) -> UUID:
-    """An order held and paid for: its id."""
-    order_id = uuid4()
-    await hold(uows, order_id, *lines)
-    async with uows() as uow:
-        await handlers.on_commit_reservation(
-            CommitReservation(order_id=order_id), uow=uow, clock=clock
-        )
-    return order_id
-
-
-async def give_back(
-    uows: UnitOfWorkFactory,
-    order_id: UUID,
-    *lines: tuple[str, int],
-    refund_id: int = 1,
-    reason: str = "refunded",
-) -> None:
-    message = ReturnToStock(
-        order_id=order_id, refund_id=refund_id, lines=stock_lines(*lines), reason=reason
-    )
-    async with uows() as uow:
-        await handlers.on_return_to_stock(message, uow=uow, clock=clock)
 
 
 async def returned_entries(catalogue: Any, isbn: str) -> list[models.LedgerEntry]:
@@ -208,22 +153,6 @@ async def test_a_book_the_order_did_not_buy_is_ignored_and_the_rest_come_back(
     assert await returned_entries(catalogue, other) == []
     assert len(await catalogue.events(other)) == events
     assert f"{other} ignored" in caplog.text and f"{unknown} ignored" in caplog.text
-
-
-@pytest.fixture
-async def client(
-    catalogue_url: str,
-    redis_url: str,
-    staff_auth: StaffAuthSettings,
-    staff_session: StaffSignIn,
-) -> AsyncIterator[AsyncTestClient[Any]]:
-    """Signed in as sam, of the stock staff."""
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
-        await staff_session(test_client, Role.STOCK, username="sam")
-        yield test_client
 
 
 async def test_the_book_page_tells_a_customers_return_from_a_return_to_the_supplier(

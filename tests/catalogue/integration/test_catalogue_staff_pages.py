@@ -9,26 +9,20 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 from uuid import UUID
 
 import pytest
-from litestar.testing import AsyncTestClient
+from conftest import Client, OpenClient, StaffSignIn
 from lxml import html
 from sqlalchemy import select
 
 from services.catalogue import models
-from services.catalogue.app import create_app
 from services.catalogue.models import LedgerEntry
 from services.catalogue.service import BookService, StockService
-from services.catalogue.settings import CatalogueSettings
 from shared.auth.roles import Role
-from shared.auth.sessions import StaffIdentity
-from shared.auth.settings import StaffAuthSettings
 
-StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
-Client = AsyncTestClient[Any]
 HTMX = {"hx-request": "true"}
 CAPITAL = "9780140449136"
 MANIFESTO = "9798463348616"
@@ -67,13 +61,8 @@ async def shelf(books: BookService, catalogue: Any) -> dict[str, str]:
 
 
 @pytest.fixture
-async def app_client(
-    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings, shelf: dict[str, str]
-) -> AsyncIterator[Client]:
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+async def app_client(open_client: OpenClient, shelf: dict[str, str]) -> AsyncIterator[Client]:
+    async with open_client() as test_client:
         yield test_client
 
 

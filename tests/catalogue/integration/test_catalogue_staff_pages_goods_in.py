@@ -4,22 +4,16 @@ being typed in, and clearing the list is asked first."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
+from conftest import Client, OpenClient
 from lxml import html
 
-from services.catalogue.app import create_app
 from services.catalogue.service import BookService
-from services.catalogue.settings import CatalogueSettings
 from shared.auth.roles import Role
-from shared.auth.sessions import StaffIdentity
-from shared.auth.settings import StaffAuthSettings
 
-StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
-Client = AsyncTestClient[Any]
 HTMX = {"hx-request": "true"}
 CAPITAL = "9780140449136"
 MANIFESTO = "9798463348616"
@@ -30,12 +24,7 @@ GOODS_IN = "/staff/stock/goods-in"
 
 @pytest.fixture
 async def client(
-    catalogue_url: str,
-    redis_url: str,
-    staff_auth: StaffAuthSettings,
-    staff_session: StaffSignIn,
-    books: BookService,
-    catalogue: Any,
+    open_client: OpenClient, books: BookService, catalogue: Any
 ) -> AsyncIterator[Client]:
     """Signed in as sam, of the stock staff; three books in the catalogue."""
     for isbn, title in (
@@ -44,11 +33,7 @@ async def client(
         (IMPERIALISM, "The New Imperialism"),
     ):
         await books.create(book=catalogue.book(isbn, title, stock=1), actor="setup")
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
-        await staff_session(test_client, Role.STOCK, username="sam")
+    async with open_client(Role.STOCK) as test_client:
         yield test_client
 
 

@@ -3,23 +3,17 @@ cut short says so, and a refused goods-in list comes back as the clerk typed it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
+from conftest import Client, OpenClient
 from lxml import html
 
-from services.catalogue.app import create_app
 from services.catalogue.service import BookService
-from services.catalogue.settings import CatalogueSettings
 from services.catalogue.staff_pages import book_pages, reorder_pages, shelves
 from shared.auth.roles import Role
-from shared.auth.sessions import StaffIdentity
-from shared.auth.settings import StaffAuthSettings
 
-StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
-Client = AsyncTestClient[Any]
 HTMX = {"hx-request": "true"}
 CAPITAL = "9780140449136"
 MANIFESTO = "9798463348616"
@@ -27,12 +21,7 @@ MANIFESTO = "9798463348616"
 
 @pytest.fixture
 async def client(
-    catalogue_url: str,
-    redis_url: str,
-    staff_auth: StaffAuthSettings,
-    staff_session: StaffSignIn,
-    books: BookService,
-    catalogue: Any,
+    open_client: OpenClient, books: BookService, catalogue: Any
 ) -> AsyncIterator[Client]:
     """Signed in as sam, of the stock staff; two books on the 'marxist-theory' shelf, both
     below their reorder point."""
@@ -48,11 +37,7 @@ async def client(
             ),
             actor="setup",
         )
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
-        await staff_session(test_client, Role.STOCK, username="sam")
+    async with open_client(Role.STOCK) as test_client:
         yield test_client
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from conftest import OpenClient
 from litestar.testing import AsyncTestClient
 from lxml import html
 
@@ -36,12 +37,9 @@ async def staff(db: Database) -> StaffService:
 
 @pytest.fixture
 async def client(
-    catalogue_url: str, redis_url: str, staff_auth: StaffAuthSettings, staff: StaffService
+    open_client: OpenClient, staff: StaffService
 ) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = CatalogueSettings(
-        database_url=catalogue_url, redis_url=redis_url, staff_auth=staff_auth
-    )
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+    async with open_client() as test_client:
         yield test_client
 
 
