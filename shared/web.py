@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 # A handler's `data: Form` is an HTML form's fields (application/x-www-form-urlencoded).
 Form = URLEncodedBody[dict[str, Any]]
 
+
+def sentence(message: str) -> str:
+    """A message ending as a sentence does, once: "is a digit mistyped?" ends so already."""
+    return message if message.endswith((".", "?", "!")) else f"{message}."
+
+
 # Books, orders and articles are small; anything bigger is a mistake or an attack.
 MAX_JSON_BODY_BYTES = 256 * 1024
 

@@ -19,7 +19,7 @@ from services.catalogue.page_cache import Shopfront
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import NotFound
 from shared.isbn import InvalidISBN, hyphenless, to_isbn13
-from shared.web import get_and_head
+from shared.web import get_and_head, sentence
 
 MAX_BUY_QUANTITY = 10
 SEARCH_SHOWN = 30
@@ -40,12 +40,6 @@ def _page(html: str) -> Response[Any]:
     return Response(
         html.replace(_SUBMISSION_SLOT, secrets.token_urlsafe(16), 1), media_type=MediaType.HTML
     )
-
-
-def _sentence(error: Exception) -> str:
-    """The error's message ending as a sentence does, once ("is a digit mistyped?" ends so)."""
-    message = str(error)
-    return message if message.endswith((".", "?", "!")) else f"{message}."
 
 
 def _sorry(status_code: int, heading: str, message: str, query: str = "") -> Template:
@@ -80,7 +74,10 @@ class PublicPages(Controller):
             isbn13 = to_isbn13(isbn)
         except InvalidISBN as error:
             return _sorry(
-                400, "That is not an ISBN", f"{_sentence(error)} Check the link, or search:", isbn
+                400,
+                "That is not an ISBN",
+                f"{sentence(str(error))} Check the link, or search:",
+                isbn,
             )
         if isbn13 != isbn:
             # ISBN-10 or hyphenated in the link: one address per book.

@@ -55,6 +55,13 @@ def _isbn_mistake(q: str) -> str | None:
     return None
 
 
+def _isbn_13_being_typed(q: str) -> bool:
+    """Ten digits starting 978 or 979, as the box reads them on the way to an ISBN-13's
+    thirteen: warning of a wrong ISBN-10 check digit then would be wrong nearly every time."""
+    digits = hyphenless(q.strip())
+    return len(digits) == 10 and digits.startswith(("978", "979"))
+
+
 async def _search(books: BookService, q: str) -> tuple[SearchResults | None, Cut | None]:
     """The first books matching `q` (none for an empty box), and the cut if more matched."""
     if not q.strip():
@@ -96,7 +103,7 @@ class BookPages(StockArea):
     @get("/search")
     async def search(self, books: Books, q: Query = "") -> Template:
         """The results table alone, for the search box's live updates."""
-        mistake = _isbn_mistake(q)
+        mistake = None if _isbn_13_being_typed(q) else _isbn_mistake(q)
         if mistake is not None:
             return page("_results.html", {"q": q, "results": None, "isbn_mistake": mistake})
         results, cut = await _search(books, q)

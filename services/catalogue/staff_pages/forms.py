@@ -22,7 +22,8 @@ def whole_number(raw: str, *, what: str, low: int, high: int) -> int:
     try:
         number = int(raw.strip())
     except ValueError:
-        raise InvalidInput(f"{what} must be a whole number, like 3 or -2") from None
+        example = "3 or -2" if low < 0 else "3"
+        raise InvalidInput(f"{what} must be a whole number, like {example}") from None
     if not low <= number <= high:
         raise InvalidInput(f"{what} must be from {low} to {high}")
     return number

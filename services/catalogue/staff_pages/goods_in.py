@@ -24,6 +24,7 @@ from services.catalogue.staff_pages.forms import whole_number
 from services.catalogue.staff_pages.submissions import Submissions
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.isbn import InvalidISBN, to_isbn13
+from shared.web import sentence
 
 KEY_PREFIX = "bookshop:catalogue:goods-in"
 # A delivery not confirmed within two days is forgotten.
@@ -167,7 +168,7 @@ class GoodsInDesk:
             # The message begins with the scan quoted; the list shows the scan once, unquoted.
             reason = str(error).removeprefix(repr(text)).strip()
             raise ScanRefused(
-                f"Not added: {error}.", refusal=RefusedScan(scanned=text, reason=reason)
+                sentence(f"Not added: {error}"), refusal=RefusedScan(scanned=text, reason=reason)
             ) from None
         book = await self._book(isbn13)
         listed = f"{book.title} ({isbn13})"

@@ -24,6 +24,7 @@ from services.catalogue.imports.report import ImportReport
 from services.catalogue.imports.runner import BookUpserter, import_file, refuse_if_too_big
 from shared.errors import NotFound
 from shared.messaging.message import utcnow
+from shared.web import sentence
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,9 @@ class ImportJobs:
             )
         except ImportRefused as refused:
             job.state = JobState.REFUSED
-            job.message = f"The file was refused, and nothing was written: {refused.message}."
+            job.message = sentence(
+                f"The file was refused, and nothing was written: {refused.message}"
+            )
         except ImportInterrupted as interrupted:
             log.exception("import %s of %s stopped part way", job.id, job.filename)
             job.state = JobState.FAILED

@@ -15,6 +15,7 @@ from services.catalogue.imports.errors import ImportRefused
 from services.catalogue.imports.runner import MAX_IMPORT_BYTES
 from services.catalogue.staff_pages.import_jobs import ImportJobs, import_format
 from services.catalogue.staff_pages.web import StockArea, page, see_other
+from shared.web import sentence
 
 # The import jobs in progress (the app's `imports` dependency).
 Imports = NamedDependency[ImportJobs]
@@ -44,7 +45,7 @@ class ImportPages(StockArea):
             return page(
                 "import.html",
                 {
-                    "error": f"Nothing was imported: {refused.message}.",
+                    "error": sentence(f"Nothing was imported: {refused.message}"),
                     "max_mb": MAX_IMPORT_BYTES // (1024 * 1024),
                 },
                 status_code=400,
