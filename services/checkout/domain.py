@@ -334,9 +334,10 @@ def status_after_refund(*, total_pence: int, refunded_pence: int) -> OrderStatus
 
 
 def restocks(status: OrderStatus, *, copies: Mapping[str, int] | None, asked: bool | None) -> bool:
-    """Whether a refund's copies go back on the shelf. By default when they never left the shop
-    (the order is paid, not yet dispatched or collected); after that only when staff say they
-    came back. A refund by amount names no copies, so it can put none back."""
+    """Whether a refund's copies go back on the shelf. Before dispatch or collection they
+    never left it, so they always do (a damaged one is then taken off with a stock adjustment,
+    which the ledger records as such); after it only when staff say they came back. A refund
+    by amount names no copies, so it can put none back."""
     if not copies:
         if asked:
             raise InvalidInput(
@@ -344,4 +345,16 @@ def restocks(status: OrderStatus, *, copies: Mapping[str, int] | None, asked: bo
                 "or refund everything."
             )
         return False
-    return status == OrderStatus.PAID if asked is None else asked
+    if status == OrderStatus.PAID:
+        if asked is False:
+            raise InvalidInput(
+                "Copies refunded before they are sent are still on the shelf, so they go back "
+                "on sale: take a damaged one off with an adjustment on its stock page."
+            )
+        return True
+    return bool(asked)
+
+
+def nothing_left_to_send(lines: Sequence[PricedLine], refunded: Mapping[str, int]) -> bool:
+    """Every copy of the order refunded by line: there is nothing to post or collect."""
+    return not any(copies_left(lines, refunded).values())

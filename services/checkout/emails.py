@@ -3,6 +3,7 @@ collect, dispatch notice, refunds."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,9 +97,7 @@ def payment_link(
         f"{_greeting(order)}\n\n"
         f"Thank you for your order {order.reference}, taken by phone.\n\n"
         f"{_receipt(order, postage_vat_percent)}\n\n"
-        f"Pay securely by card here:\n{url}\n\n"
-        f"The link works until {spoken_time(expires_at)} (UK time); the books are held for you "
-        "until then.\n"
+        f"Pay securely by card here:\n{url}\n\n" + _link_and_hold(order, expires_at)
     )
     return EmailMessage(
         kind="payment_link",
@@ -108,12 +107,30 @@ def payment_link(
     )
 
 
-def dispatch_notice(order: Order) -> EmailMessage:
+def _link_and_hold(order: Order, expires_at: datetime) -> str:
+    """How long the link works and the books are held: about the same moment (the hold ends a
+    few minutes after the link), but a collection order's books are held for days, and a
+    lapsed link is not the end of it."""
+    link = f"The link works until {spoken_time(expires_at)} (UK time)"
+    if (
+        order.delivery != Delivery.COLLECTION
+        or order.hold_until is None
+        or order.hold_until.date() <= expires_at.date()
+    ):
+        return f"{link}; the books are held for you until then.\n"
+    return (
+        f"{link}. The books are held for you until {spoken_time(order.hold_until)}: if the link "
+        "runs out before you pay, ring us for a new one, or pay when you collect.\n"
+    )
+
+
+def dispatch_notice(order: Order, *, refunded: Mapping[str, int]) -> EmailMessage:
+    """`refunded`: copies of each line (by ISBN) refunded by line before they were sent."""
     if order.delivery == Delivery.COLLECTION:
         said = "You have collected your order. Enjoy your reading."
     else:
         said = f"Your order is on its way by post to:\n{_address(order)}"
-    body = f"{_greeting(order)}\n\nOrder {order.reference}:\n{_books(order)}\n\n{said}\n"
+    body = f"{_greeting(order)}\n\nOrder {order.reference}:\n{_books(order, refunded)}\n\n{said}\n"
     return EmailMessage(
         kind="dispatch",
         to_address=_recipient(order),
@@ -201,8 +218,14 @@ def refund_notice(order: Order, *, amount_pence: int, reason: str) -> EmailMessa
     )
 
 
-def _books(order: Order) -> str:
-    return "\n".join(f"  {line.quantity} x {line.title}" for line in order.lines)
+def _books(order: Order, refunded: Mapping[str, int] | None = None) -> str:
+    """The order's books, a line each, less any copies `refunded` (by ISBN)."""
+    left = {
+        line.isbn13: line.quantity - (refunded or {}).get(line.isbn13, 0) for line in order.lines
+    }
+    return "\n".join(
+        f"  {left[line.isbn13]} x {line.title}" for line in order.lines if left[line.isbn13] > 0
+    )
 
 
 def _address(order: Order) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -644,7 +644,9 @@ class OrderService:
                         order, postage_vat_percent=self._settings.postage_vat_percent
                     )
                     if paid_at_counter
-                    else emails.dispatch_notice(order),
+                    else emails.dispatch_notice(
+                        order, refunded=await copies_refunded(uow.session, order)
+                    ),
                 )
         return order
 
@@ -694,6 +696,14 @@ class OrderService:
                     priced_lines(order), refunded=refunded, wanted=copies
                 ),
             )
+            if (
+                copies
+                and order.status == OrderStatus.PAID
+                and domain.nothing_left_to_send(priced_lines(order), _plus(refunded, copies))
+            ):
+                # Every book refunded before any was sent: the postage goes back too, and the
+                # order ends rather than waiting in the packing queue with nothing to pack.
+                amount = None
         asked = "rest" if amount is None else amount
         # The same request retried (a double click) carries the same key: one refund.
         key = f"order-{order.id}-refund-{order.refunded_pence}-{asked}"
@@ -931,6 +941,10 @@ class OrderService:
                 ),
             )
         return original
+
+
+def _plus(counts: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
+    return {key: counts.get(key, 0) + more.get(key, 0) for key in counts.keys() | more.keys()}
 
 
 def _copies_wanted(lines: Sequence[tuple[str, int]]) -> dict[str, int]:

@@ -235,7 +235,11 @@ class StaffOrdersController(Controller):
             lines=None if wanted["full"] else wanted["lines"],
             restock=wanted["restock"],
         )
-        done = "refund_restocked" if wanted["restock"] else "refund"
+        # Without the box (an order not yet sent), the copies go back: domain.restocks.
+        restocking = (
+            wanted["restock"] if wanted["restock"] is not None else order.status == OrderStatus.PAID
+        )
+        done = "refund_restocked" if restocking else "refund"
         return await self._after(desk, reference, done, action, typed=typed)
 
     @post("/{reference:str}/cancel", status_code=303)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import BOOKS, Shop
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from services.checkout.models import Order
 
@@ -147,3 +148,19 @@ async def test_a_link_stripe_cannot_reach_to_end_leaves_the_order_as_it_was(shop
     assert session["status"] == "open"
     # The clerk tries again a minute later, as told.
     assert (await pay_on_collection(shop, order)).json()["payment_method"] == "on_collection"
+
+
+async def test_the_customer_looking_up_the_order_is_told_to_pay_when_collecting(
+    shop: Shop,
+) -> None:
+    order = await linked_collection(shop)
+    assert (await pay_on_collection(shop, order)).status_code == 200
+
+    looked_up = await shop.http.post(
+        f"{shop.url}/orders/status",
+        data={"reference": order.reference, "email": "clara@example.org"},
+    )
+
+    status = HTMLParser(looked_up.text).css_first("[data-testid=status]")
+    assert status is not None
+    assert status.text() == "held for you: you pay when you collect"

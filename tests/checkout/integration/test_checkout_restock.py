@@ -1,6 +1,6 @@
 """Refunded copies back on the shelf: a paid order's copies have not left the shop, so a refund
-of them tells the catalogue to put them back (unless staff untick it); after dispatch only when
-staff say the books came back. The return waits for the catalogue to confirm the sale, which it
+of them tells the catalogue to put them back (a damaged one is then adjusted off); after
+dispatch only when staff say the books came back. The return waits for the catalogue to confirm the sale, which it
 would otherwise find nothing of. Payments go through the Stripe stand-in."""
 
 from __future__ import annotations
@@ -64,9 +64,11 @@ async def test_copies_refunded_before_dispatch_go_back_on_the_shelf(
     ref = await paid_phone_order(shop, clerk, [(IMPERIALISM, 2), (RAGGED, 1)])
     await confirm_sale(shop, ref)
     page = HTMLParser((await clerk.get(f"/staff/orders/{ref}")).text)
-    assert "checked" in one(page, "input[name=restock]").attributes
+    # Not sent yet: no box to untick, the rule is said instead.
+    assert page.css("input[name=restock]") == []
+    assert "they have not been sent" in one(page, "[data-testid=restock-rule]").text()
 
-    done = await refund(clerk, ref, {"what": "lines", f"refund_{IMPERIALISM}": "1"}, restock=True)
+    done = await refund(clerk, ref, {"what": "lines", f"refund_{IMPERIALISM}": "1"}, restock=None)
     assert done.status_code == 303, done.text
 
     order = await order_of(shop, ref)
@@ -86,7 +88,7 @@ async def test_copies_refunded_before_dispatch_go_back_on_the_shelf(
     )
 
     # Everything left: the copies not refunded before, and the order ends.
-    rest = await refund(clerk, ref, {"what": "all"}, restock=True)
+    rest = await refund(clerk, ref, {"what": "all"}, restock=None)
     assert rest.status_code == 303, rest.text
     assert [lines_of(m) for m in await returns(shop)] == [
         {IMPERIALISM: 1},
@@ -99,7 +101,7 @@ async def test_a_return_waits_for_the_catalogue_to_confirm_the_sale(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
     ref = await paid_phone_order(shop, clerk, [(RAGGED, 2)])
-    done = await refund(clerk, ref, {"what": "lines", f"refund_{RAGGED}": "2"}, restock=True)
+    done = await refund(clerk, ref, {"what": "lines", f"refund_{RAGGED}": "2"}, restock=None)
     assert done.status_code == 303, done.text
     # Sent now, it could overtake the commit and find nothing sold.
     assert await returns(shop) == []
@@ -111,24 +113,22 @@ async def test_a_return_waits_for_the_catalogue_to_confirm_the_sale(
     assert len(await returns(shop)) == 1
 
 
-async def test_copies_thrown_away_or_already_sent_do_not_come_back_unless_staff_say_so(
+async def test_after_dispatch_copies_come_back_only_when_staff_say_so(
     shop: Shop, clerk: httpx.AsyncClient
 ) -> None:
     ref = await paid_phone_order(shop, clerk, [(IMPERIALISM, 3)])
     await confirm_sale(shop, ref)
-    torn = await refund(clerk, ref, {"what": "lines", f"refund_{IMPERIALISM}": "1"}, restock=False)
-    assert torn.status_code == 303, torn.text
-    shown = text_of(await clerk.get(torn.headers["location"]))
-    assert "Refund made; the customer has been emailed." in shown
-    assert "; back on the shelf)" not in shown
-
     assert (
         await clerk.post(f"/staff/orders/{ref}/fulfilment", data={"step": "dispatched"})
     ).is_redirect
     page = HTMLParser((await clerk.get(f"/staff/orders/{ref}")).text)
     assert "checked" not in one(page, "input[name=restock]").attributes
+
     lost = await refund(clerk, ref, {"what": "lines", f"refund_{IMPERIALISM}": "1"}, restock=False)
     assert lost.status_code == 303, lost.text
+    shown = text_of(await clerk.get(lost.headers["location"]))
+    assert "Refund made; the customer has been emailed." in shown
+    assert "; back on the shelf)" not in shown
     assert await returns(shop) == []
 
     came_back = await refund(
@@ -137,6 +137,25 @@ async def test_copies_thrown_away_or_already_sent_do_not_come_back_unless_staff_
     assert came_back.status_code == 303, came_back.text
     [message] = await returns(shop)
     assert lines_of(message) == {IMPERIALISM: 1}
+
+
+async def test_every_book_refunded_before_dispatch_refunds_the_postage_and_ends_the_order(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    ref = await paid_phone_order(shop, clerk, [(IMPERIALISM, 1), (RAGGED, 1)])
+    await confirm_sale(shop, ref)
+    first = await refund(clerk, ref, {"what": "lines", f"refund_{RAGGED}": "1"}, restock=None)
+    assert first.status_code == 303, first.text
+    assert (await order_of(shop, ref)).status == "paid"
+
+    last = await refund(clerk, ref, {"what": "lines", f"refund_{IMPERIALISM}": "1"}, restock=None)
+    assert last.status_code == 303, last.text
+
+    order = await order_of(shop, ref)
+    assert (order.status, order.refunded_pence) == ("refunded", order.total_pence)
+    assert [lines_of(m) for m in await returns(shop)] == [{RAGGED: 1}, {IMPERIALISM: 1}]
+    # Nothing to pack: not in the queue.
+    assert ref not in (await clerk.get("/staff/orders")).text
 
 
 async def test_the_api_follows_the_rule_unless_told_and_refuses_a_restock_without_copies(
@@ -166,3 +185,15 @@ async def test_the_api_follows_the_rule_unless_told_and_refuses_a_restock_withou
     assert by_line.status_code == 200, by_line.text
     [message] = await returns(shop)
     assert lines_of(message) == {RAGGED: 1}
+    # A copy refunded before it is sent is on the shelf whatever the caller says.
+    kept = await shop.http.post(
+        api,
+        json={
+            "lines": [{"isbn": IMPERIALISM, "quantity": 1}],
+            "reason": "damaged",
+            "restock": False,
+        },
+        headers=shop.staff(),
+    )
+    assert kept.status_code == 400
+    assert "take a damaged one off with an adjustment" in kept.text

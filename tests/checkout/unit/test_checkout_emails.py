@@ -42,6 +42,31 @@ def test_the_payment_link_says_when_it_stops_working() -> None:
     assert "The link works until 3:05pm on Friday 27 November (UK time)" in email.body
 
 
+def test_a_collection_order_held_longer_than_its_link_says_both() -> None:
+    order = collection_order()
+    order.hold_until = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    email = emails.payment_link(
+        order,
+        url="https://pay.example/cs_1",
+        expires_at=datetime(2026, 11, 27, 15, 5, tzinfo=UTC),
+        postage_vat_percent=20,
+    )
+    body = " ".join(email.body.split())
+    assert "The link works until 3:05pm on Friday 27 November (UK time)." in body
+    assert "The books are held for you until 3:00pm on Friday 4 December" in body
+    assert "held for you until then" not in body
+
+
+def test_the_dispatch_notice_lists_only_the_copies_sent() -> None:
+    order = collection_order()
+    order.delivery = "post"
+    order.address = ["1 Red Lane", "London", "N1 1AA"]
+    refunded = {"9781788731799": 1}
+    email = emails.dispatch_notice(order, refunded=refunded)
+    assert "1 x The Ragged Trousered Philanthropists" in email.body
+    assert "2 x" not in email.body
+
+
 def test_an_order_paid_at_the_counter_gets_its_receipt() -> None:
     email = emails.counter_receipt(collection_order(), postage_vat_percent=20)
     assert (email.kind, email.to_address) == ("confirmation", "clara@example.org")
