@@ -165,7 +165,10 @@ class StockTake(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class StockDifference(msgspec.Struct, kw_only=True):
-    """`difference` = counted - on_hand - awaiting_dispatch: the correction to on hand."""
+    """A count that differs from on_hand + awaiting_dispatch. `difference` is the correction to
+    on hand: counted - on_hand - awaiting_dispatch, except that on hand never goes below the
+    copies held for orders; the copies counted short of those are reported, not written off.
+    """
 
     isbn13: str
     title: str
@@ -174,6 +177,10 @@ class StockDifference(msgspec.Struct, kw_only=True):
     awaiting_dispatch: int = 0
     counted: int
     difference: int
+    # Paid-for copies awaiting dispatch that the count did not find: an order to see to.
+    missing_sold: int = 0
+    # Copies held for unpaid orders (checkouts) that the count did not find either.
+    missing_held: int = 0
 
 
 class StockTakeResult(msgspec.Struct, kw_only=True):

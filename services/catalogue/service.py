@@ -358,6 +358,25 @@ class FiguresChanged(Conflict):
         self.isbns = tuple(isbns)
 
 
+def _difference(
+    isbn13: str, title: str, *, on_hand: int, reserved: int, awaiting: int, counted: int
+) -> StockDifference:
+    """A differing count's correction, by StockService.stock_take's rule: on hand to the
+    copies counted beyond those sold, but not below the copies held for orders; the copies
+    sold, then held, that the count is short of are reported."""
+    unsold = counted - awaiting
+    return StockDifference(
+        isbn13=isbn13,
+        title=title,
+        on_hand=on_hand,
+        awaiting_dispatch=awaiting,
+        counted=counted,
+        difference=max(unsold, reserved) - on_hand,
+        missing_sold=max(-unsold, 0),
+        missing_held=max(reserved - max(unsold, 0), 0),
+    )
+
+
 @dataclass
 class _Previewed:
     """The figures a stock take's lines were previewed against, by ISBN, where given."""
@@ -412,6 +431,14 @@ class StockService:
         awaiting dispatch (still on the shelf): the differences, and with `apply` a stocktake
         correction of on hand for each in one batch (a preview writes nothing).
 
+        The correction takes on hand to counted - awaiting_dispatch, but never below the copies
+        held for unpaid orders (on hand cannot be less than reserved): a count short of the
+        copies sold or held is an order problem, not a stock correction. The copies it is short
+        are reported on the line (`missing_sold` first, as paid orders have the first claim on
+        the copies found, then `missing_held`); on hand goes down to the held copies, since none
+        of its unsold ones is on the shelf; the other books' corrections are written as usual.
+        A preview and a write work the correction out alike (`_differences`).
+
         A line's `expected_on_hand` and `expected_awaiting_dispatch` (the figures it was
         previewed against) are checked in the transaction that writes the corrections: if any
         book's figures moved since, nothing is written and FiguresChanged names them, so a sale
@@ -441,9 +468,13 @@ class StockService:
                 now=self._clock(),
                 reason=take.reason or "stock take",
             )
-            for difference in result.differences:
+            # A count short only of copies spoken for, with on hand at their floor already,
+            # corrects nothing: no ledger row of 0.
+            corrections = [d for d in result.differences if d.difference]
+            for difference in corrections:
                 # Conditional on the figure just read: on Postgres a sale committed since that
-                # read makes the UPDATE match nothing rather than be overwritten.
+                # read makes the UPDATE match nothing rather than be overwritten; so does a
+                # hold that raised the floor the correction was limited to.
                 moved = await move(
                     uow.session,
                     isbn13=difference.isbn13,
@@ -453,9 +484,9 @@ class StockService:
                     expected_on_hand=difference.on_hand,
                 )
                 if moved is None:
-                    raise await self._refused_correction(uow.session, difference)
-            await announce(uow, [d.isbn13 for d in result.differences], now=who.now)
-        result.batch_id = batch_id if result.differences else None
+                    raise FiguresChanged([difference.isbn13])
+            await announce(uow, [d.isbn13 for d in corrections], now=who.now)
+        result.batch_id = batch_id if corrections else None
         return result
 
     async def ledger(
@@ -547,10 +578,15 @@ class StockService:
         expected: _Previewed | None = None,
     ) -> StockTakeResult:
         books = await _require_books(session, list(counted))
-        rows = await session.execute(
-            select(Stock.isbn13, Stock.on_hand).where(Stock.isbn13.in_(list(counted)))
-        )
-        on_hand = {isbn13: held for isbn13, held in rows}
+        rows = (
+            await session.execute(
+                select(Stock.isbn13, Stock.on_hand, Stock.reserved).where(
+                    Stock.isbn13.in_(list(counted))
+                )
+            )
+        ).all()
+        on_hand = {row.isbn13: row.on_hand for row in rows}
+        reserved = {row.isbn13: row.reserved for row in rows}
         awaiting = await dispatch.awaiting_dispatch(session, list(counted))
         if expected is not None:
             changed = sorted(
@@ -565,44 +601,21 @@ class StockService:
                 raise FiguresChanged(changed)
         on_shelf = {isbn13: held + awaiting.get(isbn13, 0) for isbn13, held in on_hand.items()}
         differences = [
-            StockDifference(
-                isbn13=isbn13,
-                title=books[isbn13].title,
+            _difference(
+                isbn13,
+                books[isbn13].title,
                 on_hand=on_hand[isbn13],
-                awaiting_dispatch=awaiting.get(isbn13, 0),
+                reserved=reserved[isbn13],
+                awaiting=awaiting.get(isbn13, 0),
                 counted=count,
-                difference=count - shelved,
             )
-            for isbn13, (shelved, count) in sorted(stock_differences(counted, on_shelf).items())
+            for isbn13, (_, count) in sorted(stock_differences(counted, on_shelf).items())
         ]
         return StockTakeResult(
             applied=applied,
             counted_books=len(counted),
             differences=differences,
             awaiting_dispatch=awaiting,
-        )
-
-    async def _refused_correction(
-        self, session: AsyncSession, difference: StockDifference
-    ) -> Conflict:
-        """Why a correction's UPDATE matched nothing: its figure moved since it was read, or
-        it would leave fewer copies than are held for orders."""
-        on_hand, reserved = (
-            await session.execute(
-                select(Stock.on_hand, Stock.reserved).where(Stock.isbn13 == difference.isbn13)
-            )
-        ).one()
-        if on_hand != difference.on_hand:
-            return FiguresChanged([difference.isbn13])
-        sold = (
-            f", {difference.awaiting_dispatch} of them sold and awaiting dispatch,"
-            if difference.awaiting_dispatch
-            else ""
-        )
-        return Conflict(
-            f"ISBN {difference.isbn13}: {difference.counted} counted{sold} but {reserved} copies"
-            " are held for orders: find the held copies, or release their orders, then count"
-            " again"
         )
 
     async def _batch(self, batch_id: Any) -> StockBatch:

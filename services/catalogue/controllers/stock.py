@@ -57,7 +57,9 @@ class StockController(Controller):
         """Apply a count: a stocktake correction of on hand for every difference, in one batch.
         Give each line the `expected_on_hand` and `expected_awaiting_dispatch` its preview
         showed: if a sale, a delivery or a dispatch moved a book's figures since, nothing is
-        written and the 409 names the books in `changed_isbns`."""
+        written and the 409 names the books in `changed_isbns`. A count short of the copies
+        sold or held for orders takes on hand down to the held copies only: the copies it is
+        short of are reported in the line's `missing_sold` and `missing_held`, not written off."""
         return await stock.stock_take(take=data, actor=actor, apply=True)
 
     @get("/low")

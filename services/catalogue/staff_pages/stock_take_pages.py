@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from services.catalogue.controllers.dependencies import Actor, Stock
-from services.catalogue.schemas import CountedLine, StockTake, StockTakeResult
+from services.catalogue.schemas import CountedLine, StockDifference, StockTake, StockTakeResult
 from services.catalogue.service import FiguresChanged
 from services.catalogue.staff_pages import forms
 from services.catalogue.staff_pages.shelves import ShelfBook, Shelves
@@ -59,9 +59,10 @@ class StockTakePages(StockArea):
 
     @post("/stock-take/recount")
     async def recount(self, shelves: Shelving, data: Form) -> Template:
-        """Back from the preview to the counts as typed."""
+        """Back from the preview to the counts as typed, those to count again blank."""
         subject = forms.text(data, "subject", limit=60)
-        return _counting(subject, await shelves.books(subject), data)
+        shelf = await shelves.books(subject)
+        return _counting(subject, shelf, data, again=_again(data, shelf))
 
     @post("/stock-take/write")
     async def write_stock_take(
@@ -87,22 +88,13 @@ class StockTakePages(StockArea):
                 reason=f"stock take: {subject}"[:200],
             )
             result = await stock.stock_take(take=take, actor=actor, apply=True)
-        except FiguresChanged:
-            return _preview(
-                subject,
-                await stock.stock_take(take=take, actor=actor, apply=False),
-                counts,
-                shelf,
-                error="The stock of some books moved since your preview (a sale, a delivery, "
-                "or sold copies posted or collected): check the differences again, then write "
-                "them.",
-                status_code=409,
-            )
+        except FiguresChanged as changed:
+            return await _count_again(stock, actor, subject, shelf, counts, changed.isbns)
         except ShopError as error:
             return _counting(
                 subject, shelf, data, error=error.message, status_code=error.status_code
             )
-        return _preview(subject, result, counts, shelf)
+        return _preview(subject, result, counts, shelf, again=_again(data, shelf))
 
     @staticmethod
     def _counts(data: dict[str, Any], shelf: Sequence[ShelfBook]) -> dict[str, int]:
@@ -153,6 +145,87 @@ class StockTakePages(StockArea):
             ) from None
 
 
+async def _count_again(
+    stock: Stock,
+    actor: str,
+    subject: str,
+    shelf: Sequence[ShelfBook],
+    counts: dict[str, int],
+    changed: Sequence[str],
+) -> Template:
+    """After a write refused because some books' figures moved: a count taken before they
+    moved may have included copies since posted, or missed a sale's, so those books must be
+    counted again (their counts are dropped, never written against the new figures). The
+    others' counts still hold: previewed again, ready to write."""
+    again = [book for book in shelf if book.isbn13 in changed]
+    kept = {isbn13: count for isbn13, count in counts.items() if isbn13 not in changed}
+    one = len(again) == 1
+    titles = "; ".join(book.title for book in again)
+    error = (
+        f"The stock of {titles if one else f'{len(again)} books ({titles})'} moved since you"
+        " counted (a sale, a delivery, or sold copies posted or collected), so"
+        f" {'its count was' if one else 'their counts were'} dropped: count"
+        f" {'it' if one else 'them'} again."
+    )
+    if not kept:
+        typed = {f"count-{isbn13}": str(count) for isbn13, count in counts.items()}
+        return _counting(subject, shelf, typed, error=error, again=again, status_code=409)
+    result = await stock.stock_take(
+        take=StockTake(counts=[CountedLine(isbn13=i, counted=c) for i, c in kept.items()]),
+        actor=actor,
+        apply=False,
+    )
+    return _preview(
+        subject,
+        result,
+        kept,
+        shelf,
+        again=again,
+        error=f"{error} The other counts are kept: check their differences, then write them.",
+        status_code=409,
+    )
+
+
+def _again(data: dict[str, Any], shelf: Sequence[ShelfBook]) -> list[ShelfBook]:
+    """The books a refused write asked to count again, carried by the forms that follow it
+    until the clerk previews new counts."""
+    marked = forms.prefixed(data, "again-")
+    return [book for book in shelf if book.isbn13 in marked]
+
+
+def _missing(d: StockDifference) -> str | None:
+    """In plain words, the copies sold or held for orders that a count is short of, which the
+    stock take does not write off; None if it is short of none."""
+    if not (d.missing_sold or d.missing_held):
+        return None
+    said = f"{d.title}: {d.counted} counted"
+    if d.missing_sold:
+        one = d.missing_sold == 1
+        said += (
+            f", but {d.awaiting_dispatch} {'is' if d.awaiting_dispatch == 1 else 'are'} sold and"
+            f" waiting to be posted or collected: {_copies(d.missing_sold, 'paid-for copy')}"
+            f" {'is' if one else 'are'} missing. Find {'it' if one else 'them'}, or refund"
+            f" {'its order' if one else 'their orders'}: a stock take does not write off sold"
+            " copies."
+        )
+    if d.missing_held:
+        one = d.missing_held == 1
+        said += (
+            f"{' Also' if d.missing_sold else ', but'} {_copies(d.missing_held, 'copy')} held"
+            f" for unpaid orders {'is' if one else 'are'} not on the shelf: find"
+            f" {'it' if one else 'them'}, or release {'its order' if one else 'their orders'},"
+            " then count again."
+        )
+    after = d.on_hand + d.difference
+    # Never up: the count is short of copies spoken for, so none unsold is on the shelf.
+    return f"{said} On hand {f'goes down to {after}' if d.difference else f'stays at {after}'}."
+
+
+def _copies(n: int, copy: str) -> str:
+    """'1 copy', '2 copies': `copy` ends in the word 'copy'."""
+    return f"{n} {copy if n == 1 else copy.removesuffix('copy') + 'copies'}"
+
+
 def _named(book: ShelfBook) -> str:
     """A book as the clerk finds it on the shelf: by title, the ISBN to tell editions apart."""
     return f"{book.title} ({book.isbn13})"
@@ -164,15 +237,23 @@ def _counting(
     data: dict[str, Any],
     *,
     error: str | None = None,
+    again: Sequence[ShelfBook] = (),
     status_code: int = 200,
 ) -> Template:
-    """The shelf's count sheet with the counts as typed."""
+    """The shelf's count sheet with the counts as typed, blank and marked for the books to
+    count again."""
+    recount = {book.isbn13 for book in again}
     return page(
         "stock_take.html",
         {
             "subject": subject,
             "books": shelf,
-            "counts": forms.prefixed(data, "count-"),
+            "counts": {
+                isbn13: count
+                for isbn13, count in forms.prefixed(data, "count-").items()
+                if isbn13 not in recount
+            },
+            "again": recount,
             "error": error,
         },
         status_code=status_code,
@@ -186,11 +267,14 @@ def _preview(
     shelf: Sequence[ShelfBook],
     *,
     error: str | None = None,
+    again: Sequence[ShelfBook] = (),
     status_code: int = 200,
 ) -> Template:
-    """The differences the counts make, the counted books' sold copies awaiting dispatch, and
-    the shelf's books left uncounted (none once written)."""
+    """The differences the counts make, the copies sold or held that counts are short of, the
+    counted books' sold copies awaiting dispatch, the books to count again, and the shelf's
+    books left uncounted (none once written)."""
     awaiting = result.awaiting_dispatch
+    recount = {book.isbn13 for book in again}
     return page(
         "stock_take_preview.html",
         {
@@ -205,9 +289,12 @@ def _preview(
             "awaiting_books": [
                 (book, awaiting[book.isbn13]) for book in shelf if book.isbn13 in awaiting
             ],
+            "corrections": [d for d in result.differences if d.difference],
+            "missing": [note for d in result.differences if (note := _missing(d))],
+            "again": again,
             "uncounted": []
             if result.applied
-            else [book for book in shelf if book.isbn13 not in counts],
+            else [book for book in shelf if book.isbn13 not in counts.keys() | recount],
             "error": error,
         },
         status_code=status_code,
