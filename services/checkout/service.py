@@ -517,7 +517,9 @@ class OrderService:
         if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_url:
             return order
         if order.status != OrderStatus.RESERVED:
-            raise Conflict(f"Order {order.reference} is {order.status}; it cannot be sent a link.")
+            raise Conflict(
+                f"Order {order.reference} is {_status_said(order)}; it cannot be sent a link."
+            )
         if not order.customer_email:
             raise InvalidInput(
                 f"Order {order.reference} has no email address to send a payment link to; "
@@ -957,13 +959,24 @@ def _copies_wanted(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
     return wanted
 
 
+def _status_said(order: Order) -> str:
+    """The order's status as staff say it."""
+    if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_payment_intent:
+        return "being paid by a bank transfer on its way"
+    if order.payment_method == PaymentMethod.ON_COLLECTION and order.status in domain.HOLDING:
+        return "to be paid on collection"
+    return order.status.replace("_", " ")
+
+
 def _has_live_link(order: Order, email: Email) -> bool:
     """Whether a payment-link email carries the order's open link. Once the order is paid,
-    closed, reserved again or to be paid at the counter, or has a newer link, the email's link
-    only sends the customer to a page that refuses to take their money."""
+    closed, reserved again or to be paid at the counter, has a newer link, or its link was used
+    to start a bank transfer, the email's link only sends the customer to a page that refuses
+    to take their money."""
     return (
         order.status == OrderStatus.AWAITING_PAYMENT
         and order.payment_method == PaymentMethod.PAYMENT_LINK
+        and order.stripe_payment_intent is None
         and order.stripe_session_url is not None
         and order.stripe_session_url in email.body.split()
     )
