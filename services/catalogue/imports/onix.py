@@ -4,6 +4,8 @@ The parser never fetches anything and never expands the entities a file declares
 no "billion laughs"); only XHTML's named characters (&eacute;) are read as characters, whether
 the file names the ONIX DTD or not (xml_entities). It frees each Product once read, so a large
 file does not fill memory.
+
+A Product gives only the fields it carries (see `_fields`): a book already held keeps the rest.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ SHORT_TAGS = {
     "KeyNames": "b040",
     "CorporateName": "b047",
     "Subject": "subject",
-    "SubjectCode": "b069",
+    "SubjectSchemeIdentifier": "b067",
     "SubjectHeadingText": "b070",
     "CollateralDetail": "collateraldetail",
     "TextContent": "textcontent",
@@ -95,6 +97,8 @@ FRONT_COVER = "01"
 PUBLICATION_DATE = "01"
 MAIN_PUBLISHER = "01"
 PRODUCT_TITLE_TYPE, PRODUCT_LEVEL = "01", "01"
+# ONIX code list 27: keywords, several in one SubjectHeadingText separated by ";".
+KEYWORDS_SCHEME = "20"
 # RRP including tax first (books are zero-rated, so it equals the price excluding tax).
 PRICE_TYPE_PREFERENCE = ("02", "01")
 
@@ -210,14 +214,22 @@ def _record(
 def _fields(
     product: etree._Element, tags: _Tags, *, default_currency: str | None
 ) -> dict[str, object]:
-    """The Product's facts under the JSON lines keys; the common rules check them afterwards."""
+    """The facts the Product carries, under the JSON lines keys; the common rules check them
+    afterwards.
+
+    A field the Product does not carry is left out, so a book already held keeps it (as with a
+    column a CSV file leaves out). ONIX 3.0 says so only of a block update (NotificationType
+    04); it is applied to every Product because a supplier's feed that leaves out a block (no
+    CollateralDetail, no Contributors) is far likelier than one meaning to erase the book's
+    description or authors. A Product cannot clear a field: that is done on the book's page.
+    """
     if tags.text(product, "NotificationType") == DELETE_NOTIFICATION:
         raise RecordInvalid(
             "NotificationType 05 deletes a product, which an import does not do: to stop "
             "selling the book, adjust its copies to 0 on its stock page"
         )
     title, subtitle = _title(product, tags)
-    return {
+    fields: dict[str, object] = {
         "isbn13": _isbn(product, tags),
         "title": title,
         "subtitle": subtitle,
@@ -226,17 +238,11 @@ def _fields(
         "year": _year(product, tags),
         "format": _format(product, tags),
         "price_pence": _price(product, tags, default_currency=default_currency),
-        "subjects": [
-            subject
-            for element in tags.findall(product, "DescriptiveDetail/Subject")
-            if (
-                subject := tags.text(element, "SubjectHeadingText")
-                or tags.text(element, "SubjectCode")
-            )
-        ],
+        "subjects": _subjects(product, tags),
         "description": _description(product, tags),
         "cover_url": _cover_url(product, tags),
     }
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _isbn(product: etree._Element, tags: _Tags) -> str:
@@ -284,7 +290,8 @@ def _title(product: etree._Element, tags: _Tags) -> tuple[str | None, str | None
     return title, tags.text(element, "Subtitle")
 
 
-def _authors(product: etree._Element, tags: _Tags) -> list[str]:
+def _authors(product: etree._Element, tags: _Tags) -> list[str] | None:
+    """The authors in order, or None when the Product names none (a held book keeps its own)."""
     authors: list[tuple[int, int, str]] = []
     for position, contributor in enumerate(tags.findall(product, "DescriptiveDetail/Contributor")):
         roles = {(role.text or "").strip() for role in tags.findall(contributor, "ContributorRole")}
@@ -295,7 +302,7 @@ def _authors(product: etree._Element, tags: _Tags) -> list[str]:
         # Contributors without a SequenceNumber keep their order in the file, after the numbered.
         order = int(sequence) if sequence.isdecimal() else 1_000_000
         authors.append((order, position, name))
-    return [name for _, _, name in sorted(authors)]
+    return [name for _, _, name in sorted(authors)] or None
 
 
 def _contributor_name(contributor: etree._Element, tags: _Tags) -> str | None:
@@ -309,6 +316,24 @@ def _contributor_name(contributor: etree._Element, tags: _Tags) -> str | None:
         key, _, before = inverted.partition(",")
         return f"{before.strip()} {key.strip()}".strip()
     return tags.text(contributor, "CorporateName")
+
+
+def _subjects(product: etree._Element, tags: _Tags) -> list[str] | None:
+    """The Subjects' heading texts, or None when no Subject has one.
+
+    Subjects are the shop's shelves. A bare SubjectCode (Thema "JPS", BIC "NHB") is a code in a
+    classification the shop does not shelve by, not a name: it is not made a subject.
+    """
+    subjects: list[str] = []
+    for subject in tags.findall(product, "DescriptiveDetail/Subject"):
+        heading = tags.text(subject, "SubjectHeadingText")
+        if heading is None:
+            continue
+        if tags.text(subject, "SubjectSchemeIdentifier") == KEYWORDS_SCHEME:
+            subjects.extend(word.strip() for word in heading.split(";") if word.strip())
+        else:
+            subjects.append(heading)
+    return subjects or None
 
 
 def _publisher(product: etree._Element, tags: _Tags) -> str | None:
@@ -367,7 +392,7 @@ def _description(product: etree._Element, tags: _Tags) -> str | None:
     if content is None:
         return None
     text = tags.find(content, "Text")
-    return _plain_text(text) if text is not None else None
+    return (_plain_text(text) or None) if text is not None else None
 
 
 def _plain_text(text: etree._Element) -> str:

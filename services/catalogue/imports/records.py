@@ -61,8 +61,8 @@ class ParsedBook(msgspec.Struct, frozen=True, kw_only=True):
     location: Location
     book: BookCreate
     given: frozenset[str]
-    """The fields the record names (a CSV file's columns, a JSON line's keys; an ONIX Product
-    names them all): a book already held keeps the others as they are."""
+    """The fields the record names (a CSV file's columns, a JSON line's keys, the fields an
+    ONIX Product carries): a book already held keeps the others as they are."""
 
 
 ParsedRecord = ParsedBook | RecordError

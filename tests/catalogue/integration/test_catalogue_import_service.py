@@ -149,6 +149,54 @@ async def test_a_file_without_some_columns_leaves_those_of_a_held_book_alone(
     assert book.description.startswith("A Marxist account of imperialism")
 
 
+def supplier_feed(isbn13: str, *, title: str, price: str) -> bytes:
+    """An ONIX Product as supplier feeds often send it: a Thema code as its only Subject, and
+    no CollateralDetail (description) or Contributor."""
+    return (
+        '<ONIXMessage release="3.0" xmlns="http://ns.editeur.org/onix/3.0/reference"><Header/>'
+        "<Product><RecordReference>feed.1</RecordReference>"
+        "<NotificationType>03</NotificationType><ProductIdentifier>"
+        f"<ProductIDType>15</ProductIDType><IDValue>{isbn13}</IDValue></ProductIdentifier>"
+        "<DescriptiveDetail><ProductForm>BC</ProductForm><TitleDetail><TitleType>01</TitleType>"
+        f"<TitleElement><TitleElementLevel>01</TitleElementLevel><TitleText>{title}</TitleText>"
+        "</TitleElement></TitleDetail><Subject><SubjectSchemeIdentifier>93"
+        "</SubjectSchemeIdentifier><SubjectCode>JPS</SubjectCode></Subject></DescriptiveDetail>"
+        "<ProductSupply><SupplyDetail><Price><PriceType>02</PriceType>"
+        f"<PriceAmount>{price}</PriceAmount><CurrencyCode>GBP</CurrencyCode></Price>"
+        "</SupplyDetail></ProductSupply></Product></ONIXMessage>"
+    ).encode()
+
+
+async def test_an_onix_product_leaves_what_it_does_not_carry_of_a_held_book_alone(
+    books: BookService,
+) -> None:
+    assert (await import_file(IMPORTS / "good.csv", service=books, actor="stock")).complete
+    feed = supplier_feed("9798463348616", title="Imperialism", price="21.99")
+
+    report = await import_file(feed, format=ImportFormat.ONIX, service=books, actor="stock")
+
+    assert (report.updated, report.unchanged) == (1, 0)
+    book = await books.get(isbn13="9798463348616")
+    assert (book.title, book.price_pence, book.format) == ("Imperialism", 2199, "paperback")
+    # Still on its shelves, with its description and authors: not "jps", not blank.
+    assert book.subjects == ["imperialism", "political-economy", "marxist-theory"]
+    assert book.description.startswith("A Marxist account of imperialism")
+    assert book.authors == ["Alex Callinicos"]
+    assert (book.publisher, book.year) == ("Polity", 2009)
+
+
+async def test_a_new_book_from_an_onix_product_with_bare_subject_codes_has_no_subjects(
+    books: BookService,
+) -> None:
+    feed = supplier_feed("9798463348616", title="Imperialism", price="21.99")
+
+    report = await import_file(feed, format=ImportFormat.ONIX, service=books, actor="stock")
+
+    assert report.created == 1
+    book = await books.get(isbn13="9798463348616")
+    assert (book.subjects, book.description, book.authors) == ([], "", [])
+
+
 async def test_a_refused_upload_leaves_the_catalogue_empty(books: BookService) -> None:
     with pytest.raises(ImportRefused, match="not well-formed XML"):
         await import_file(

@@ -79,7 +79,10 @@ def test_a_realistic_message_gives_every_field_of_its_good_products() -> None:
     assert harman.authors == ["Chris Harman"]
     assert harman.subtitle == "From the Stone Age to the New Millennium"
     assert harman.price_pence == 1000
-    assert harman.subjects == ["nhb"]
+    # Its only Subject is a bare Thema code: no shelf name, so no subjects given.
+    assert harman.subjects == []
+    harman_record = next(r for r in records if isinstance(r, ParsedBook) and r.book is harman)
+    assert "subjects" not in harman_record.given
 
 
 def test_bad_products_are_reported_by_record_number_and_reference() -> None:
@@ -147,6 +150,84 @@ def test_a_bad_product_is_skipped_with_its_reason(body: str, reason: str) -> Non
     assert isinstance(record, RecordError)
     assert str(record.location) == "record 1 (RecordReference ref.9)"
     assert reason in record.reason
+
+
+def with_subjects(*subjects: str) -> str:
+    return MINIMAL.replace("</DescriptiveDetail>", "".join(subjects) + "</DescriptiveDetail>")
+
+
+def subject(scheme: str, *, code: str | None = None, heading: str | None = None) -> str:
+    parts = f"<SubjectSchemeIdentifier>{scheme}</SubjectSchemeIdentifier>"
+    parts += f"<SubjectCode>{code}</SubjectCode>" if code else ""
+    parts += f"<SubjectHeadingText>{heading}</SubjectHeadingText>" if heading else ""
+    return f"<Subject>{parts}</Subject>"
+
+
+def test_a_product_gives_only_the_fields_it_carries() -> None:
+    # A supplier feed's usual Product: a Thema code, no CollateralDetail, no Contributor.
+    [record] = parse(message(product(with_subjects(subject("93", code="JPS")))))
+    assert isinstance(record, ParsedBook)
+    # A book already held keeps every other field; a new one starts without them.
+    assert record.given == {"isbn13", "title", "price_pence"}
+    assert (record.book.subjects, record.book.description, record.book.authors) == ([], "", [])
+
+
+def test_a_full_product_gives_every_field_it_describes() -> None:
+    record = next(parse_onix((IMPORTS / "sample.onix.xml").open("rb")))
+    assert isinstance(record, ParsedBook)
+    assert record.given == {
+        "isbn13",
+        "title",
+        "authors",
+        "publisher",
+        "year",
+        "format",
+        "price_pence",
+        "subjects",
+        "description",
+        "cover_url",
+    }
+
+
+@pytest.mark.parametrize(
+    ("subjects", "expected"),
+    [
+        (
+            (subject("93", code="JPS"), subject("12", code="JPS"), subject("10", code="POL000000")),
+            None,
+        ),
+        (
+            (subject("20", heading="Marxism; political economy ;; "),),
+            ["marxism", "political-economy"],
+        ),
+        (
+            (subject("93", code="JPS", heading="Politics &amp; government"),),
+            ["politics-government"],
+        ),
+        (
+            (subject("93", code="JPS"), subject("20", heading="Imperialism")),
+            ["imperialism"],
+        ),
+    ],
+    ids=["bare-codes", "keywords", "heading-with-code", "code-and-keyword"],
+)
+def test_subjects_come_from_heading_texts_never_from_bare_codes(
+    subjects: tuple[str, ...], expected: list[str] | None
+) -> None:
+    [record] = parse(message(product(with_subjects(*subjects))))
+    assert isinstance(record, ParsedBook)
+    assert ("subjects" in record.given) == (expected is not None)
+    assert record.book.subjects == (expected or [])
+
+
+def test_an_empty_description_is_not_given() -> None:
+    body = MINIMAL + (
+        "<CollateralDetail><TextContent><TextType>03</TextType><Text> <p></p> </Text>"
+        "</TextContent></CollateralDetail>"
+    )
+    [record] = parse(message(product(body)))
+    assert isinstance(record, ParsedBook)
+    assert "description" not in record.given
 
 
 def test_a_gtin_13_stands_in_for_a_missing_isbn_13() -> None:
