@@ -2,13 +2,17 @@
 
 Kept server-side so that a reload, a closed tab or a second device shows the same list; each
 staff member has one pending delivery. Confirming writes it as ONE delivery (one `receive`,
-one ledger batch). The list carries a token that the confirm form sends back: the first
-confirm with a token claims it, and any later one (a double click, a reload of the POST) is
-answered with the first one's result instead of writing again.
+one ledger batch). The page's confirm form sends back a token naming the list and its lines as
+shown (`<list id>.<digest of the lines>`): the first confirm with a token claims it, and any
+later one (a double click, a reload of the POST) is answered with the first one's result
+instead of writing again. Because the token changes with the lines, a page drawn before the
+list changed elsewhere (another tab, the Back button) has a token of its own, and its confirm
+is refused with the list as it stands rather than writing a list the clerk never saw.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -34,6 +38,7 @@ MAX_QUANTITY = 10_000
 MAX_REFERENCE = 200
 # Distinct refused scans listed; past this the oldest are only counted.
 MAX_REFUSED = 50
+EMPTY = "The delivery is empty: scan the books first."
 
 T = TypeVar("T")
 
@@ -56,7 +61,8 @@ class PendingDelivery(msgspec.Struct, kw_only=True):
     """The list being scanned, with the scans it refused: a clerk scanning at pace hears the
     beep but seldom reads the message, so what was not booked in stays listed until dismissed."""
 
-    token: str
+    # Stored as "token", its name before the confirm's token carried the lines' digest too.
+    list_id: str = msgspec.field(name="token")
     lines: list[PendingLine] = msgspec.field(default_factory=list)
     reference: str = ""
     refused: list[RefusedScan] = msgspec.field(default_factory=list)
@@ -65,6 +71,20 @@ class PendingDelivery(msgspec.Struct, kw_only=True):
     @property
     def copies(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+    @property
+    def version(self) -> str:
+        """A digest of the lines, which change with every scan, quantity or removal."""
+        listed = ",".join(f"{line.isbn13}:{line.quantity}" for line in self.lines)
+        return hashlib.blake2b(listed.encode(), digest_size=9).hexdigest()
+
+    @property
+    def token(self) -> str:
+        """What the confirm form sends back: this list, as its lines are now."""
+        return f"{self.list_id}.{self.version}"
+
+    def quantities(self) -> dict[str, int]:
+        return {line.isbn13: line.quantity for line in self.lines}
 
     def line(self, isbn13: str) -> PendingLine | None:
         return next((line for line in self.lines if line.isbn13 == isbn13), None)
@@ -102,6 +122,16 @@ class WrittenDelivery(msgspec.Struct, kw_only=True):
         return sum(line.quantity for line in self.lines)
 
 
+class ListChanged(Conflict):
+    """A confirm from a page drawn before the list changed elsewhere: nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The list changed since this page was shown (another tab?): here it is as it "
+            "stands now; check it and confirm again."
+        )
+
+
 class ScanRefused(InvalidInput):
     """A scan that adds nothing: not an ISBN, or a book the catalogue does not have.
     `refusal` is what the list of refused scans keeps of it (None: nothing was scanned)."""
@@ -112,7 +142,8 @@ class ScanRefused(InvalidInput):
 
 
 def _new_delivery() -> PendingDelivery:
-    return PendingDelivery(token=secrets.token_urlsafe(16))
+    # token_urlsafe has no ".", which parts the list id from the version in a token.
+    return PendingDelivery(list_id=secrets.token_urlsafe(16))
 
 
 def parse_quantity(raw: str, *, isbn13: str) -> int:
@@ -205,16 +236,9 @@ class GoodsInDesk:
         """Set the listed books' quantities (0 takes a book off) and the supplier note."""
         parsed = {isbn: parse_quantity(raw, isbn13=isbn) for isbn, raw in quantities.items()}
         note = None if reference is None else _reference(reference)
-
-        def apply(delivery: PendingDelivery) -> None:
-            for line in delivery.lines:
-                if line.isbn13 in parsed:
-                    line.quantity = parsed[line.isbn13]
-            delivery.lines = [line for line in delivery.lines if line.quantity > 0]
-            if note is not None:
-                delivery.reference = note
-
-        delivery, _ = await self._change(staff_id, apply)
+        delivery, _ = await self._change(
+            staff_id, lambda delivery: _apply(delivery, quantities=parsed, reference=note)
+        )
         return delivery
 
     async def remove(self, staff_id: str, isbn13: str) -> PendingDelivery:
@@ -227,33 +251,38 @@ class GoodsInDesk:
     async def clear(self, staff_id: str) -> None:
         await self._redis.delete(self._pending_key(staff_id))
 
-    async def confirm(self, staff_id: str, *, token: str, actor: str) -> WrittenDelivery:
-        """Write the pending delivery once. Raises Conflict when the token is not the list's
-        (an old page) and the delivery it named was never written."""
+    async def confirm(
+        self,
+        staff_id: str,
+        *,
+        token: str,
+        quantities: Mapping[str, str],
+        reference: str | None,
+        actor: str,
+    ) -> WrittenDelivery:
+        """Write the pending delivery once, with the quantities and supplier note as the page
+        sent them. Raises ListChanged, writing nothing, when the list is no longer the one the
+        page showed."""
 
         async def write() -> bytes:
-            delivery = await self.pending(staff_id)
-            if not delivery.lines:
-                raise InvalidInput("The delivery is empty: scan the books first.")
-            if delivery.token != token:
-                raise Conflict(
-                    "This page showed a delivery list that has changed since: check the list "
-                    "below and confirm again."
+            parsed = {isbn: parse_quantity(raw, isbn13=isbn) for isbn, raw in quantities.items()}
+            note = None if reference is None else _reference(reference)
+            delivery = await self._claim(staff_id, token, quantities=parsed, reference=note)
+            try:
+                batch = await self._stock.receive(
+                    delivery=Delivery(
+                        lines=[
+                            DeliveryLine(isbn13=line.isbn13, quantity=line.quantity)
+                            for line in delivery.lines
+                        ],
+                        reference=delivery.reference or None,
+                    ),
+                    actor=actor,
                 )
-            batch = await self._stock.receive(
-                delivery=Delivery(
-                    lines=[
-                        DeliveryLine(isbn13=line.isbn13, quantity=line.quantity)
-                        for line in delivery.lines
-                    ],
-                    reference=delivery.reference or None,
-                ),
-                actor=actor,
-            )
-            # Gone before the result is kept: were the process to die between the two, a
-            # repeat finds an empty list rather than the delivery to write a second time.
-            await self._redis.delete(self._pending_key(staff_id))
-            return msgspec.json.encode(_written(delivery, batch, actor=actor))
+            except BaseException:
+                await self._give_back(staff_id, delivery)
+                raise
+            return msgspec.json.encode(_written(delivery, batch, token=token, actor=actor))
 
         written = await self._submissions.once(
             token,
@@ -262,6 +291,70 @@ class GoodsInDesk:
             "moment to see the result.",
         )
         return msgspec.json.decode(written, type=WrittenDelivery)
+
+    async def _claim(
+        self,
+        staff_id: str,
+        token: str,
+        *,
+        quantities: Mapping[str, int],
+        reference: str | None,
+    ) -> PendingDelivery:
+        """Take the pending delivery off, with the page's quantities and note applied, if it
+        is the list the page showed; checked and taken in one step (WATCH), so a scan landing
+        meanwhile either changes the list before it (refused) or starts the next one.
+
+        The page showed this list when the token's version is the lines' (the page's typed
+        changes then apply to the lines it showed), or when the lines are what it has typed
+        (its own changes saved as typed: htmx swaps in only the totals, not the token)."""
+        list_id, _, version = token.partition(".")
+        typed = {isbn: quantity for isbn, quantity in quantities.items() if quantity > 0}
+        key = self._pending_key(staff_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise InvalidInput(EMPTY)
+                    delivery = msgspec.json.decode(raw, type=PendingDelivery)
+                    if not delivery.lines:
+                        raise InvalidInput(EMPTY)
+                    shown = delivery.version == version or delivery.quantities() == typed
+                    if list_id != delivery.list_id or not shown:
+                        raise ListChanged()
+                    _apply(delivery, quantities=quantities, reference=reference)
+                    if not delivery.lines:
+                        raise InvalidInput(EMPTY)
+                    pipe.multi()
+                    pipe.delete(key)
+                    await pipe.execute()
+                    return delivery
+                except WatchError:
+                    continue
+
+    async def _give_back(self, staff_id: str, claimed: PendingDelivery) -> None:
+        """Put back a claimed delivery that was not written, ahead of any scans since."""
+
+        def put_back(current: PendingDelivery) -> None:
+            if not current.lines:
+                # Nothing scanned since: the same list, so the page's token confirms it again.
+                current.list_id = claimed.list_id
+            since = current.lines
+            # Copies: a retry (WatchError) starts again from the claimed lines as they were.
+            current.lines = [msgspec.structs.replace(line) for line in claimed.lines]
+            for line in since:
+                listed = current.line(line.isbn13)
+                if listed is None:
+                    current.lines.append(line)
+                else:
+                    listed.quantity += line.quantity
+            current.reference = current.reference or claimed.reference
+            for refusal in reversed(claimed.refused):
+                if not any(r.scanned == refusal.scanned for r in current.refused):
+                    current.refused.insert(0, refusal)
+
+        await self._change(staff_id, put_back)
 
     async def written(self, token: str) -> WrittenDelivery | None:
         raw = await self._submissions.result(token)
@@ -306,6 +399,19 @@ class GoodsInDesk:
         return f"{KEY_PREFIX}:pending:{staff_id}"
 
 
+def _apply(
+    delivery: PendingDelivery, *, quantities: Mapping[str, int], reference: str | None
+) -> None:
+    """Set the listed books' quantities (0 takes a book off; a book not listed is not added)
+    and, when given, the supplier note."""
+    for line in delivery.lines:
+        if line.isbn13 in quantities:
+            line.quantity = quantities[line.isbn13]
+    delivery.lines = [line for line in delivery.lines if line.quantity > 0]
+    if reference is not None:
+        delivery.reference = reference
+
+
 def _reference(text: str) -> str:
     note = " ".join(text.split())
     if len(note) > MAX_REFERENCE:
@@ -313,10 +419,12 @@ def _reference(text: str) -> str:
     return note
 
 
-def _written(delivery: PendingDelivery, batch: StockBatch, *, actor: str) -> WrittenDelivery:
+def _written(
+    delivery: PendingDelivery, batch: StockBatch, *, token: str, actor: str
+) -> WrittenDelivery:
     after = {entry.isbn13: entry.on_hand_after for entry in batch.entries}
     return WrittenDelivery(
-        token=delivery.token,
+        token=token,
         batch_id=str(batch.batch_id),
         reference=delivery.reference or None,
         lines=[

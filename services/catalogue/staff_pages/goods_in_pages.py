@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from services.catalogue.controllers.dependencies import Actor
 from services.catalogue.staff_pages import forms
-from services.catalogue.staff_pages.goods_in import GoodsInDesk, PendingDelivery
+from services.catalogue.staff_pages.goods_in import GoodsInDesk, ListChanged, PendingDelivery
 from services.catalogue.staff_pages.web import (
     NOTICES,
     StockArea,
@@ -152,17 +152,19 @@ class GoodsInPages(StockArea):
     async def confirm_delivery(
         self, request: Request[Any, Any, Any], goods_in: GoodsIn, actor: Actor, data: Form
     ) -> Template | Redirect:
-        """Write the list as one delivery; a repeat of the same confirm writes nothing more."""
+        """Write the list as one delivery; a repeat of the same confirm writes nothing more. A
+        page whose list changed since it was drawn gets the list as it stands, to check."""
         staff = staff_of(request)
         token = forms.text(data, "token", limit=64)
         typed = DeliveryForm.from_data(data)
         try:
-            existing = await goods_in.written(token)
-            if existing is None:
-                await goods_in.save(
-                    staff.staff_id, quantities=typed.quantities, reference=typed.reference
-                )
-            await goods_in.confirm(staff.staff_id, token=token, actor=actor)
+            await goods_in.confirm(
+                staff.staff_id,
+                token=token,
+                quantities=typed.quantities,
+                reference=typed.reference,
+                actor=actor,
+            )
         except ShopError as error:
             delivery = await goods_in.pending(staff.staff_id)
             return self._delivery(
@@ -171,7 +173,8 @@ class GoodsInPages(StockArea):
                 error=error.message,
                 status_code=error.status_code,
                 whole_page=True,
-                typed=typed,
+                # What the old page typed would hide the changes it is refused for.
+                typed=None if isinstance(error, ListChanged) else typed,
             )
         return see_other("/staff/stock/goods-in", written=token)
 

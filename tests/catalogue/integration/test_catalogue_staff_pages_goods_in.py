@@ -11,8 +11,9 @@ import pytest
 from conftest import Client, OpenClient
 from lxml import html
 
-from services.catalogue.service import BookService
+from services.catalogue.service import BookService, StockService
 from shared.auth.roles import Role
+from shared.errors import TemporarilyUnavailable
 
 HTMX = {"hx-request": "true"}
 CAPITAL = "9780140449136"
@@ -218,3 +219,119 @@ async def test_asking_to_clear_an_empty_list_goes_back_to_it(client: Client) -> 
 
     assert asked.status_code == 303
     assert asked.headers["location"] == GOODS_IN
+
+
+# A confirm from a page whose list has changed since -------------------------------------------
+
+CHANGED = (
+    "The list changed since this page was shown (another tab?): here it is as it stands now; "
+    "check it and confirm again."
+)
+
+
+def quantities(response: Any) -> dict[str, str]:
+    return {
+        field.get("name").removeprefix("qty-"): field.get("value")
+        for field in doc(response).xpath(
+            "//form[@id='delivery-form']//input[starts-with(@name, 'qty-')]"
+        )
+    }
+
+
+def confirm_form(response: Any) -> tuple[str, dict[str, str]]:
+    [form] = doc(response).xpath("//form[@id='delivery-form']")
+    return form.get("action"), dict(form.form_values())
+
+
+async def test_a_confirm_from_a_page_whose_list_changed_since_writes_nothing_and_shows_it_now(
+    client: Client, catalogue: Any
+) -> None:
+    await scan(client, CAPITAL)
+    # The page kept open (a second tab, or the Back button): one Capital.
+    action, old = confirm_form(await client.get(GOODS_IN))
+    # Meanwhile, elsewhere, the same clerk scans three more Capitals and another book.
+    for isbn in (CAPITAL, CAPITAL, CAPITAL, MANIFESTO):
+        await scan(client, isbn)
+
+    stale = await client.post(action, data=old, follow_redirects=False)
+
+    assert stale.status_code == 409
+    assert [words(alert) for alert in doc(stale).xpath("//p[@role='alert']")] == [CHANGED]
+    # The list as it stands, not as the old page typed it.
+    assert quantities(stale) == {CAPITAL: "4", MANIFESTO: "1"}
+    assert heading(stale) == "This delivery: 5 copies of 2 books"
+    assert await catalogue.counters(CAPITAL) == (1, 0)
+    assert await catalogue.counters(MANIFESTO) == (1, 0)
+    assert heading(await client.get(GOODS_IN)) == "This delivery: 5 copies of 2 books"
+
+    # The page it redrew confirms what it shows.
+    action, fresh = confirm_form(stale)
+    done = await client.post(action, data=fresh, follow_redirects=False)
+
+    assert done.status_code == 303
+    assert await catalogue.counters(CAPITAL) == (5, 0)
+    assert await catalogue.counters(MANIFESTO) == (2, 0)
+    assert (
+        "Delivery written: 5 copies of 2 books" in (await client.get(done.headers["location"])).text
+    )
+
+
+async def test_a_quantity_saved_from_the_page_itself_does_not_make_its_confirm_stale(
+    client: Client, catalogue: Any
+) -> None:
+    await scan(client, CAPITAL)
+    await scan(client, MANIFESTO)
+    action, form = confirm_form(await client.get(GOODS_IN))
+    # htmx saves the change and swaps in the totals only: the form keeps what it was drawn with.
+    form[f"qty-{CAPITAL}"] = "3"
+    await client.post(f"{GOODS_IN}/save", data=form, headers=HTMX)
+
+    done = await client.post(action, data=form, follow_redirects=False)
+
+    assert done.status_code == 303
+    assert await catalogue.counters(CAPITAL) == (4, 0)
+    assert await catalogue.counters(MANIFESTO) == (2, 0)
+
+
+async def test_a_page_whose_saved_quantity_was_changed_again_elsewhere_is_refused(
+    client: Client, catalogue: Any
+) -> None:
+    await scan(client, CAPITAL)
+    action, form = confirm_form(await client.get(GOODS_IN))
+    form[f"qty-{CAPITAL}"] = "3"
+    await client.post(f"{GOODS_IN}/save", data=form, headers=HTMX)
+    await scan(client, CAPITAL)  # elsewhere: a fourth
+
+    stale = await client.post(action, data=form, follow_redirects=False)
+
+    assert stale.status_code == 409
+    assert quantities(stale) == {CAPITAL: "4"}
+    assert await catalogue.counters(CAPITAL) == (1, 0)
+
+
+async def test_a_confirm_that_fails_to_write_puts_the_list_back_for_the_same_page(
+    client: Client, catalogue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scan(client, CAPITAL)
+    await scan(client, MANIFESTO)
+    action, form = confirm_form(await client.get(GOODS_IN))
+    form[f"qty-{CAPITAL}"] = "2"
+
+    async def down(self: StockService, **_: Any) -> None:
+        raise TemporarilyUnavailable("The stock database is not answering: try again.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(StockService, "receive", down)
+        failed = await client.post(action, data=form, follow_redirects=False)
+
+    assert failed.status_code == 503
+    # Taken off to be written, then back as the page typed it: nothing lost, nothing written.
+    assert quantities(failed) == {CAPITAL: "2", MANIFESTO: "1"}
+    assert heading(await client.get(GOODS_IN)) == "This delivery: 3 copies of 2 books"
+    assert await catalogue.counters(CAPITAL) == (1, 0)
+
+    again = await client.post(action, data=form, follow_redirects=False)
+
+    assert again.status_code == 303
+    assert await catalogue.counters(CAPITAL) == (3, 0)
+    assert await catalogue.counters(MANIFESTO) == (2, 0)
