@@ -30,6 +30,7 @@ async def on_reserve_stock(
         lines=[(line.isbn13, line.quantity) for line in message.lines],
         expires_at=message.expires_at,
         now=clock(),
+        reference=message.reference,
     )
 
 

@@ -90,7 +90,9 @@ class Stock(Base):
 class Reservation(Base):
     """One order's hold. `status`: held, committed, released (also the marker of a release that
     came before its reserve) or expired (the sweep let it go; a late payment may hold again).
-    `closed_at`: when its sale stopped waiting on the shelf (posted, collected or refunded)."""
+    `closed_at`: when its sale stopped waiting on the shelf (posted, collected or refunded).
+    `reference`: the order's as staff know it, which its ledger entries name; None for a hold
+    asked for without one (before ReserveStock carried it), whose entries name `order_id`."""
 
     __tablename__ = "reservations"
 
@@ -101,6 +103,7 @@ class Reservation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC)
+    reference: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (
         Index("ix_reservations_status_expires_at", "status", "expires_at"),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
@@ -54,15 +55,27 @@ class Status(StrEnum):
     EXPIRED = "expired"
 
 
-async def _status(session: AsyncSession, order_id: UUID) -> tuple[str, datetime | None] | None:
+def ledger_reference(order_id: UUID, reference: str | None) -> str:
+    """How the ledger names an order: by the reference the orders pages show, which staff can
+    look up; by the reservation's id for a hold asked for without one."""
+    return f"order {reference or order_id}"
+
+
+class _Known(NamedTuple):
+    status: str
+    expires_at: datetime | None
+    reference: str | None
+
+
+async def _status(session: AsyncSession, order_id: UUID) -> _Known | None:
     row = (
         await session.execute(
-            select(Reservation.status, Reservation.expires_at).where(
+            select(Reservation.status, Reservation.expires_at, Reservation.reference).where(
                 Reservation.order_id == order_id
             )
         )
     ).first()
-    return None if row is None else (row.status, row.expires_at)
+    return None if row is None else _Known(row.status, row.expires_at, row.reference)
 
 
 async def _move_status(
@@ -100,7 +113,12 @@ async def _lines(session: AsyncSession, order_id: UUID) -> dict[str, int]:
 
 
 async def _open(
-    session: AsyncSession, order_id: UUID, *, expires_at: datetime, now: datetime
+    session: AsyncSession,
+    order_id: UUID,
+    *,
+    expires_at: datetime,
+    reference: str | None,
+    now: datetime,
 ) -> bool:
     """Start the order's hold record; False if the order already has one (its answer stands).
 
@@ -110,7 +128,7 @@ async def _open(
     connection = await session.connection()
     opened = await connection.execute(
         _OPEN_FOR[connection.dialect.name],
-        {"holding": order_id, "until": expires_at, "now": now},
+        {"holding": order_id, "until": expires_at, "reference": reference, "now": now},
     )
     return opened.first() is not None
 
@@ -123,6 +141,7 @@ def _open_statement(dialect: str) -> Insert:
             order_id=bindparam("holding", type_=table.c.order_id.type),
             status=Status.HELD.value,
             expires_at=bindparam("until", type_=table.c.expires_at.type),
+            reference=bindparam("reference", type_=table.c.reference.type),
             created_at=bindparam("now", type_=table.c.created_at.type),
             updated_at=bindparam("now", type_=table.c.updated_at.type),
         )
@@ -183,7 +202,13 @@ class _Holding:
 
 
 async def _open_and_hold(
-    session: AsyncSession, order_id: UUID, wanted: dict[str, int], *, expires_at: datetime, who: Who
+    session: AsyncSession,
+    order_id: UUID,
+    wanted: dict[str, int],
+    *,
+    expires_at: datetime,
+    reference: str | None,
+    who: Who,
 ) -> _Holding | None:
     """`_open`, `_hold` and `_record_lines` for one book on Postgres, in one round trip
     instead of four. None if the order had a record already."""
@@ -195,6 +220,7 @@ async def _open_and_hold(
             {
                 "holding": order_id,
                 "until": expires_at,
+                "reference": reference,
                 "now": who.now,
                 **ledger_parameters(
                     who, isbn13=isbn13, kind=Movement.RESERVED, reserved_change=quantity
@@ -252,8 +278,12 @@ async def reserve(
     lines: Sequence[tuple[str, int]],
     expires_at: datetime,
     now: datetime,
+    reference: str | None = None,
 ) -> ReservationReply:
     """Hold every line until `expires_at`, or none and say which lines are short.
+
+    `reference`, the order's as staff know it, is kept with the hold and names the order in
+    its ledger entries (this one's, and its sale's, release's and returns').
 
     Asking again for an order already held (or sold) gives the same answer; an order released
     before this arrived holds nothing (ok false, no short lines: the order is closed). This is
@@ -263,17 +293,23 @@ async def reserve(
     """
     session = uow.session
     wanted = merge_quantities(lines)
-    who = Who(actor=ACTOR, batch_id=uuid4(), now=now, reference=f"order {order_id}")
+    who = Who(
+        actor=ACTOR, batch_id=uuid4(), now=now, reference=ledger_reference(order_id, reference)
+    )
     connection = await session.connection()
     holding: _Holding | None = None
     if connection.dialect.name == "postgresql" and len(wanted) == 1:
-        holding = await _open_and_hold(session, order_id, wanted, expires_at=expires_at, who=who)
-    elif await _open(session, order_id, expires_at=expires_at, now=now):
+        holding = await _open_and_hold(
+            session, order_id, wanted, expires_at=expires_at, reference=reference, who=who
+        )
+    elif await _open(session, order_id, expires_at=expires_at, reference=reference, now=now):
         holding = await _hold(session, wanted, who)
         if not holding.short:
             await _record_lines(session, order_id, wanted)
     if holding is None:
-        return await _reserve_again(uow, order_id, wanted, expires_at=expires_at, who=who)
+        return await _reserve_again(
+            uow, order_id, wanted, expires_at=expires_at, reference=reference, now=now
+        )
     if holding.short:
         await session.execute(delete(Reservation).where(Reservation.order_id == order_id))
         return await _short_reply(session, order_id, wanted, holding.short)
@@ -282,7 +318,13 @@ async def reserve(
 
 
 async def _reserve_again(
-    uow: UnitOfWork, order_id: UUID, wanted: dict[str, int], *, expires_at: datetime, who: Who
+    uow: UnitOfWork,
+    order_id: UUID,
+    wanted: dict[str, int],
+    *,
+    expires_at: datetime,
+    reference: str | None,
+    now: datetime,
 ) -> ReservationReply:
     """A reserve for an order that has a record: the same answer again, or for an expired
     hold (a payment that came after it lapsed) a new hold if the copies are still there."""
@@ -292,11 +334,15 @@ async def _reserve_again(
         # The row that conflicted was gone a statement later: a concurrent short reserve of
         # the same order removed its own. The task's retry meets a settled state.
         raise RuntimeError(f"reservation {order_id} changed while being opened; retry")
-    status, held_until = known
-    if status in (Status.HELD, Status.COMMITTED):
-        return await _held_reply(session, order_id, wanted, held_until)
-    if status == Status.RELEASED:
+    if known.status in (Status.HELD, Status.COMMITTED):
+        return await _held_reply(session, order_id, wanted, known.expires_at)
+    if known.status == Status.RELEASED:
         return ReservationReply(order_id=order_id, ok=False)
+    # A renewal asked for in the old form still names the order as its first hold did.
+    reference = reference or known.reference
+    who = Who(
+        actor=ACTOR, batch_id=uuid4(), now=now, reference=ledger_reference(order_id, reference)
+    )
     holding = await _hold(session, wanted, who)
     if holding.short:
         return await _short_reply(session, order_id, wanted, holding.short)
@@ -305,13 +351,14 @@ async def _reserve_again(
         order_id,
         before=Status.EXPIRED,
         after=Status.HELD,
-        now=who.now,
+        now=now,
         expires_at=expires_at,
+        reference=reference,
     ):
         raise RuntimeError(f"reservation {order_id} changed while being renewed; retry")
     await session.execute(delete(ReservationLine).where(ReservationLine.order_id == order_id))
     await _record_lines(session, order_id, wanted)
-    await announce(uow, wanted, now=who.now, availability=holding.availability, hold=True)
+    await announce(uow, wanted, now=now, availability=holding.availability, hold=True)
     return await _held_reply(session, order_id, wanted, expires_at)
 
 
@@ -366,12 +413,12 @@ async def commit(uow: UnitOfWork, *, order_id: UUID, now: datetime) -> bool:
     """
     session = uow.session
     known = await _status(session, order_id)
-    if known is None or known[0] != Status.HELD:
-        if known is None or known[0] != Status.COMMITTED:
+    if known is None or known.status != Status.HELD:
+        if known is None or known.status != Status.COMMITTED:
             log.warning(
                 "commit of order %s ignored: its reservation is %s, so no copies are held",
                 order_id,
-                known[0] if known else "unknown",
+                known.status if known else "unknown",
             )
         return False
     if not await _move_status(
@@ -379,7 +426,12 @@ async def commit(uow: UnitOfWork, *, order_id: UUID, now: datetime) -> bool:
     ):
         return False
     lines = await _lines(session, order_id)
-    who = Who(actor=ACTOR, batch_id=uuid4(), now=now, reference=f"order {order_id}")
+    who = Who(
+        actor=ACTOR,
+        batch_id=uuid4(),
+        now=now,
+        reference=ledger_reference(order_id, known.reference),
+    )
     for isbn13, quantity in lines.items():
         sold = await move(
             session,
@@ -399,13 +451,21 @@ async def commit(uow: UnitOfWork, *, order_id: UUID, now: datetime) -> bool:
 
 async def is_committed(session: AsyncSession, order_id: UUID) -> bool:
     known = await _status(session, order_id)
-    return known is not None and known[0] == Status.COMMITTED
+    return known is not None and known.status == Status.COMMITTED
 
 
-async def _give_back(uow: UnitOfWork, order_id: UUID, *, now: datetime, reason: str) -> None:
+async def _give_back(
+    uow: UnitOfWork, order_id: UUID, reference: str | None, *, now: datetime, reason: str
+) -> None:
     session = uow.session
     lines = await _lines(session, order_id)
-    who = Who(actor=ACTOR, batch_id=uuid4(), now=now, reason=reason, reference=f"order {order_id}")
+    who = Who(
+        actor=ACTOR,
+        batch_id=uuid4(),
+        now=now,
+        reason=reason,
+        reference=ledger_reference(order_id, reference),
+    )
     for isbn13, quantity in lines.items():
         if (
             await move(
@@ -438,27 +498,27 @@ async def release(uow: UnitOfWork, *, order_id: UUID, reason: str, now: datetime
             )
         )
         return False
-    if known[0] != Status.HELD or not await _move_status(
+    if known.status != Status.HELD or not await _move_status(
         session, order_id, before=Status.HELD, after=Status.RELEASED, now=now, reason=reason[:200]
     ):
         return False
-    await _give_back(uow, order_id, now=now, reason=reason)
+    await _give_back(uow, order_id, known.reference, now=now, reason=reason)
     return True
 
 
 async def expire_due(uows: UnitOfWorkFactory, *, now: datetime, batch: int = SWEEP_BATCH) -> int:
     """Release reservations whose time is up, each in its own transaction; how many."""
     async with uows.db.reading() as session:
-        due = list(
-            await session.scalars(
-                select(Reservation.order_id)
+        due = (
+            await session.execute(
+                select(Reservation.order_id, Reservation.reference)
                 .where(Reservation.status == Status.HELD.value, Reservation.expires_at < now)
                 .order_by(Reservation.expires_at)
                 .limit(batch)
             )
-        )
+        ).all()
     expired = 0
-    for order_id in due:
+    for order_id, reference in due:
         async with uows() as uow:
             if await _move_status(
                 uow.session,
@@ -471,6 +531,6 @@ async def expire_due(uows: UnitOfWorkFactory, *, now: datetime, batch: int = SWE
                 only_if=Reservation.expires_at < now,
                 reason="reservation expired",
             ):
-                await _give_back(uow, order_id, now=now, reason="reservation expired")
+                await _give_back(uow, order_id, reference, now=now, reason="reservation expired")
                 expired += 1
     return expired

@@ -13,28 +13,31 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.changes import announce
 from services.catalogue.domain import Movement, merge_quantities
 from services.catalogue.models import Reservation, ReservationLine
-from services.catalogue.reservations import ACTOR, Status
+from services.catalogue.reservations import ACTOR, Status, ledger_reference
 from services.catalogue.stock import Who, move
 from shared.messaging.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-async def _status(session: AsyncSession, order_id: UUID) -> str | None:
-    """The order's reservation status (None if unknown).
+async def _reservation(session: AsyncSession, order_id: UUID) -> Row[str, str | None] | None:
+    """The order's reservation status and reference (None if unknown).
 
     On Postgres the reservation's row stays locked until commit, so two returns for the same
     order count what is left one after the other; SQLite's writers queue at BEGIN anyway.
     """
-    return await session.scalar(
-        select(Reservation.status).where(Reservation.order_id == order_id).with_for_update()
+    found = await session.execute(
+        select(Reservation.status, Reservation.reference)
+        .where(Reservation.order_id == order_id)
+        .with_for_update()
     )
+    return found.first()
 
 
 async def _left_to_return(session: AsyncSession, order_id: UUID) -> dict[str, int]:
@@ -67,13 +70,13 @@ async def return_to_stock(
     had, are left out with a warning; an order not sold changes nothing.
     """
     session = uow.session
-    status = await _status(session, order_id)
-    if status != Status.COMMITTED:
+    reservation = await _reservation(session, order_id)
+    if reservation is None or reservation.status != Status.COMMITTED:
         log.warning(
             "return of order %s (refund %s) ignored: its reservation is %s, so nothing was sold",
             order_id,
             refund_id,
-            status or "unknown",
+            reservation.status if reservation else "unknown",
         )
         return {}
     asked = merge_quantities(lines)
@@ -90,7 +93,7 @@ async def return_to_stock(
         batch_id=uuid4(),
         now=now,
         reason=reason,
-        reference=f"order {order_id} refund {refund_id}",
+        reference=f"{ledger_reference(order_id, reservation.reference)} refund {refund_id}",
     )
     returned: dict[str, int] = {}
     availability: dict[str, tuple[int, int]] = {}

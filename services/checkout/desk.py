@@ -47,6 +47,9 @@ class QuotedLine:
     quantity: int
     available: int
     problem: str | None = None
+    # The quantity typed is not one the order can take (blank, 0, too many): the line is
+    # priced as one copy only so that the basket can be drawn, and no total is shown.
+    quantity_refused: bool = False
 
     @property
     def line_total_pence(self) -> int:
@@ -60,6 +63,11 @@ class Quote:
     lines: tuple[QuotedLine, ...]
     totals: domain.Totals
     problems: tuple[str, ...]
+
+    @property
+    def priced(self) -> bool:
+        """Whether the totals are the order's: not while a quantity is refused."""
+        return not any(line.quantity_refused for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,7 @@ class StaffDesk:
                     quantity=quantity if isinstance(quantity, int) else 1,
                     available=book.available,
                     problem=problem,
+                    quantity_refused=isinstance(quantity, str),
                 )
             )
         priced = [

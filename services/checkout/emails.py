@@ -171,6 +171,26 @@ def ready_to_collect(order: Order) -> EmailMessage:
     )
 
 
+def cancelled_by_shop(order: Order) -> EmailMessage:
+    link = (
+        " The payment link we sent you no longer works."
+        if order.payment_method == PaymentMethod.PAYMENT_LINK
+        else ""
+    )
+    body = (
+        f"{_greeting(order)}\n\n"
+        f"Your order {order.reference} has been cancelled, and nothing has been taken:\n"
+        f"{_books(order)}\n\n"
+        f"If this is a surprise, or you still want the books, please ring the shop.{link}\n"
+    )
+    return EmailMessage(
+        kind="cancelled",
+        to_address=_recipient(order),
+        subject=f"Your order {order.reference} has been cancelled",
+        body=body,
+    )
+
+
 def transfer_failed(order: Order) -> EmailMessage:
     body = (
         f"{_greeting(order)}\n\n"

@@ -368,7 +368,10 @@ class OrderService:
         """
         assert order.hold_until is not None
         command = ReserveStock(
-            order_id=order.reservation_id, lines=stock_lines(order), expires_at=order.hold_until
+            order_id=order.reservation_id,
+            lines=stock_lines(order),
+            expires_at=order.hold_until,
+            reference=order.reference,
         )
         try:
             reply = await self._requester.request(
@@ -761,6 +764,10 @@ class OrderService:
                 return order
             move(order, OrderStatus.CANCELLED, at=self._now(), note=note)
             await release(uow, order, f"cancelled: {note}")
+            if order.customer_email:
+                # Sent a payment link, or told the books wait at the counter, the customer
+                # would otherwise find out only when the link refused them.
+                queue_email(uow.session, order, emails.cancelled_by_shop(order))
         if order.stripe_session_id:
             await self._payments.expire_session(order.stripe_session_id)
         return order

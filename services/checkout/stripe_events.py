@@ -251,7 +251,10 @@ class StripeEventService:
         try:
             reply = await self._requester.request(
                 ReserveStock(
-                    order_id=reservation_id, lines=stock_lines(order), expires_at=hold_until
+                    order_id=reservation_id,
+                    lines=stock_lines(order),
+                    expires_at=hold_until,
+                    reference=order.reference,
                 ),
                 ReservationReply,
                 timeout=self._settings.reply_timeout_seconds,

@@ -12,6 +12,8 @@ from shared.messaging.message import Command, Event
 
 Isbn13 = Annotated[str, msgspec.Meta(pattern=r"^97[89]\d{10}$")]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+# The catalogue keeps it in a String(20) column (checkout's are 8 characters).
+OrderReference = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 
 
 class StockLine(msgspec.Struct, frozen=True):
@@ -35,13 +37,19 @@ class LinePrice(msgspec.Struct, frozen=True):
 
 
 class ReserveStock(Command, frozen=True, kw_only=True):
-    """Hold copies for an order until `expires_at`; replies with a ReservationReply."""
+    """Hold copies for an order until `expires_at`; replies with a ReservationReply.
+
+    `reference` is the order's as staff and customers know it (checkout's Order.reference), for
+    the ledger: `order_id` is the reservation's key, which no orders page shows. Optional, so a
+    message queued before it was added still decodes; the ledger then names the order_id.
+    """
 
     task: ClassVar[str] = "catalogue.reserve_stock.v1"
     replies: ClassVar[bool] = True
     order_id: UUID
     lines: tuple[StockLine, ...]
     expires_at: datetime
+    reference: OrderReference | None = None
 
 
 class ReservationReply(msgspec.Struct, frozen=True, kw_only=True):

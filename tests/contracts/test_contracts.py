@@ -38,6 +38,7 @@ EXAMPLES: list[Message] = [
         order_id=uuid4(),
         lines=(StockLine("9798463348616", 2),),
         expires_at=datetime(2026, 11, 25, 12, 30, tzinfo=UTC),
+        reference="V9PDJV46",
     ),
     CommitReservation(order_id=uuid4()),
     ReservationCommitted(order_id=uuid4()),

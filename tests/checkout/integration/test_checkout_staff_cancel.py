@@ -76,6 +76,11 @@ async def test_cancelling_an_order_awaiting_payment_ends_its_payment_link(
     session = await shop.stripe(f"/checkout/sessions/{order.stripe_session_id}")
     assert session["status"] == "expired"
     assert len(await shop.staged(RELEASE)) == 1
+    # Sent the link, the customer is told it no longer works.
+    link, told = await shop.mailbox.wait_for(2)
+    assert "Pay for your order" in link["Subject"]
+    assert told["Subject"] == f"Your order {ref} has been cancelled"
+    assert "The payment link we sent you no longer works." in told.get_content()
 
 
 @pytest.mark.usefixtures("stocked")

@@ -116,6 +116,15 @@ async def test_a_phone_order_from_search_to_the_reference_read_back(
     )
     assert one(page(collecting), "#total").text() == "£58.96"  # 1999 + 3 * 1299, no postage
     assert "only 2 left" in collecting.text
+    # A quantity the order cannot take prices nothing: no total to read out until it is right.
+    for refused in ("", "0", "1000"):
+        unpriced = await clerk.post(
+            "/staff/phone/basket",
+            data={"isbn": [IMPERIALISM, RAGGED], "quantity": ["1", refused]},
+            headers=HTMX,
+        )
+        assert one(page(unpriced), "#total").text() == "—", refused
+        assert "Put the quantities right to see the total." in unpriced.text
 
     placed = await place(clerk, form | rosa(), [(IMPERIALISM, 1), (RAGGED, 2)])
     ref = reference_of(placed)
