@@ -46,8 +46,12 @@ def _receipt(order: Order, postage_vat_percent: int) -> str:
     return "\n".join(rows)
 
 
-def _greeting(order: Order) -> str:
-    return f"Dear {order.customer_name}," if order.customer_name else "Hello,"
+def _email(order: Order, kind: str, subject: str, body: str) -> EmailMessage:
+    """An email to the order's customer, `body` after a greeting by name where we have one."""
+    greeting = f"Dear {order.customer_name}," if order.customer_name else "Hello,"
+    return EmailMessage(
+        kind=kind, to_address=_recipient(order), subject=subject, body=f"{greeting}\n\n{body}"
+    )
 
 
 def confirmation(order: Order, *, status_url: str, postage_vat_percent: int) -> EmailMessage:
@@ -58,53 +62,35 @@ def confirmation(order: Order, *, status_url: str, postage_vat_percent: int) -> 
     else:
         where = "We will email you when it is posted."
     body = (
-        f"{_greeting(order)}\n\n"
         f"Thank you for your order {order.reference}. We have your payment.\n\n"
         f"{_receipt(order, postage_vat_percent)}\n\n"
         f"{where}\n"
         f"Follow your order at {status_url} with the reference {order.reference}.\n"
     )
-    return EmailMessage(
-        kind="confirmation",
-        to_address=_recipient(order),
-        subject=f"Your order {order.reference}",
-        body=body,
-    )
+    return _email(order, "confirmation", f"Your order {order.reference}", body)
 
 
 def counter_receipt(order: Order, *, postage_vat_percent: int) -> EmailMessage:
     """The receipt of an order paid at the counter as it was collected: it is the order's
     confirmation, and says it was collected, so no separate notice goes with it."""
     body = (
-        f"{_greeting(order)}\n\n"
         f"Thank you for your order {order.reference}. You paid for it at the counter when you "
         "collected it; here is your receipt.\n\n"
         f"{_receipt(order, postage_vat_percent)}\n\n"
         "Enjoy your reading.\n"
     )
-    return EmailMessage(
-        kind="confirmation",
-        to_address=_recipient(order),
-        subject=f"Your order {order.reference}: paid and collected",
-        body=body,
-    )
+    return _email(order, "confirmation", f"Your order {order.reference}: paid and collected", body)
 
 
 def payment_link(
     order: Order, *, url: str, expires_at: datetime, postage_vat_percent: int
 ) -> EmailMessage:
     body = (
-        f"{_greeting(order)}\n\n"
         f"Thank you for your order {order.reference}, taken by phone.\n\n"
         f"{_receipt(order, postage_vat_percent)}\n\n"
         f"Pay securely by card here:\n{url}\n\n" + _link_and_hold(order, expires_at)
     )
-    return EmailMessage(
-        kind="payment_link",
-        to_address=_recipient(order),
-        subject=f"Pay for your order {order.reference}",
-        body=body,
-    )
+    return _email(order, "payment_link", f"Pay for your order {order.reference}", body)
 
 
 def _link_and_hold(order: Order, expires_at: datetime) -> str:
@@ -130,13 +116,12 @@ def dispatch_notice(order: Order, *, refunded: Mapping[str, int]) -> EmailMessag
         said = "You have collected your order. Enjoy your reading."
     else:
         said = f"Your order is on its way by post to:\n{_address(order)}"
-    body = f"{_greeting(order)}\n\nOrder {order.reference}:\n{_books(order, refunded)}\n\n{said}\n"
-    return EmailMessage(
-        kind="dispatch",
-        to_address=_recipient(order),
-        subject=f"Your order {order.reference} has been "
-        + ("collected" if order.delivery == Delivery.COLLECTION else "dispatched"),
-        body=body,
+    done = "collected" if order.delivery == Delivery.COLLECTION else "dispatched"
+    return _email(
+        order,
+        "dispatch",
+        f"Your order {order.reference} has been {done}",
+        f"Order {order.reference}:\n{_books(order, refunded)}\n\n{said}\n",
     )
 
 
@@ -157,17 +142,13 @@ def ready_to_collect(order: Order) -> EmailMessage:
                 f" We keep the books for you until {spoken_time(order.hold_until)} (UK time)."
             )
     body = (
-        f"{_greeting(order)}\n\n"
         f"Your order {order.reference} is ready to collect:\n{_books(order)}\n\n"
         "Collect it at the shop counter during opening hours, and bring your order "
         f"reference, {order.reference}.\n"
         f"{payment}\n"
     )
-    return EmailMessage(
-        kind="ready_to_collect",
-        to_address=_recipient(order),
-        subject=f"Your order {order.reference} is ready to collect",
-        body=body,
+    return _email(
+        order, "ready_to_collect", f"Your order {order.reference} is ready to collect", body
     )
 
 
@@ -178,64 +159,50 @@ def cancelled_by_shop(order: Order) -> EmailMessage:
         else ""
     )
     body = (
-        f"{_greeting(order)}\n\n"
         f"Your order {order.reference} has been cancelled, and nothing has been taken:\n"
         f"{_books(order)}\n\n"
         f"If this is a surprise, or you still want the books, please ring the shop.{link}\n"
     )
-    return EmailMessage(
-        kind="cancelled",
-        to_address=_recipient(order),
-        subject=f"Your order {order.reference} has been cancelled",
-        body=body,
-    )
+    return _email(order, "cancelled", f"Your order {order.reference} has been cancelled", body)
 
 
 def transfer_failed(order: Order) -> EmailMessage:
     body = (
-        f"{_greeting(order)}\n\n"
         f"Your bank transfer for order {order.reference} did not go through, so we have "
         f"cancelled the order and nothing has been taken:\n{_books(order)}\n\n"
         "If you still want the books, please order them again from our website, or ring the "
         "shop.\n"
     )
-    return EmailMessage(
-        kind="transfer_failed",
-        to_address=_recipient(order),
-        subject=f"Order {order.reference}: your bank transfer did not go through",
-        body=body,
+    return _email(
+        order,
+        "transfer_failed",
+        f"Order {order.reference}: your bank transfer did not go through",
+        body,
     )
 
 
 def late_payment_refunded(order: Order, *, amount_pence: int) -> EmailMessage:
     body = (
-        f"{_greeting(order)}\n\n"
         f"Your payment for order {order.reference} reached us after the time we could hold "
         f"the books for you, and in the meantime they were sold:\n{_books(order)}\n\n"
         f"We are sorry. We have refunded {format_pence(amount_pence)} in full to your card; "
         "it usually shows within 5 to 10 working days.\n"
     )
-    return EmailMessage(
-        kind="late_payment_refund",
-        to_address=_recipient(order),
-        subject=f"Order {order.reference}: refunded, the books were gone",
-        body=body,
+    return _email(
+        order,
+        "late_payment_refund",
+        f"Order {order.reference}: refunded, the books were gone",
+        body,
     )
 
 
 def refund_notice(order: Order, *, amount_pence: int, reason: str) -> EmailMessage:
     body = (
-        f"{_greeting(order)}\n\n"
         f"We have refunded {format_pence(amount_pence)} of your order {order.reference} "
         f"({reason}). In all, {format_pence(order.refunded_pence)} of "
         f"{format_pence(order.total_pence)} has been refunded.\n"
     )
-    return EmailMessage(
-        kind="refund",
-        to_address=_recipient(order),
-        subject=f"Refund on your order {order.reference}",
-        body=body,
-    )
+    return _email(order, "refund", f"Refund on your order {order.reference}", body)
 
 
 def _books(order: Order, refunded: Mapping[str, int] | None = None) -> str:

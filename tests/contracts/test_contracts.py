@@ -1,4 +1,5 @@
-"""Every message round-trips through JSON; every task name is unique and has exactly one handler."""
+"""Every message round-trips through JSON; every task name is unique and has exactly one handler;
+a message queued before an optional field was added still decodes."""
 
 from __future__ import annotations
 
@@ -121,3 +122,27 @@ def test_malformed_payloads_are_refused() -> None:
                 "expires_at": "2026-01-01T00:00:00Z",
             }
         )
+
+
+def reserve_stock(**extra: object) -> dict[str, object]:
+    """A ReserveStock as JSON, with `extra` fields."""
+    return {
+        "order_id": str(uuid4()),
+        "lines": [{"isbn13": "9798463348616", "quantity": 1}],
+        "expires_at": "2026-11-25T12:30:00Z",
+        **extra,
+    }
+
+
+def test_a_reserve_queued_without_a_reference_decodes_without_one() -> None:
+    assert ReserveStock.from_json_dict(reserve_stock()).reference is None
+
+
+def test_a_reserve_carries_the_orders_reference() -> None:
+    assert ReserveStock.from_json_dict(reserve_stock(reference="V9PDJV46")).reference == "V9PDJV46"
+
+
+@pytest.mark.parametrize("reference", ["", "X" * 21])
+def test_a_reference_the_catalogue_cannot_keep_is_refused(reference: str) -> None:
+    with pytest.raises(msgspec.ValidationError):
+        ReserveStock.from_json_dict(reserve_stock(reference=reference))

@@ -107,7 +107,7 @@ async def test_a_lost_commit_is_sent_again_and_sells_the_copies_once(
     assert await shop.catalogue.counters(isbn) == (COPIES - 2, 0)
     [sold] = await shop.catalogue.ledger(isbn, "sold")
     assert (sold.on_hand_change, sold.reserved_change) == (-2, -2)
-    assert sold.reference == f"order {order.reservation_id}"
+    assert sold.reference == f"order {order.reference}"
 
     # The confirmation lost this time: the next run sends the commit to a sold reservation.
     async with shop.checkout_db.writing() as session:

@@ -113,7 +113,7 @@ async def test_redis_restarted_while_readers_buy_loses_and_doubles_nothing(
     assert reserved == await shop.catalogue.held_copies(isbn) == 0
     # Each paid order sold exactly once, under its own reservation.
     assert Counter(entry.reference for entry in sold) == Counter(
-        f"order {order.reservation_id}" for order in paid
+        f"order {order.reference}" for order in paid
     )
     for order in orders:
         if order.status != "paid":

@@ -41,6 +41,7 @@ MAX_REFUSED = 50
 EMPTY = "The delivery is empty: scan the books first."
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class PendingLine(msgspec.Struct, kw_only=True):
@@ -309,29 +310,22 @@ class GoodsInDesk:
         (its own changes saved as typed: htmx swaps in only the totals, not the token)."""
         list_id, _, version = token.partition(".")
         typed = {isbn: quantity for isbn, quantity in quantities.items() if quantity > 0}
-        key = self._pending_key(staff_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise InvalidInput(EMPTY)
-                    delivery = msgspec.json.decode(raw, type=PendingDelivery)
-                    if not delivery.lines:
-                        raise InvalidInput(EMPTY)
-                    shown = delivery.version == version or delivery.quantities() == typed
-                    if list_id != delivery.list_id or not shown:
-                        raise ListChanged()
-                    _apply(delivery, quantities=quantities, reference=reference)
-                    if not delivery.lines:
-                        raise InvalidInput(EMPTY)
-                    pipe.multi()
-                    pipe.delete(key)
-                    await pipe.execute()
-                    return delivery
-                except WatchError:
-                    continue
+
+        def claim(raw: bytes | str | None) -> tuple[None, PendingDelivery]:
+            if raw is None:
+                raise InvalidInput(EMPTY)
+            delivery = msgspec.json.decode(raw, type=PendingDelivery)
+            if not delivery.lines:
+                raise InvalidInput(EMPTY)
+            shown = delivery.version == version or delivery.quantities() == typed
+            if list_id != delivery.list_id or not shown:
+                raise ListChanged()
+            _apply(delivery, quantities=quantities, reference=reference)
+            if not delivery.lines:
+                raise InvalidInput(EMPTY)
+            return None, delivery
+
+        return await self._watched(staff_id, claim)
 
     async def _give_back(self, staff_id: str, claimed: PendingDelivery) -> None:
         """Put back a claimed delivery that was not written, ahead of any scans since."""
@@ -373,24 +367,38 @@ class GoodsInDesk:
     async def _change(
         self, staff_id: str, change: Callable[[PendingDelivery], T]
     ) -> tuple[PendingDelivery, T]:
-        """Read, change and write back the pending delivery; retried if another request from
-        the same person changed it in between (optimistic, with WATCH)."""
+        """Read, change and write back the pending delivery; `change` runs again on the
+        delivery as it then is if another request from the same person changed it in between."""
+
+        def changed(raw: bytes | str | None) -> tuple[bytes, tuple[PendingDelivery, T]]:
+            delivery = (
+                _new_delivery() if raw is None else msgspec.json.decode(raw, type=PendingDelivery)
+            )
+            outcome = change(delivery)
+            return msgspec.json.encode(delivery), (delivery, outcome)
+
+        return await self._watched(staff_id, changed)
+
+    async def _watched(
+        self, staff_id: str, step: Callable[[bytes | str | None], tuple[bytes | None, U]]
+    ) -> U:
+        """Run `step` on the pending delivery as stored, and store what it gives back (None:
+        take the delivery off), unless another request from the same person changed it in
+        between: then `step` runs again on the new one (optimistic, with WATCH). Whatever
+        `step` raises leaves the delivery as it was."""
         key = self._pending_key(staff_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    delivery = (
-                        _new_delivery()
-                        if raw is None
-                        else msgspec.json.decode(raw, type=PendingDelivery)
-                    )
-                    outcome = change(delivery)
+                    stored, outcome = step(await pipe.get(key))
                     pipe.multi()
-                    pipe.set(key, msgspec.json.encode(delivery), ex=PENDING_SECONDS)
+                    if stored is None:
+                        pipe.delete(key)
+                    else:
+                        pipe.set(key, stored, ex=PENDING_SECONDS)
                     await pipe.execute()
-                    return delivery, outcome
+                    return outcome
                 except WatchError:
                     continue
 

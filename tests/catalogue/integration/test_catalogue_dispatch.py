@@ -11,8 +11,19 @@ from uuid import uuid4
 
 import pytest
 from litestar.testing import AsyncTestClient
-from lxml import html
-from sales import NOW, close, commit, give_back, hold, sell
+from sales import (
+    NOW,
+    close,
+    commit,
+    count,
+    give_back,
+    hold,
+    preview_counts,
+    sell,
+    shelve,
+    texts,
+    write,
+)
 from sqlalchemy import select
 
 from services.catalogue import dispatch, models
@@ -27,10 +38,6 @@ DISPATCH_LOG = "services.catalogue.dispatch"
 async def awaiting(db: Database, *isbns: str) -> dict[str, int]:
     async with db.reading() as session:
         return await dispatch.awaiting_dispatch(session, isbns)
-
-
-def count(*lines: tuple[str, int]) -> StockTake:
-    return StockTake(counts=[CountedLine(isbn13=isbn, counted=n) for isbn, n in lines])
 
 
 async def test_a_paid_orders_copies_count_with_the_shelf_until_its_sale_is_closed(
@@ -158,23 +165,12 @@ async def test_copies_posted_since_the_preview_refuse_the_stock_take(
     assert await catalogue.counters(isbn) == (4, 0)
 
 
-def texts(response: Any, xpath: str) -> list[str]:
-    return [
-        " ".join(" ".join(node.itertext()).split())
-        for node in html.fromstring(response.text).xpath(xpath)
-    ]
-
-
 async def test_the_stock_take_pages_count_sold_copies_with_the_shelf(
     client: AsyncTestClient[Any], books: BookService, uows: UnitOfWorkFactory, catalogue: Any
 ) -> None:
     waiting, matched = catalogue.isbn(56), catalogue.isbn(57)
-    await books.upsert_books(
-        books=[
-            catalogue.book(waiting, "Waiting", stock=5, subjects=["poetry"]),
-            catalogue.book(matched, "Matched", stock=2, subjects=["poetry"]),
-        ],
-        actor="t",
+    await shelve(
+        books, catalogue, (waiting, "Waiting", 5), (matched, "Matched", 2), subjects=["poetry"]
     )
     await sell(uows, (waiting, 2))
     await sell(uows, (matched, 1))
@@ -182,8 +178,7 @@ async def test_the_stock_take_pages_count_sold_copies_with_the_shelf(
     assert "sold copies waiting to be posted or collected included" in counting.text
 
     # One copy of Waiting is missing; Matched's count takes in its sold copy.
-    counts = {"subject": "poetry", f"count-{waiting}": "4", f"count-{matched}": "2"}
-    preview = await client.post("/staff/stock/stock-take/preview", data=counts)
+    preview = await preview_counts(client, (waiting, 4), (matched, 2))
 
     assert preview.status_code == 200
     assert texts(preview, "//table[@id='differences']/thead/tr") == [
@@ -193,8 +188,7 @@ async def test_the_stock_take_pages_count_sold_copies_with_the_shelf(
     [note] = texts(preview, "//p[@id='awaiting-dispatch']")
     assert note.endswith("Sold, awaiting dispatch: Matched (1); Waiting (2).")
 
-    [write] = html.fromstring(preview.text).xpath("//form[@action='/staff/stock/stock-take/write']")
-    written = await client.post("/staff/stock/stock-take/write", data=dict(write.form_values()))
+    written = await write(client, preview)
     assert written.status_code == 200, written.text
     assert "Corrections written: 1 book changed" in written.text
     assert await catalogue.counters(waiting) == (2, 0)

@@ -6,34 +6,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
-from sales import NOW, clock, commit, give_back, stock_lines
+from sales import NOW, clock, commit, give_back, hold
 from sqlalchemy import select
 
 from services.catalogue import handlers, models, reservations
 from services.catalogue.service import BookService
-from shared.contracts import ReleaseReservation, ReserveStock
+from shared.contracts import ReleaseReservation
 from shared.messaging.unit_of_work import UnitOfWorkFactory
-
-
-async def hold(
-    uows: UnitOfWorkFactory,
-    order_id: UUID,
-    isbn: str,
-    copies: int,
-    *,
-    reference: str | None,
-    minutes: int = 30,
-) -> None:
-    message = ReserveStock(
-        order_id=order_id,
-        lines=stock_lines((isbn, copies)),
-        expires_at=NOW + timedelta(minutes=minutes),
-        reference=reference,
-    )
-    async with uows() as uow:
-        assert (await handlers.on_reserve_stock(message, uow=uow, clock=clock)).ok
 
 
 async def entries(catalogue: Any, isbn: str) -> list[tuple[str, str | None]]:
@@ -54,7 +35,7 @@ async def test_a_hold_its_sale_and_its_returns_name_the_orders_reference(
     await books.upsert_books(books=[catalogue.book(isbn, "Named", stock=4)], actor="t")
     order_id = uuid4()
 
-    await hold(uows, order_id, isbn, 2, reference="V9PDJV46")
+    await hold(uows, order_id, (isbn, 2), reference="V9PDJV46")
     await commit(uows, order_id)
     await give_back(uows, order_id, (isbn, 1), refund_id=5)
     # The order's lines still count what came back: one more, then nothing left to return.
@@ -75,8 +56,8 @@ async def test_a_released_and_an_expired_hold_name_their_orders(
     isbn = catalogue.isbn(62)
     await books.upsert_books(books=[catalogue.book(isbn, "Let go", stock=4)], actor="t")
     cancelled, lapsed = uuid4(), uuid4()
-    await hold(uows, cancelled, isbn, 1, reference="CANC3LED", minutes=60)
-    await hold(uows, lapsed, isbn, 1, reference="LAPS3D22", minutes=5)
+    await hold(uows, cancelled, (isbn, 1), reference="CANC3LED", minutes=60)
+    await hold(uows, lapsed, (isbn, 1), reference="LAPS3D22", minutes=5)
 
     async with uows() as uow:
         await handlers.on_release_reservation(
@@ -98,10 +79,10 @@ async def test_a_lapsed_hold_renewed_by_a_reserve_without_a_reference_keeps_nami
     isbn = catalogue.isbn(63)
     await books.upsert_books(books=[catalogue.book(isbn, "Renewed", stock=2)], actor="t")
     order_id = uuid4()
-    await hold(uows, order_id, isbn, 1, reference="R3N3W3D2", minutes=5)
+    await hold(uows, order_id, (isbn, 1), reference="R3N3W3D2", minutes=5)
     assert await reservations.expire_due(uows, now=NOW + timedelta(minutes=10)) == 1
 
-    await hold(uows, order_id, isbn, 1, reference=None, minutes=60)
+    await hold(uows, order_id, (isbn, 1), reference=None, minutes=60)
     await commit(uows, order_id)
 
     assert await entries(catalogue, isbn) == [
@@ -119,7 +100,7 @@ async def test_a_hold_asked_for_without_a_reference_names_the_reservations_id(
     await books.upsert_books(books=[catalogue.book(isbn, "Unnamed", stock=3)], actor="t")
     order_id = uuid4()
 
-    await hold(uows, order_id, isbn, 2, reference=None)
+    await hold(uows, order_id, (isbn, 2), reference=None)
     await commit(uows, order_id)
     await give_back(uows, order_id, (isbn, 1), refund_id=9)
 

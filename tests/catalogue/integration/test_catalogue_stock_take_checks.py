@@ -9,19 +9,13 @@ from uuid import uuid4
 
 from conftest import Client, OpenClient
 from lxml import html
-from sales import close, hold, sell
+from sales import WRITE, close, count, form, hold, preview_counts, sell, shelve, texts, write
 
-from services.catalogue.schemas import CountedLine, StockTake
 from services.catalogue.service import BookService, StockService
 from shared.auth.roles import Role
 from shared.messaging.unit_of_work import UnitOfWorkFactory
 
-WRITE = "//form[@action='/staff/stock/stock-take/write']"
 RECOUNT = "//form[@action='/staff/stock/stock-take/recount']"
-
-
-def count(*lines: tuple[str, int]) -> StockTake:
-    return StockTake(counts=[CountedLine(isbn13=isbn, counted=n) for isbn, n in lines])
 
 
 def previewed(isbn: str, counted: int, on_hand: int, awaiting: int) -> dict[str, Any]:
@@ -32,18 +26,6 @@ def previewed(isbn: str, counted: int, on_hand: int, awaiting: int) -> dict[str,
         "expected_on_hand": on_hand,
         "expected_awaiting_dispatch": awaiting,
     }
-
-
-def texts(response: Any, xpath: str) -> list[str]:
-    return [
-        " ".join(" ".join(node.itertext()).split())
-        for node in html.fromstring(response.text).xpath(xpath)
-    ]
-
-
-def form(response: Any, xpath: str) -> dict[str, str]:
-    [found] = html.fromstring(response.text).xpath(xpath)
-    return dict(found.form_values())
 
 
 async def stocktakes(stock: StockService, isbn: str) -> list[int]:
@@ -57,13 +39,12 @@ async def test_a_count_short_of_the_sold_copies_reports_them_and_writes_the_othe
     books: BookService, stock: StockService, uows: UnitOfWorkFactory, catalogue: Any
 ) -> None:
     gone, fewer, other = catalogue.isbn(61), catalogue.isbn(62), catalogue.isbn(63)
-    await books.upsert_books(
-        books=[
-            catalogue.book(gone, "Only copy sold", stock=1),
-            catalogue.book(fewer, "Three sold", stock=6),
-            catalogue.book(other, "Two missing", stock=5),
-        ],
-        actor="t",
+    await shelve(
+        books,
+        catalogue,
+        (gone, "Only copy sold", 1),
+        (fewer, "Three sold", 6),
+        (other, "Two missing", 5),
     )
     await sell(uows, (gone, 1))
     await sell(uows, (fewer, 3))
@@ -92,10 +73,7 @@ async def test_a_count_short_of_the_copies_held_for_orders_takes_on_hand_down_to
     books: BookService, stock: StockService, uows: UnitOfWorkFactory, catalogue: Any
 ) -> None:
     held, other = catalogue.isbn(64), catalogue.isbn(65)
-    await books.upsert_books(
-        books=[catalogue.book(held, "Held", stock=3), catalogue.book(other, "Other", stock=2)],
-        actor="t",
-    )
+    await shelve(books, catalogue, (held, "Held", 3), (other, "Other", 2))
     await hold(uows, uuid4(), (held, 1))  # in a reader's checkout, not paid yet
     take = count((held, 0), (other, 1))
 
@@ -112,10 +90,7 @@ async def test_the_api_writes_a_stock_take_short_of_the_sold_copies_and_reports_
     open_client: OpenClient, books: BookService, uows: UnitOfWorkFactory, catalogue: Any
 ) -> None:
     gone, other = catalogue.isbn(66), catalogue.isbn(67)
-    await books.upsert_books(
-        books=[catalogue.book(gone, "Gone", stock=1), catalogue.book(other, "Other", stock=4)],
-        actor="t",
-    )
+    await shelve(books, catalogue, (gone, "Gone", 1), (other, "Other", 4))
     await sell(uows, (gone, 1))
     take = {"counts": [previewed(gone, 0, 0, 1), previewed(other, 3, 4, 0)]}
     async with open_client(Role.STOCK) as client:
@@ -133,10 +108,7 @@ async def test_the_api_still_refuses_a_stock_take_whose_sold_copies_were_posted_
     open_client: OpenClient, books: BookService, uows: UnitOfWorkFactory, catalogue: Any
 ) -> None:
     posted, other = catalogue.isbn(68), catalogue.isbn(69)
-    await books.upsert_books(
-        books=[catalogue.book(posted, "Posted", stock=1), catalogue.book(other, "Other", stock=4)],
-        actor="t",
-    )
+    await shelve(books, catalogue, (posted, "Posted", 1), (other, "Other", 4))
     order_id = await sell(uows, (posted, 1))
     take = {"counts": [previewed(posted, 1, 0, 1), previewed(other, 3, 4, 0)]}
     await close(uows, order_id)
@@ -157,17 +129,10 @@ async def test_the_preview_page_warns_of_a_missing_paid_for_copy_and_writes_the_
     catalogue: Any,
 ) -> None:
     gone, other = catalogue.isbn(70), catalogue.isbn(71)
-    await books.upsert_books(
-        books=[
-            catalogue.book(gone, "Gone", stock=4, subjects=["poetry"]),
-            catalogue.book(other, "Other", stock=5, subjects=["poetry"]),
-        ],
-        actor="t",
-    )
+    await shelve(books, catalogue, (gone, "Gone", 4), (other, "Other", 5), subjects=["poetry"])
     await sell(uows, (gone, 3))
-    counts = {"subject": "poetry", f"count-{gone}": "2", f"count-{other}": "4"}
 
-    preview = await client.post("/staff/stock/stock-take/preview", data=counts)
+    preview = await preview_counts(client, (gone, 2), (other, 4))
 
     assert preview.status_code == 200, preview.text
     assert texts(preview, "//ul[@id='missing-copies']/li") == [
@@ -175,7 +140,7 @@ async def test_the_preview_page_warns_of_a_missing_paid_for_copy_and_writes_the_
         " is missing. Find it, or refund its order: a stock take does not write off sold"
         " copies. On hand goes down to 0."
     ]
-    written = await client.post("/staff/stock/stock-take/write", data=form(preview, WRITE))
+    written = await write(client, preview)
     assert written.status_code == 200, written.text
     assert "Corrections written: 2 books changed" in written.text
     assert await catalogue.counters(gone) == (0, 0)
@@ -194,21 +159,14 @@ async def test_a_book_whose_sold_copy_was_posted_since_the_preview_is_counted_ag
     catalogue: Any,
 ) -> None:
     posted, other = catalogue.isbn(72), catalogue.isbn(73)
-    await books.upsert_books(
-        books=[
-            catalogue.book(posted, "Posted", stock=1, subjects=["poetry"]),
-            catalogue.book(other, "Other", stock=5, subjects=["poetry"]),
-        ],
-        actor="t",
-    )
+    await shelve(books, catalogue, (posted, "Posted", 1), (other, "Other", 5), subjects=["poetry"])
     order_id = await sell(uows, (posted, 1))
     # Posted's 1 is its sold copy, still on the shelf: no difference.
-    counts = {"subject": "poetry", f"count-{posted}": "1", f"count-{other}": "4"}
-    preview = await client.post("/staff/stock/stock-take/preview", data=counts)
+    preview = await preview_counts(client, (posted, 1), (other, 4))
     assert texts(preview, "//table[@id='differences']/tbody/tr") == [f"Other {other} 5 4 -1"]
     await close(uows, order_id)  # posted before the clerk writes
 
-    refused = await client.post("/staff/stock/stock-take/write", data=form(preview, WRITE))
+    refused = await write(client, preview)
 
     assert refused.status_code == 409, refused.text
     [top] = texts(refused, "//p[@role='alert']")
@@ -242,21 +200,14 @@ async def test_a_shortfall_counted_before_the_sold_copy_was_posted_is_not_lost(
     catalogue: Any,
 ) -> None:
     short, other = catalogue.isbn(74), catalogue.isbn(75)
-    await books.upsert_books(
-        books=[
-            catalogue.book(short, "Short", stock=4, subjects=["poetry"]),
-            catalogue.book(other, "Other", stock=5, subjects=["poetry"]),
-        ],
-        actor="t",
-    )
+    await shelve(books, catalogue, (short, "Short", 4), (other, "Other", 5), subjects=["poetry"])
     order_id = await sell(uows, (short, 1))
     # 3 on hand and 1 sold on the shelf: 1 copy missing.
-    counts = {"subject": "poetry", f"count-{short}": "3", f"count-{other}": "5"}
-    preview = await client.post("/staff/stock/stock-take/preview", data=counts)
+    preview = await preview_counts(client, (short, 3), (other, 5))
     assert texts(preview, "//table[@id='differences']/tbody/tr") == [f"Short {short} 3 1 3 -1"]
     await close(uows, order_id)
 
-    refused = await client.post("/staff/stock/stock-take/write", data=form(preview, WRITE))
+    refused = await write(client, preview)
 
     assert refused.status_code == 409, refused.text
     # Short's count is dropped and must be taken again: only the other one matches.
@@ -280,20 +231,14 @@ async def test_when_every_counted_books_figures_moved_the_count_sheet_asks_for_t
     client: Client, books: BookService, uows: UnitOfWorkFactory, catalogue: Any
 ) -> None:
     posted, uncounted = catalogue.isbn(76), catalogue.isbn(77)
-    await books.upsert_books(
-        books=[
-            catalogue.book(posted, "Posted", stock=2, subjects=["poetry"]),
-            catalogue.book(uncounted, "Uncounted", stock=1, subjects=["poetry"]),
-        ],
-        actor="t",
+    await shelve(
+        books, catalogue, (posted, "Posted", 2), (uncounted, "Uncounted", 1), subjects=["poetry"]
     )
     order_id = await sell(uows, (posted, 1))
-    preview = await client.post(
-        "/staff/stock/stock-take/preview", data={"subject": "poetry", f"count-{posted}": "3"}
-    )
+    preview = await preview_counts(client, (posted, 3))
     await close(uows, order_id)
 
-    refused = await client.post("/staff/stock/stock-take/write", data=form(preview, WRITE))
+    refused = await write(client, preview)
 
     assert refused.status_code == 409, refused.text
     assert "Posted" in " ".join(texts(refused, "//p[@role='alert']"))
