@@ -316,6 +316,23 @@ async def close_sale(uow: UnitOfWork, order: Order) -> None:
     await uow.publish(CloseSale(order_id=order.reservation_id))
 
 
+async def end_if_refunded(uow: UnitOfWork, order: Order, *, at: datetime, note: str) -> None:
+    """A refund of the whole total ends a paid or fulfilled order; one never sent closes its
+    sale too, its copies no longer waiting on the shelf. A partial refund changes neither."""
+    if order.status in domain.REFUNDABLE and domain.status_after_refund(
+        total_pence=order.total_pence, refunded_pence=order.refunded_pence
+    ):
+        if order.status == OrderStatus.PAID:
+            await close_sale(uow, order)
+        move(order, OrderStatus.REFUNDED, at=at, note=note)
+
+
+def transfer_under_way(order: Order) -> bool:
+    """Stripe completed the session with the money still to come (a bank transfer): the
+    webhook stored its payment and left the order awaiting it, for days rather than seconds."""
+    return order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_payment_intent is not None
+
+
 def attribution_of(order: Order) -> Attribution | None:
     """The article whose link brought the order, if one did."""
     if not order.article_id:

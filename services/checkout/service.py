@@ -6,7 +6,8 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -31,6 +32,7 @@ from services.checkout.orders import (
     add_lines,
     close_sale,
     copies_refunded,
+    end_if_refunded,
     get_by_reference,
     get_for_update,
     insert_order,
@@ -47,6 +49,7 @@ from services.checkout.orders import (
     reprice,
     return_to_stock,
     stock_lines,
+    transfer_under_way,
 )
 from services.checkout.payments import (
     CheckoutSession,
@@ -704,7 +707,9 @@ class OrderService:
             if (
                 copies
                 and order.status == OrderStatus.PAID
-                and domain.nothing_left_to_send(priced_lines(order), _plus(refunded, copies))
+                and domain.nothing_left_to_send(
+                    priced_lines(order), Counter(refunded) + Counter(copies)
+                )
             ):
                 # Every book refunded before any was sent: the postage goes back too, and the
                 # order ends rather than waiting in the packing queue with nothing to pack.
@@ -740,12 +745,7 @@ class OrderService:
     async def _after_refund(
         self, uow: UnitOfWork, order: Order, *, before: int, amount_pence: int, reason: str
     ) -> None:
-        if order.status in domain.REFUNDABLE and domain.status_after_refund(
-            total_pence=order.total_pence, refunded_pence=order.refunded_pence
-        ):
-            if order.status == OrderStatus.PAID:
-                await close_sale(uow, order)
-            move(order, OrderStatus.REFUNDED, at=self._now(), note=reason)
+        await end_if_refunded(uow, order, at=self._now(), note=reason)
         # Less than this refund if its charge.refunded came first; more if it brought news of
         # a dashboard refund.
         await order_refunded_event(uow, order, before=before)
@@ -952,10 +952,6 @@ class OrderService:
         return original
 
 
-def _plus(counts: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
-    return {key: counts.get(key, 0) + more.get(key, 0) for key in counts.keys() | more.keys()}
-
-
 def _copies_wanted(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
     """Copies wanted back by ISBN-13, however the ISBNs were written; a book named twice is
     asked for once, with both counts, so it cannot slip past its line's limit."""
@@ -968,7 +964,7 @@ def _copies_wanted(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
 
 def _status_said(order: Order) -> str:
     """The order's status as staff say it."""
-    if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_payment_intent:
+    if transfer_under_way(order):
         return "being paid by a bank transfer on its way"
     if order.payment_method == PaymentMethod.ON_COLLECTION and order.status in domain.HOLDING:
         return "to be paid on collection"
@@ -983,7 +979,7 @@ def _has_live_link(order: Order, email: Email) -> bool:
     return (
         order.status == OrderStatus.AWAITING_PAYMENT
         and order.payment_method == PaymentMethod.PAYMENT_LINK
-        and order.stripe_payment_intent is None
+        and not transfer_under_way(order)
         and order.stripe_session_url is not None
         and order.stripe_session_url in email.body.split()
     )

@@ -26,7 +26,7 @@ from services.checkout.domain import (
 from services.checkout.models import Order, StripeEvent
 from services.checkout.orders import (
     Clock,
-    close_sale,
+    end_if_refunded,
     is_duplicate,
     load_for_update,
     move,
@@ -418,16 +418,8 @@ class StripeEventService:
                 # line's copies refundable by line, and the money cap raised here still bounds
                 # every later refund.
                 order.refunded_pence = max(before, int(charge.get("amount_refunded") or 0))
-                if (
-                    order.refunded_pence > before
-                    and order.status in domain.REFUNDABLE
-                    and domain.status_after_refund(
-                        total_pence=order.total_pence, refunded_pence=order.refunded_pence
-                    )
-                ):
-                    if order.status == OrderStatus.PAID:
-                        await close_sale(uow, order)
-                    move(order, OrderStatus.REFUNDED, at=self._now(), note="refunded on Stripe")
+                if order.refunded_pence > before:
+                    await end_if_refunded(uow, order, at=self._now(), note="refunded on Stripe")
                 await order_refunded_event(uow, order, before=before)
         except IntegrityError as error:
             if not is_duplicate(error):

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from services.checkout.controllers.dependencies import Orders
 from services.checkout.domain import PAYMENT_FAILED, OrderStatus
 from services.checkout.models import Order
+from services.checkout.orders import transfer_under_way
 from services.checkout.schemas import OrderRead
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import InvalidInput, NotFound
@@ -55,7 +56,7 @@ class BuyPagesController(Controller):
             context={
                 "order": OrderRead.of(order),
                 "confirmed": order.status in _CONFIRMED,
-                "transfer_under_way": _transfer_under_way(order),
+                "transfer_under_way": transfer_under_way(order),
                 "payment_failed": _payment_failed(order),
             },
         )
@@ -131,12 +132,6 @@ class OrderStatusController(Controller):
 
 
 _CONFIRMED = frozenset({"paid", "fulfilled", "refunded", "needs_attention"})
-
-
-def _transfer_under_way(order: Order) -> bool:
-    """Stripe completed the session with the money still to come (a bank transfer): the
-    webhook stored its payment and left the order awaiting it, for days rather than seconds."""
-    return order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_payment_intent is not None
 
 
 def _payment_failed(order: Order) -> bool:
