@@ -113,10 +113,13 @@ class EmailSender:
         message["To"] = email.to_address
         message["Subject"] = email.subject
         message["Message-ID"] = make_msgid(idstring=f"order-email-{email.id}")
-        message.set_content(email.body)
         if not self._settings.smtp_host:
-            log.info("email (no SMTP host configured):\n%s", message.as_string())
+            # printed for a person to read (a £ as itself, not base64 or =C2=A3), and still
+            # a whole MIME message that tests and tools can parse back from its UTF-8 bytes
+            message.set_content(email.body, cte="8bit")
+            log.info("email (no SMTP host configured):\n%s", message.as_bytes().decode())
             return
+        message.set_content(email.body)
         await aiosmtplib.send(
             message,
             hostname=self._settings.smtp_host,

@@ -141,7 +141,7 @@ class Shop:
             except json.JSONDecodeError:
                 continue
             raw = event.split(EMAIL_EVENT, 1)[1].lstrip("\n")
-            message = email.message_from_string(raw, policy=email.policy.default)
+            message = email.message_from_bytes(raw.encode(), policy=email.policy.default)
             assert isinstance(message, EmailMessage)
             found.setdefault(str(message["Message-ID"]), message)
         return list(found.values())

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
+import logging
 
 import pytest
 from conftest import Mailbox
@@ -40,5 +43,30 @@ async def test_an_address_that_cannot_be_parsed_fails_alone(
         # Marked failed, so staff see why on the order's page and it is retried with backoff.
         assert bad is not None and bad.sent_at is None
         assert bad.attempts == 1 and bad.last_error
+    finally:
+        await db.dispose()
+
+
+async def test_without_an_smtp_host_the_email_is_printed_readably(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await asyncio.to_thread(upgrade, "services.checkout:migrations", database_url)
+    db = Database(database_url)
+    settings = CheckoutSettings(database_url=database_url, smtp_host="")
+    body = "Thank you, Zoë: 1 x Imperialism and Global Political Economy, £19.99"
+    async with db.writing() as session:
+        session.add(
+            Email(kind="confirmation", to_address="z@example.org", subject="Order", body=body)
+        )
+    try:
+        with caplog.at_level(logging.INFO, logger="services.checkout.mailer"):
+            assert await EmailSender(db, settings).deliver_pending() == 1
+        [printed] = [r.getMessage() for r in caplog.records if "no SMTP host" in r.getMessage()]
+        assert body in printed
+        raw = printed.split("\n", 1)[1]
+        message = email.message_from_bytes(raw.encode(), policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        assert message["To"] == "z@example.org"
+        assert message.get_content().strip() == body
     finally:
         await db.dispose()
