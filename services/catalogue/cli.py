@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from services.catalogue.imports.errors import ImportInterrupted, ImportRefused
+from services.catalogue.imports.errors import ImportInterrupted, ImportRefused, ImportTooLarge
 from services.catalogue.imports.formats import ImportFormat
+from services.catalogue.imports.limits import MAX_IMPORT_BYTES, MB
 from services.catalogue.imports.report import ImportReport
 from shared.errors import ShopError
 
@@ -40,13 +41,21 @@ def catalogue() -> None:
     default=None,
     help="Who is importing, as the stock ledger records it (default: your login name).",
 )
-def import_books(file: Path, format_: str | None, actor: str | None) -> None:
+@click.option(
+    "--max-mb",
+    type=click.IntRange(min=1),
+    default=MAX_IMPORT_BYTES // MB,
+    show_default=True,
+    help="The largest file to import, in MB. Every record is held in memory until the whole "
+    "file is checked: about ten times the file's size.",
+)
+def import_books(file: Path, format_: str | None, actor: str | None, max_mb: int) -> None:
     """Add or update the books in FILE: JSON lines, CSV or ONIX 3.0.
 
     The whole file is checked before anything is written, then its books are written a
     few hundred to a transaction (if writing fails part way, the message says which were). Books already held and unchanged are left alone, so importing a file
     again changes nothing; a column (or JSON key) the file lacks leaves a held book's value
-    as it is. A file may be as big as the staff page's import takes, no bigger.
+    as it is. A file may be as big as the staff page's import takes unless --max-mb says more.
     Exit status: 0 all imported; 1 some records skipped (listed);
     2 the file was refused and nothing imported; 3 the database could not be written.
     """
@@ -65,8 +74,16 @@ def import_books(file: Path, format_: str | None, actor: str | None) -> None:
                 url=url,
                 format=ImportFormat(format_) if format_ else None,
                 actor=actor or _login_name(),
+                max_bytes=max_mb * MB,
             )
         )
+    except ImportTooLarge as error:
+        click.echo(
+            f"Refused {file.name}: {error.message}, or raise the limit with --max-mb if this "
+            "machine has the memory (about ten times the file's size). Nothing was imported.",
+            err=True,
+        )
+        raise SystemExit(EXIT_REFUSED) from error
     except ImportRefused as error:
         click.echo(f"Refused {file.name}: {error.message}. Nothing was imported.", err=True)
         raise SystemExit(EXIT_REFUSED) from error
@@ -89,7 +106,9 @@ def import_books(file: Path, format_: str | None, actor: str | None) -> None:
         raise SystemExit(EXIT_SKIPPED)
 
 
-async def _import(path: Path, *, url: str, format: ImportFormat | None, actor: str) -> ImportReport:
+async def _import(
+    path: Path, *, url: str, format: ImportFormat | None, actor: str, max_bytes: int
+) -> ImportReport:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -122,6 +141,10 @@ async def _import(path: Path, *, url: str, format: ImportFormat | None, actor: s
     )
     task = progress.add_task(f"Reading {path.name}", total=None)
 
+    def on_reading(read: int, expected: int) -> None:
+        # The bar's total is the records the share of the file read foretells, or none yet.
+        progress.update(task, completed=read, total=expected or None)
+
     def on_progress(done: int, total: int) -> None:
         description = f"Writing {path.name}" if done < total else f"Imported {path.name}"
         progress.update(task, description=description, completed=done, total=total)
@@ -129,7 +152,13 @@ async def _import(path: Path, *, url: str, format: ImportFormat | None, actor: s
     try:
         with progress:
             return await import_file(
-                path, format=format, service=books, actor=actor, on_progress=on_progress
+                path,
+                format=format,
+                service=books,
+                actor=actor,
+                max_bytes=max_bytes,
+                on_reading=on_reading,
+                on_progress=on_progress,
             )
     finally:
         await db.dispose()

@@ -23,20 +23,25 @@ from services.catalogue.imports.records import (
 from services.catalogue.imports.textfiles import text_lines
 
 REQUIRED_COLUMNS = ("isbn13", "title", "price_pence")
+# How a spreadsheet saves a CSV file the import reads.
+SAVE_AS = '"CSV UTF-8" (in Excel: File, Save As)'
 
 
 def parse_csv(stream: BinaryIO) -> Iterator[ParsedRecord]:
     """Every data row's record or error; refuses a file without the required header columns.
 
     If any price in the file is in pounds (12.99, £10), a bare whole number among them that
-    could be either (10) is skipped, saying so, rather than read as 10p.
+    could be either (10) is skipped, saying so, rather than read as 10p. So the file is read
+    twice: once for its prices, then row by row, each record made as its row is read (the
+    import's progress counts them, and a large file's rows are never all held at once).
     """
-    rows = list(_rows(stream))
+    start = stream.tell()
     in_pounds = any(
         not isinstance(row, RecordError) and written_in_pounds(row[1].get("price_pence", ""))
-        for row in rows
+        for row in _rows(stream)
     )
-    for row in rows:
+    stream.seek(start)
+    for row in _rows(stream):
         if isinstance(row, RecordError):
             yield row
             continue
@@ -50,7 +55,8 @@ def parse_csv(stream: BinaryIO) -> Iterator[ParsedRecord]:
 def _rows(stream: BinaryIO) -> Iterator[tuple[Location, dict[str, str]] | RecordError]:
     """Each data row's cells by column name, or why the row cannot be read."""
     # strict: an unclosed quote would otherwise swallow every later row into one field.
-    reader = csv.reader(text_lines(stream, mac_line_endings=True), strict=True)
+    lines = text_lines(stream, mac_line_endings=True, save_as=SAVE_AS)
+    reader = csv.reader(lines, strict=True)
     end_of_previous = 0
     try:
         header = _header(next(reader, None))
@@ -87,6 +93,12 @@ def _unreadable(error: csv.Error, *, start: int, end: int) -> str:
         return (
             f"line {start} has a value over {limit:,} characters long, longer than any of a "
             "book's columns may be: check that line, or that this is the right file"
+        )
+    if str(error).startswith("new-line character seen in unquoted field"):
+        return (
+            f"line {end} ends in a CR alone, as old Mac spreadsheets end lines, but the lines "
+            f"before it do not: a file must end every line the same way. Save it again as "
+            f"{SAVE_AS} and import that"
         )
     return f"this CSV cannot be read past line {end}: {error} (is a quote mark not closed?)"
 

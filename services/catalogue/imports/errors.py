@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from services.catalogue.imports.limits import MB
 from shared.errors import InvalidInput
 
 
 class ImportRefused(InvalidInput):
     """The file cannot be imported at all (missing, empty, binary, malformed, wrong format)."""
+
+
+class ImportTooLarge(ImportRefused):
+    """The file is over the most an import may be (every record is held in memory before any
+    is written)."""
+
+    status_code = 413
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(
+            f"the file is over {limit_bytes // MB} MB, the most an import may be: split it into "
+            "smaller files and import each"
+        )
+        self.limit_bytes = limit_bytes
 
 
 class ImportInterrupted(Exception):

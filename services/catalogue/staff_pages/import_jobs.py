@@ -54,6 +54,10 @@ class ImportJob(msgspec.Struct, kw_only=True):
     actor: str
     started_at: datetime
     state: JobState = JobState.READING
+    records_read: int = 0
+    """While reading: the records read so far."""
+    records_expected: int = 0
+    """While reading: the records the file holds, judged by the share of it read (0: not yet)."""
     done: int = 0
     total: int = 0
     message: str = ""
@@ -153,15 +157,24 @@ class ImportJobs:
     async def _run(self, job: ImportJob, content: bytes, format: ImportFormat) -> None:
         saving: list[asyncio.Task[None]] = []
 
+        def save_snapshot() -> None:
+            # The runner calls back synchronously: save a snapshot in the background.
+            snapshot = msgspec.json.encode(job)
+            saving.append(asyncio.create_task(self._save_raw(job.id, snapshot)))
+
+        def on_reading(read: int, expected: int) -> None:
+            if job.finished:
+                return  # stopped: the thread reading the file runs on to its end regardless
+            job.records_read, job.records_expected = read, expected
+            save_snapshot()
+
         def on_progress(done: int, total: int) -> None:
             if job.state == JobState.READING:
                 # The runner's first call, once the file is read: the skipped records.
                 job.state = JobState.WRITING
                 job.skipped = done
             job.done, job.total = done, total
-            # The runner calls back synchronously: save a snapshot in the background.
-            snapshot = msgspec.json.encode(job)
-            saving.append(asyncio.create_task(self._save_raw(job.id, snapshot)))
+            save_snapshot()
 
         try:
             report = await import_file(
@@ -169,6 +182,7 @@ class ImportJobs:
                 format=format,
                 service=self._books,
                 actor=job.actor,
+                on_reading=on_reading,
                 on_progress=on_progress,
             )
         except ImportRefused as refused:

@@ -12,14 +12,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import Catalogue
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from services.catalogue.cli import catalogue
-from services.catalogue.imports.runner import MAX_IMPORT_BYTES
+from services.catalogue.imports.limits import MAX_IMPORT_BYTES
 from shared.migrations import sync_url
 
 IMPORTS = Path(__file__).resolve().parents[2] / "data" / "imports"
+ISBNS = [Catalogue.isbn(n) for n in range(100)]
 BOOK_CHANGED = "catalogue.book_changed.v1"
 
 
@@ -196,9 +198,34 @@ def test_a_file_over_the_import_limit_is_refused_as_on_the_staff_page(
     assert result.exit_code == 2, result.output
     assert result.stderr == (
         "Refused everything.csv: the file is over 64 MB, the most an import may be: split it "
-        "into smaller files and import each. Nothing was imported.\n"
+        "into smaller files and import each, or raise the limit with --max-mb if this machine "
+        "has the memory (about ten times the file's size). Nothing was imported.\n"
     )
     assert shop.counts() == Counts(books=0, ledger=0, events=0)
+
+
+def test_max_mb_lets_the_operator_import_a_larger_file(shop: Shop, tmp_path: Path) -> None:
+    path = tmp_path / "descriptions.csv"
+    rows = "".join(f"{isbn},Pamphlet,299,{'x' * 15_000}\n" for isbn in ISBNS)
+    path.write_text("isbn13,title,price_pence,description\n" + rows)  # 1.5 MB
+    refused = shop.run(str(path), "--max-mb", "1")
+    assert refused.exit_code == 2, refused.output
+    assert "the file is over 1 MB" in refused.stderr
+    imported = shop.run(str(path), "--max-mb", "2")
+    assert imported.exit_code == 0, imported.output
+    assert shop.counts().books == len(ISBNS)
+
+
+def test_a_file_that_cannot_be_read_is_refused_in_one_line(shop: Shop, tmp_path: Path) -> None:
+    # Once reported as the catalogue's database failing (exit 3), with the system's message.
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(loop)
+    result = shop.run(str(loop))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"Refused loop.csv: {loop} cannot be read: too many levels of symbolic links. "
+        "Nothing was imported.\n"
+    )
 
 
 def test_a_file_broken_after_good_records_writes_none_of_them(shop: Shop, tmp_path: Path) -> None:

@@ -91,20 +91,24 @@ def test_a_row_names_the_fields_its_header_gives_blank_or_not() -> None:
     assert record.given == {"isbn13", "title", "price_pence", "authors"}
 
 
-def test_an_isbn_a_spreadsheet_turned_into_a_number_is_named_on_its_row() -> None:
+def test_an_isbn_a_spreadsheet_turned_into_a_number_says_its_digits_are_lost() -> None:
     records = parse(
-        "isbn13,title,price_pence\n9.79846E+12,A,1299\n9780140449136,B,1299\n9.78014E+12,C,1299\n"
+        'isbn13,title,price_pence\n9.79846E+12,A,1299\n9780140449136,B,1299\n"9,78014E+12",C,1299\n'
     )
     assert [(r.location.line, r.reason) for r in records if isinstance(r, RecordError)] == [
         (
             2,
-            "this ISBN was turned into a number by a spreadsheet (9.79846E+12): "
-            "format the column as text and export again",
+            "a spreadsheet turned this ISBN into the number 9.79846E+12, which keeps only 6 of "
+            "its 13 digits, so the book cannot be known from it: in the spreadsheet the file was "
+            "saved from, format the ISBN column as text (or as a number with no decimal places) "
+            "so that every cell shows all 13 digits, then save the CSV again",
         ),
         (
             4,
-            "this ISBN was turned into a number by a spreadsheet (9.78014E+12): "
-            "format the column as text and export again",
+            "a spreadsheet turned this ISBN into the number 9,78014E+12, which keeps only 6 of "
+            "its 13 digits, so the book cannot be known from it: in the spreadsheet the file was "
+            "saved from, format the ISBN column as text (or as a number with no decimal places) "
+            "so that every cell shows all 13 digits, then save the CSV again",
         ),
     ]
 
@@ -119,6 +123,50 @@ def test_a_file_with_old_mac_line_endings_is_read_line_by_line() -> None:
     assert isinstance(first, ParsedBook) and first.book.description == "two\rlines"
     assert isinstance(missing_title, RecordError) and missing_title.reason == "missing title"
     assert isinstance(last, ParsedBook) and last.book.isbn13 == "9780140449136"
+
+
+SAVE_IN_UTF_8 = (
+    "and its accented letters and £ signs would be read wrong: save it again as "
+    '"CSV UTF-8" (in Excel: File, Save As) and import that'
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            # "CSV (Macintosh)": CR-only line endings, in Mac Roman (é is 0x8e, £ 0xa3).
+            b"isbn13,title,price_pence\r9798463348616,Caf\x8e,\xa312.99\r",
+            "this is not a UTF-8 text file: line 2 has the byte 0x8e at column 18, so it was "
+            'saved in Mac Roman, as old Mac Excel saves "CSV (Macintosh)" (its lines end in a CR '
+            f"alone), {SAVE_IN_UTF_8}",
+        ),
+        (
+            b"isbn13,title,price_pence\r\n9798463348616,Caf\xe9,\xa312.99\r\n",
+            "this is not a UTF-8 text file: line 2 has the byte 0xe9 at column 18, so it was "
+            f"saved in an older encoding than UTF-8 (Windows or Mac), {SAVE_IN_UTF_8}",
+        ),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            "this is not a UTF-8 text file: line 1 has the byte 0x89 at column 1 (is it a "
+            "spreadsheet or another binary file? Save it as UTF-8 text)",
+        ),
+        (
+            # The header typed on one machine, the rows pasted from an old Mac spreadsheet.
+            b"isbn13,title,price_pence\n9798463348616,A,1299\r9780140449136,B,899\r",
+            "line 2 ends in a CR alone, as old Mac spreadsheets end lines, but the lines before "
+            'it do not: a file must end every line the same way. Save it again as "CSV UTF-8" '
+            "(in Excel: File, Save As) and import that",
+        ),
+    ],
+    ids=["old-mac-excel", "windows-encoding", "image", "mixed-line-endings"],
+)
+def test_a_file_saved_the_wrong_way_says_how_it_was_saved_and_how_to_save_it(
+    content: bytes, message: str
+) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        parse(content)
+    assert refused.value.message == message
 
 
 def test_a_cr_inside_a_quoted_value_of_a_file_with_lf_endings_stays_in_its_line() -> None:

@@ -1,41 +1,24 @@
-"""Reading a whole file before writing: format by extension, refusals, duplicates, and
-import_file's report and progress with a fake BookService."""
+"""Reading a whole file before writing: format by extension, refusals, duplicates, progress
+while reading, and import_file's report and progress with a fake BookService."""
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+import threading
 from pathlib import Path
 
 import pytest
+from import_files import RecordingBookService, books_file
 
 from services.catalogue.imports.errors import ImportRefused
 from services.catalogue.imports.formats import ImportFormat, format_for_name
-from services.catalogue.imports.runner import MAX_IMPORT_BYTES, import_file, read_file
-from services.catalogue.schemas import BookCreate, UpsertSummary
+from services.catalogue.imports.limits import MAX_IMPORT_BYTES
+from services.catalogue.imports.runner import import_file, read_file
 
 IMPORTS = Path(__file__).resolve().parents[2] / "data" / "imports"
-
-
-class RecordingBookService:
-    """Stands in for BookService.upsert_books: remembers what it was asked to write."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[list[BookCreate], str]] = []
-
-    async def upsert_books(
-        self,
-        *,
-        books: Sequence[BookCreate],
-        actor: str,
-        given: Mapping[str, frozenset[str]] | None = None,
-        on_progress: Callable[[int], None] | None = None,
-    ) -> UpsertSummary:
-        self.calls.append((list(books), actor))
-        if on_progress is not None:
-            on_progress(1)  # as if the first chunk held one book
-            on_progress(len(books))
-        return UpsertSummary(created=len(books) - 1, updated=1, unchanged=0)
 
 
 @pytest.mark.parametrize(
@@ -171,3 +154,81 @@ async def test_a_file_of_only_bad_records_calls_no_write() -> None:
     )
     assert service.calls == []
     assert (report.records, report.skipped, report.created) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("format", list(ImportFormat))
+def test_reading_counts_the_records_read_of_about_as_many_as_the_file_holds(
+    format: ImportFormat,
+) -> None:
+    reading: list[tuple[int, int]] = []
+    result = read_file(
+        books_file(format, 5000),
+        format=format,
+        on_reading=lambda read, expected: reading.append((read, expected)),
+    )
+    assert result.records == 5000
+    assert [read for read, _ in reading] == [1000, 2000, 3000, 4000, 5000]
+    # Judged from the share of the file read: a CSV is read row by row too, not all at once.
+    assert all(4500 <= expected <= 5500 for _, expected in reading), reading
+
+
+def test_a_file_read_whole_in_one_line_reads_without_a_guess() -> None:
+    # CR-only line endings: Python's lines are the whole file, so its share read says nothing.
+    content = books_file(ImportFormat.CSV, 2000).replace(b"\n", b"\r")
+    reading: list[tuple[int, int]] = []
+    read_file(content, format=ImportFormat.CSV, on_reading=lambda *call: reading.append(call))
+    assert reading == [(1000, 0), (2000, 0)]
+
+
+async def test_import_file_hands_reading_progress_to_the_loop_before_writing() -> None:
+    calls: list[tuple[str, int]] = []
+    loop_thread = threading.get_ident()
+
+    def called(kind: str, count: int) -> None:
+        assert threading.get_ident() == loop_thread
+        calls.append((kind, count))
+
+    await import_file(
+        books_file(ImportFormat.JSONL, 2000),
+        format=ImportFormat.JSONL,
+        service=RecordingBookService(),
+        actor="stock",
+        on_reading=lambda read, _: called("reading", read),
+        on_progress=lambda done, _: called("progress", done),
+    )
+    # The fake service reports one book written, then all of them.
+    assert calls == [
+        ("reading", 1000),
+        ("reading", 2000),
+        ("progress", 0),
+        ("progress", 1),
+        ("progress", 2000),
+    ]
+
+
+class FailingDisk(io.BytesIO):
+    """A file whose disk fails after its first line."""
+
+    def __next__(self) -> bytes:
+        if self.tell():
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return super().__next__()
+
+
+def test_a_file_that_fails_part_way_through_reading_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "books.csv"
+    shutil.copy(IMPORTS / "good.csv", path)
+    content = path.read_bytes()
+    monkeypatch.setattr(Path, "open", lambda *_: FailingDisk(content))
+    with pytest.raises(ImportRefused) as refused:
+        read_file(path)
+    assert refused.value.message == f"{path} could not be read to its end: input/output error"
+
+
+def test_a_file_over_a_limit_given_is_refused_naming_that_limit() -> None:
+    with pytest.raises(ImportRefused) as refused:
+        read_file(b"x" * (1024 * 1024 + 1), format=ImportFormat.CSV, max_bytes=1024 * 1024)
+    assert refused.value.status_code == 413
+    assert refused.value.message.startswith("the file is over 1 MB")
