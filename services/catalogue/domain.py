@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -198,3 +200,10 @@ def merge_quantities(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
     for isbn, quantity in lines:
         merged[isbn] = merged.get(isbn, 0) + quantity
     return dict(sorted(merged.items()))
+
+
+def fields_digest(book: object, names: Iterable[str]) -> str:
+    """A digest of a book's fields `names` (of a Book or a BookRead) as a form showed them:
+    the save compares it with the book's, so a change made meanwhile is not overwritten unseen."""
+    shown = json.dumps({name: getattr(book, name) for name in sorted(names)}, ensure_ascii=False)
+    return hashlib.blake2b(shown.encode(), digest_size=9).hexdigest()

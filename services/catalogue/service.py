@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue import dispatch, search
 from services.catalogue.changes import announce, book_changed
-from services.catalogue.domain import Movement, merge_quantities, parse_query, stock_differences
+from services.catalogue.domain import (
+    Movement,
+    fields_digest,
+    merge_quantities,
+    parse_query,
+    stock_differences,
+)
 from services.catalogue.models import Book, LedgerEntry, Stock
 from services.catalogue.schemas import (
     Adjustment,
@@ -136,6 +142,24 @@ async def _require_books(session: AsyncSession, isbns: Sequence[str]) -> dict[st
     return books
 
 
+class BookExists(Conflict):
+    """A book added with an ISBN the catalogue has already."""
+
+    def __init__(self, isbn13: str) -> None:
+        super().__init__(f"the catalogue already has ISBN {isbn13}: change it instead")
+        self.isbn13 = isbn13
+
+
+class DetailsChanged(Conflict):
+    """A change of a book's details made against details that have changed since."""
+
+    def __init__(self, isbn13: str) -> None:
+        super().__init__(
+            f"the details of ISBN {isbn13} changed since they were shown: look at them again, "
+            "then make the change"
+        )
+
+
 class BookService:
     """Books: add, change, upsert in bulk (imports), read, search."""
 
@@ -157,13 +181,17 @@ class BookService:
         try:
             async with self._uow() as uow:
                 if await uow.session.get(Book, isbn13) is not None:
-                    raise Conflict(f"the catalogue already has ISBN {isbn13}: change it instead")
+                    raise BookExists(isbn13)
                 await self._insert_new(uow, {isbn13: book}, actor=actor)
         except IntegrityError as error:
-            raise Conflict(f"the catalogue already has ISBN {isbn13}: change it instead") from error
+            raise BookExists(isbn13) from error
         return await self.get(isbn13=isbn13)
 
-    async def update(self, *, isbn13: str, changes: BookUpdate, actor: str) -> BookRead:
+    async def update(
+        self, *, isbn13: str, changes: BookUpdate, actor: str, shown: str | None = None
+    ) -> BookRead:
+        """Change the fields `changes` gives. `shown`: their `fields_digest` as the person
+        changing them saw them; if they have changed since, DetailsChanged, writing nothing."""
         isbn13 = to_isbn13(isbn13)
         given = {
             name: value
@@ -171,9 +199,13 @@ class BookService:
             if (value := getattr(changes, name)) is not msgspec.UNSET
         }
         async with self._uow() as uow:
-            book = await uow.session.get(Book, isbn13)
+            # Locked for the check: of two saves at once on Postgres the second waits, then
+            # sees the first one's change.
+            book = await uow.session.get(Book, isbn13, with_for_update=shown is not None)
             if book is None:
                 raise NotFound(f"no book with ISBN {isbn13} in the catalogue")
+            if shown is not None and fields_digest(book, given) != shown:
+                raise DetailsChanged(isbn13)
             if await self._apply(uow.session, book, given):
                 await announce(uow, [isbn13], now=self._clock())
         return await self.get(isbn13=isbn13)

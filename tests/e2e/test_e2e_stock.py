@@ -176,3 +176,56 @@ def test_an_import_shows_its_progress_then_its_report(
     expect(page.locator("#skipped tbody tr")).to_have_count(1)
     expect(page.locator("#skipped tbody tr").first).to_contain_text("line 302")
     assert page.url == job_url
+
+
+NEW_IMPERIALISM = "9780745334530"  # not in the demo catalogue: the test adds it
+
+
+@pytest.mark.e2e
+def test_a_new_book_added_through_the_form_then_booked_in_and_corrected(
+    page: Page, signed_in: Callable[..., object]
+) -> None:
+    signed_in(page, "stock")
+    page.goto("/staff/stock")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Add a new book").click()
+
+    # An ISBN-10 as printed on the back cover; the cursor starts in its box.
+    expect(page.locator("#book-isbn")).to_be_focused()
+    page.keyboard.type("0-7453-3453-9")
+    page.locator("#book-title").fill("The New Imperialism")
+    page.locator("#book-authors").fill("David Harvey")
+    page.locator("#book-format").fill("paperback")
+    page.locator("#book-price").fill("£14.99")
+    page.locator("#book-subjects").fill("imperialism, political-economy")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add the book").click()
+
+    # The book's stock page, stored under its ISBN-13, with no stock yet and goods in offered.
+    expect(page).to_have_url(re.compile(f"/staff/stock/books/{NEW_IMPERIALISM}\\?done=added$"))
+    expect(page.get_by_role("status")).to_contain_text("Book added to the catalogue")
+    expect(page.locator("h1")).to_have_text("The New Imperialism")
+    expect(page.locator("#on-hand")).to_have_text("0")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add it to the delivery in goods in").click()
+    quantity = page.locator(f"#qty-{NEW_IMPERIALISM}")
+    expect(quantity).to_have_value("1")
+    quantity.fill("4")
+    with page.expect_navigation():
+        page.locator("#confirm").click()
+    expect(page.locator("#written")).to_contain_text("4 copies of 1 book")
+
+    # Its details corrected on its stock page.
+    page.goto(f"/staff/stock/books/{NEW_IMPERIALISM}")
+    expect(page.locator("#on-hand")).to_have_text("4")
+    page.get_by_text("Edit details").click()
+    page.locator("#book-price").fill("15.99")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save details").click()
+    expect(page.get_by_role("status")).to_have_text("Details saved.")
+    expect(page.locator("dl.figures")).to_contain_text("£15.99")
+
+    # A reader finds it in the shop, at its new price.
+    page.goto(f"/books/{NEW_IMPERIALISM}")
+    expect(page.locator("h1")).to_contain_text("The New Imperialism")
+    expect(page.locator("main")).to_contain_text("£15.99")

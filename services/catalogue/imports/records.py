@@ -8,8 +8,9 @@ so a price or an ISBN means the same whatever file it came in.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from functools import partial
 
 import msgspec
 
@@ -24,7 +25,6 @@ FIELDS = ("isbn13", *BookUpdate.__struct_fields__, "stock")
 _SUBJECT_SEPARATORS = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"['’]")
 _WHOLE = re.compile(r"-?[0-9]+")
-_FIELD_OF_PATH = re.compile(r"[a-z0-9_]+")
 # How a spreadsheet shows a 13-digit number in a cell not formatted as text (its last
 # digits are gone by then).
 _SCIENTIFIC_NOTATION = re.compile(r"\d(?:[.,]\d*)?[eE]\+?\d+")
@@ -86,37 +86,45 @@ def parsed(location: Location, fields: Mapping[str, object]) -> ParsedRecord:
 
 def build_book(fields: Mapping[str, object]) -> BookCreate:
     """Check and normalise one record's fields; raises RecordInvalid with the first problem."""
-    values: dict[str, object] = {
-        "isbn13": _isbn(fields.get("isbn13")),
-        "title": _text("title", fields.get("title"), required=True),
-        "subtitle": _text("subtitle", fields.get("subtitle")),
-        "authors": _names("authors", fields.get("authors")),
-        "publisher": _text("publisher", fields.get("publisher")),
-        "year": _whole("year", fields.get("year")),
-        "format": _format(fields.get("format")),
-        "price_pence": _price(fields.get("price_pence")),
-        "subjects": _subjects(fields.get("subjects")),
-        "description": _text("description", fields.get("description")) or "",
-        "cover_url": _url("cover_url", fields.get("cover_url")),
-        "reorder_point": _whole("reorder_point", fields.get("reorder_point")),
-        "stock": _whole("stock", fields.get("stock")),
-    }
-    # Absent optional fields take BookCreate's defaults; its constraints (lengths, ranges) apply.
-    present = {key: value for key, value in values.items() if value is not None}
-    try:
-        return msgspec.convert(present, BookCreate)
-    except msgspec.ValidationError as error:
-        raise RecordInvalid(_explain(error, present)) from error
+    checked = check_book(fields)
+    if isinstance(checked, BookCreate):
+        return checked
+    raise RecordInvalid(next(iter(checked.values())))
 
 
-def _explain(error: msgspec.ValidationError, values: Mapping[str, object]) -> str:
-    """ "Expected `int` <= 2100 - at `$.year`" as "year 20009: expected a number <= 2100"."""
-    message, _, path = str(error).partition(" - at `$.")
-    field = _FIELD_OF_PATH.match(path)
-    if field is None:
-        return f"invalid record: {message}"
-    name = field.group(0)
-    value = values.get(name)
+def check_book(fields: Mapping[str, object]) -> BookCreate | dict[str, str]:
+    """The book the fields make, or each field's problem by key, in the order build_book
+    meets them: every field is checked, so a form can say all that is wrong at once."""
+    values: dict[str, object] = {}
+    problems: dict[str, str] = {}
+    for name, check in _CHECKS.items():
+        try:
+            value = check(fields.get(name))
+        except RecordInvalid as error:
+            problems[name] = str(error)
+            continue
+        # Absent optional fields take BookCreate's defaults.
+        if value is not None:
+            values[name] = value
+    if not problems:
+        try:
+            return msgspec.convert(values, BookCreate)
+        except msgspec.ValidationError:
+            pass
+    # BookCreate's constraints (lengths, ranges), field by field to find every one broken.
+    for name in BookCreate.__struct_fields__:
+        if name not in values:
+            continue
+        try:
+            msgspec.convert(values[name], _TYPES[name])
+        except msgspec.ValidationError as error:
+            problems[name] = _explain(name, error, values[name])
+    return problems
+
+
+def _explain(name: str, error: msgspec.ValidationError, value: object) -> str:
+    """ "Expected `int` <= 2100" of the year as "year 20009: expected a number <= 2100"."""
+    message = str(error).partition(" - at `$")[0]
     shown = f" {value!r}" if isinstance(value, str) and len(value) <= 40 else ""
     if isinstance(value, int):
         shown = f" {value}"
@@ -138,9 +146,13 @@ def _isbn(value: object) -> str:
     if not isinstance(value, str):
         raise RecordInvalid(f"invalid ISBN: {value!r} is not text")
     if _SCIENTIFIC_NOTATION.fullmatch(value.strip()):
+        shown = value.strip()
+        kept = sum(character.isdigit() for character in shown.lower().partition("e")[0])
         raise RecordInvalid(
-            f"this ISBN was turned into a number by a spreadsheet ({value.strip()}): "
-            "format the column as text and export again"
+            f"a spreadsheet turned this ISBN into the number {shown}, which keeps only {kept} of "
+            "its 13 digits, so the book cannot be known from it: in the spreadsheet the file was "
+            "saved from, format the ISBN column as text (or as a number with no decimal places) "
+            "so that every cell shows all 13 digits, then save the CSV again"
         )
     try:
         return to_isbn13(value)
@@ -240,3 +252,23 @@ def _kind(value: object) -> str:
     return {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(
         type(value), type(value).__name__
     )
+
+
+# Each field's check and normalisation by key, in the order they are checked (None: absent).
+_CHECKS: dict[str, Callable[[object], object]] = {
+    "isbn13": _isbn,
+    "title": partial(_text, "title", required=True),
+    "subtitle": partial(_text, "subtitle"),
+    "authors": partial(_names, "authors"),
+    "publisher": partial(_text, "publisher"),
+    "year": partial(_whole, "year"),
+    "format": _format,
+    "price_pence": _price,
+    "subjects": _subjects,
+    "description": lambda value: _text("description", value) or "",
+    "cover_url": partial(_url, "cover_url"),
+    "reorder_point": partial(_whole, "reorder_point"),
+    "stock": partial(_whole, "stock"),
+}
+# Each field's type in BookCreate, with its constraints.
+_TYPES = {field.name: field.type for field in msgspec.structs.fields(BookCreate)}

@@ -24,6 +24,7 @@ from services.catalogue.staff_pages.goods_in import GoodsInDesk
 from services.catalogue.staff_pages.goods_in_pages import GoodsInPages
 from services.catalogue.staff_pages.import_jobs import ImportJobs
 from services.catalogue.staff_pages.import_pages import ImportPages
+from services.catalogue.staff_pages.new_book_pages import NewBookPages
 from services.catalogue.staff_pages.reorder_pages import ReorderPages
 from services.catalogue.staff_pages.shelves import Shelves
 from services.catalogue.staff_pages.stock_take_pages import StockTakePages
@@ -39,7 +40,14 @@ class StockPages:
     submissions: Submissions
     redis: Redis
     route_handlers: list[Any] = field(
-        default_factory=lambda: [BookPages, GoodsInPages, StockTakePages, ReorderPages, ImportPages]
+        default_factory=lambda: [
+            BookPages,
+            NewBookPages,
+            GoodsInPages,
+            StockTakePages,
+            ReorderPages,
+            ImportPages,
+        ]
     )
 
     @classmethod

@@ -8,18 +8,20 @@ from typing import Annotated
 
 import msgspec
 from litestar import get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from services.catalogue.controllers.dependencies import Actor, Books, Stock
+from services.catalogue.domain import fields_digest
 from services.catalogue.schemas import Adjustment, BookUpdate, SearchResults
-from services.catalogue.service import BookService, StockService
+from services.catalogue.service import BookService, DetailsChanged, StockService
 from services.catalogue.staff_pages import forms
-from services.catalogue.staff_pages.submissions import Submissions, new_token
+from services.catalogue.staff_pages.book_form import DETAILS, BookForm, corrected_details
+from services.catalogue.staff_pages.submissions import new_token
 from services.catalogue.staff_pages.web import (
     NOTICES,
     Cut,
+    OnceOnly,
     Query,
     StockArea,
     book_path,
@@ -32,11 +34,14 @@ from shared.isbn import InvalidISBN, hyphenless, is_isbn, to_isbn13
 from shared.web import Form
 
 SEARCH_RESULTS = 30
+CHANGED_MEANWHILE = (
+    "Someone changed this book's details while you were editing them, so yours were not "
+    "saved. The book as it stands now is shown above; your changes are still in the form: "
+    "check them against it and save again."
+)
 LEDGER_PAGE = 50
 # An entry's id (a 64-bit integer): a larger one in an edited address is a 400, not a failed query.
 LedgerPosition = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)]
-# The forms already acted on (the app's `submissions` dependency).
-OnceOnly = NamedDependency[Submissions]
 
 
 # What reads as an attempt at an ISBN (13 digits, or 10 the last of which may be X).
@@ -86,6 +91,7 @@ class BookPages(StockArea):
                         "q": q,
                         "results": None,
                         "error": f"No book with ISBN {isbn13} in the catalogue.",
+                        "missing_isbn": isbn13,
                     },
                     status_code=404,
                 )
@@ -121,7 +127,14 @@ class BookPages(StockArea):
         isbn13 = to_isbn13(isbn)
         if isbn13 != isbn:
             return see_other(book_path(isbn13))
-        return await self._book_page(books, stock, isbn13, before=before, notice=NOTICES.get(done))
+        return await self._book_page(
+            books,
+            stock,
+            isbn13,
+            before=before,
+            notice=NOTICES.get(done),
+            offer_goods_in=done == "added",
+        )
 
     @post("/books/{isbn:str}/adjust")
     async def adjust(
@@ -156,8 +169,8 @@ class BookPages(StockArea):
             return b""
 
         try:
-            await submissions.once(
-                forms.text(data, "submission", limit=64),
+            await submissions.once_per_form(
+                data,
                 write,
                 busy="An earlier click on this form is still being written: reload the page in "
                 "a moment to see the stock.",
@@ -206,6 +219,50 @@ class BookPages(StockArea):
             )
         return see_other(book_path(isbn13), done="saved")
 
+    @post("/books/{isbn:str}/edit")
+    async def edit(
+        self,
+        books: Books,
+        stock: Stock,
+        submissions: OnceOnly,
+        actor: Actor,
+        isbn: FromPath[str],
+        data: Form,
+    ) -> Template | Redirect:
+        """Correct the book's details, once per form shown, and only if nobody has changed
+        them since the form was shown: the form carries their digest."""
+        isbn13 = to_isbn13(isbn)
+        form = BookForm.from_data(data)
+
+        async def write() -> bytes:
+            await books.update(
+                isbn13=isbn13,
+                changes=corrected_details(form, isbn13=isbn13),
+                actor=actor,
+                shown=forms.text(data, "shown", limit=64),
+            )
+            return b""
+
+        try:
+            await submissions.once_per_form(
+                data,
+                write,
+                busy="An earlier click on this form is still being saved: reload the page in "
+                "a moment to see the book.",
+            )
+        except ShopError as error:
+            # After DetailsChanged the page's form carries the details as they stand now, with
+            # what was typed kept: saving it again is a change made knowingly.
+            problem = CHANGED_MEANWHILE if isinstance(error, DetailsChanged) else None
+            return await self._book_page(
+                books,
+                stock,
+                isbn13,
+                edit=form.refused(error, problem=problem),
+                status_code=error.status_code,
+            )
+        return see_other(book_path(isbn13), done="edited")
+
     async def _book_page(
         self,
         books: BookService,
@@ -217,8 +274,12 @@ class BookPages(StockArea):
         adjust_error: str | None = None,
         details_error: str | None = None,
         entered: dict[str, str] | None = None,
+        edit: BookForm | None = None,
+        offer_goods_in: bool = False,
         status_code: int = 200,
     ) -> Template:
+        """`edit`: the details form as refused, shown open with what was typed;
+        `offer_goods_in`: the book was just added, with no stock yet."""
         book = await books.get(isbn13=isbn13)
         ledger = await stock.ledger(isbn13=isbn13, limit=LEDGER_PAGE + 1, before_id=before)
         awaiting_dispatch = await stock.awaiting_dispatch(isbn13=isbn13)
@@ -236,7 +297,12 @@ class BookPages(StockArea):
                 "details_error": details_error,
                 "entered": entered or {},
                 "submission": new_token(),
-                "price_pounds": f"{book.price_pence // 100}.{book.price_pence % 100:02d}",
+                "edit_submission": new_token(),
+                "price_pounds": forms.pounds(book.price_pence),
+                "edit": edit or BookForm.of_book(book),
+                "edit_open": edit is not None,
+                "shown": fields_digest(book, DETAILS),
+                "offer_goods_in": offer_goods_in,
             },
             status_code=status_code,
         )

@@ -43,6 +43,11 @@ def pounds_to_pence(raw: str) -> int:
     return pence
 
 
+def pounds(pence: int) -> str:
+    """1299 as "12.99": a price as its field shows it, for pounds_to_pence to read back."""
+    return f"{pence // 100}.{pence % 100:02d}"
+
+
 def prefixed(form: Mapping[str, Any], prefix: str) -> dict[str, str]:
     """Fields named `<prefix><isbn>` (one per book on a form), by ISBN."""
     return {

@@ -39,6 +39,7 @@ MAX_REFERENCE = 200
 # Distinct refused scans listed; past this the oldest are only counted.
 MAX_REFUSED = 50
 EMPTY = "The delivery is empty: scan the books first."
+NOT_IN_CATALOGUE = "is not in the catalogue"
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -56,6 +57,11 @@ class RefusedScan(msgspec.Struct, kw_only=True):
     scanned: str
     reason: str
     times: int = 1
+
+    @property
+    def unknown_isbn(self) -> str | None:
+        """The ISBN scanned, if it was refused as a book the catalogue does not have yet."""
+        return self.scanned if self.reason == NOT_IN_CATALOGUE else None
 
 
 class PendingDelivery(msgspec.Struct, kw_only=True):
@@ -140,6 +146,10 @@ class ScanRefused(InvalidInput):
     def __init__(self, message: str, *, refusal: RefusedScan | None = None) -> None:
         super().__init__(message)
         self.refusal = refusal
+
+    @property
+    def unknown_isbn(self) -> str | None:
+        return None if self.refusal is None else self.refusal.unknown_isbn
 
 
 def _new_delivery() -> PendingDelivery:
@@ -361,7 +371,7 @@ class GoodsInDesk:
             raise ScanRefused(
                 f"Not added: no book with ISBN {isbn13} in the catalogue. Add the book (or "
                 "import the supplier's file) first, then scan it again.",
-                refusal=RefusedScan(scanned=isbn13, reason="is not in the catalogue"),
+                refusal=RefusedScan(scanned=isbn13, reason=NOT_IN_CATALOGUE),
             ) from None
 
     async def _change(

@@ -13,7 +13,12 @@ from litestar.response import Redirect, Template
 
 from services.catalogue.controllers.dependencies import Actor
 from services.catalogue.staff_pages import forms
-from services.catalogue.staff_pages.goods_in import GoodsInDesk, ListChanged, PendingDelivery
+from services.catalogue.staff_pages.goods_in import (
+    GoodsInDesk,
+    ListChanged,
+    PendingDelivery,
+    ScanRefused,
+)
 from services.catalogue.staff_pages.web import (
     NOTICES,
     StockArea,
@@ -79,7 +84,11 @@ class GoodsInPages(StockArea):
         except ShopError as error:
             delivery = await goods_in.pending(staff.staff_id)
             return self._delivery(
-                request, delivery, error=error.message, status_code=error.status_code
+                request,
+                delivery,
+                error=error.message,
+                status_code=error.status_code,
+                unknown_isbn=error.unknown_isbn if isinstance(error, ScanRefused) else None,
             )
         if not is_htmx(request):
             return see_other("/staff/stock/goods-in")
@@ -190,14 +199,17 @@ class GoodsInPages(StockArea):
         whole_page: bool = False,
         typed: DeliveryForm | None = None,
         removed: Sequence[str] = (),
+        unknown_isbn: str | None = None,
     ) -> Template:
         """htmx: the list (with its message) to swap in, as 200 so htmx swaps an error too;
         otherwise the whole page. `typed`: the form as refused, shown as typed to correct;
-        `removed`: the ISBNs of rows a save took off, for htmx to delete from the page."""
+        `removed`: the ISBNs of rows a save took off, for htmx to delete from the page;
+        `unknown_isbn`: the scan refused was of a book to add to the catalogue first."""
         context = {
             "delivery": delivery,
             "notice": notice,
             "error": error,
+            "unknown_isbn": unknown_isbn,
             "last": last,
             "typed": typed or DeliveryForm(),
             "removed": removed,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -63,6 +64,12 @@ class Submissions:
             if loop.time() >= deadline:
                 raise Conflict(busy)
             await asyncio.sleep(0.1)
+
+    async def once_per_form(
+        self, form: Mapping[str, Any], act: Callable[[], Awaitable[bytes]], *, busy: str
+    ) -> Kept:
+        """`once`, for a form whose `submission` field carries the token of its rendering."""
+        return await self.once(str(form.get("submission") or ""), act, busy=busy)
 
     async def result(self, token: str) -> Kept | None:
         """What the post of `token` wrote, None if none has acted (or it was long ago)."""

@@ -9,10 +9,12 @@ from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request
 from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from services.catalogue.staff_pages.submissions import Submissions
 from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.auth.sessions import StaffIdentity, current_staff
@@ -21,10 +23,15 @@ from shared.shop_time import shop_time
 T = TypeVar("T")
 
 Query = Annotated[str, QueryParameter(max_length=200)]
+# The forms already acted on (the app's `submissions` dependency).
+OnceOnly = NamedDependency[Submissions]
 # What a redirect after a change may ask the next page to say (never free text in a URL).
 NOTICES = {
     "adjusted": "Stock adjusted: the ledger below shows the change.",
     "saved": "Price and reorder point saved.",
+    "added": "Book added to the catalogue. It has no stock yet: book its copies in through "
+    "goods in.",
+    "edited": "Details saved.",
     "cleared": "The delivery list was cleared.",
 }
 

@@ -72,7 +72,7 @@ async def test_scans_refused_at_a_scanners_pace_stay_listed_after_later_scans(
 
     assert "Added The New Imperialism: 1 on this delivery." in last.text
     assert refused(last) == [
-        f"{UNKNOWN} is not in the catalogue",
+        f"{UNKNOWN} is not in the catalogue: add it",
         "12345 is not an ISBN: expected 13 digits (or 10, the last may be X)",
     ]
     assert heading(last) == "This delivery: 4 copies of 3 books"
@@ -85,7 +85,7 @@ async def test_the_same_scan_refused_again_is_counted_not_listed_twice(client: C
     await scan(client, CAPITAL)
     again = await scan(client, "978-1-234-56789-7")
 
-    assert refused(again) == [f"{UNKNOWN} is not in the catalogue (scanned 2 times)"]
+    assert refused(again) == [f"{UNKNOWN} is not in the catalogue (scanned 2 times): add it"]
 
 
 async def test_scans_refused_without_script_are_listed_on_the_page(client: Client) -> None:
