@@ -15,7 +15,7 @@ from services.checkout import domain
 from services.checkout.domain import Delivery, OrderStatus, PricedLine
 from services.checkout.fulfilment import FulfilmentStage, fulfilment_stage, in_fulfilment_clause
 from services.checkout.models import Book, Email, Order, OrderLine, Refund
-from services.checkout.orders import copies_refunded, get_by_reference, priced_lines
+from services.checkout.orders import after_refunds, get_by_reference
 from services.checkout.service import WantedLine
 from services.checkout.settings import CheckoutSettings
 from shared.db import Database
@@ -96,8 +96,8 @@ class OrderDetail:
     stage: FulfilmentStage | None
     # Status changes and refunds together, oldest first.
     history: tuple[HistoryEntry, ...]
-    # Copies of each line (by ISBN) that a refund by line may still pay back.
-    copies_left: dict[str, int]
+    # Each line's copies bought and refunded, and the money refunded and still paid.
+    now: domain.OrderAfterRefunds
     emails: tuple[Email, ...]
 
 
@@ -341,7 +341,6 @@ class StaffDesk:
             refunds = await session.scalars(
                 select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
             )
-            refunded = await copies_refunded(session, order)
             sent = await session.scalars(
                 select(Email).where(Email.order_id == order.id).order_by(Email.id)
             )
@@ -349,7 +348,7 @@ class StaffDesk:
                 order=order,
                 stage=fulfilment_stage(order),
                 history=_history(order, refunds),
-                copies_left=domain.copies_left(priced_lines(order), refunded),
+                now=await after_refunds(session, order),
                 emails=tuple(sent),
             )
 
@@ -369,12 +368,14 @@ def _history(order: Order, refunds: Iterable[Refund]) -> tuple[HistoryEntry, ...
         if copies and refund.restocked:
             copies += "; back on the shelf"
         note = f"{refund.reason} ({copies})" if copies else refund.reason
+        # Every refund but those handed back at the counter went through Stripe.
+        where = "" if refund.stripe_refund_id else " at the counter"
         entries.append(
             (
                 refund.created_at,
                 0,
                 HistoryEntry(
-                    f"refund {format_pence(refund.amount_pence)}", refund.created_at, note
+                    f"refund {format_pence(refund.amount_pence)}{where}", refund.created_at, note
                 ),
             )
         )

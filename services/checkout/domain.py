@@ -179,6 +179,20 @@ def parse_quantity(raw: object, *, maximum: int) -> int:
     return quantity
 
 
+# An amount typed in pounds: "3.50", "£3.50", "3.5" or "3".
+POUNDS = re.compile(r"£?\s*([0-9]{1,7})(?:\.([0-9]{1,2}))?")
+
+
+def parse_pounds(raw: str) -> int:
+    """Pence from an amount a person typed in pounds, exactly (never through a float);
+    InvalidInput otherwise."""
+    match = POUNDS.fullmatch(raw.strip())
+    if match is None:
+        raise InvalidInput(f"Give the amount in pounds and pence, such as 3.50, not {raw!r}.")
+    pounds, pence = match.groups()
+    return int(pounds) * 100 + int((pence or "0").ljust(2, "0"))
+
+
 # Where we post to: the postage table prices UK post only.
 POSTAGE_COUNTRIES = ("GB",)
 # A UK postcode's form (not that it exists), as Stripe's page checks a web order's; GIR 0AA is
@@ -358,3 +372,88 @@ def restocks(status: OrderStatus, *, copies: Mapping[str, int] | None, asked: bo
 def nothing_left_to_send(lines: Sequence[PricedLine], refunded: Mapping[str, int]) -> bool:
     """Every copy of the order refunded by line: there is nothing to post or collect."""
     return not any(copies_left(lines, refunded).values())
+
+
+class RefundRoute(StrEnum):
+    """How a refund's money goes back: through Stripe to the card or account that paid, or
+    handed over at the shop counter where it was paid (and only recorded here)."""
+
+    STRIPE = "stripe"
+    COUNTER = "counter"
+
+
+def refund_route(
+    status: OrderStatus, *, payment_method: str | None, paid_through_stripe: bool
+) -> RefundRoute | None:
+    """The way the order's money goes back; None while nothing is paid that may be refunded.
+    The rest of a refund (which copies, how much, the shelf, the order's end) is the same
+    either way."""
+    if status not in REFUNDABLE:
+        return None
+    if paid_through_stripe:
+        return RefundRoute.STRIPE
+    return RefundRoute.COUNTER if payment_method == PaymentMethod.ON_COLLECTION else None
+
+
+@dataclass(frozen=True)
+class LineAfterRefunds:
+    """One of the order's lines as its refunds by line left it."""
+
+    isbn13: str
+    title: str
+    unit_price_pence: int
+    bought: int
+    refunded: int
+
+    @property
+    def kept(self) -> int:
+        """Copies the customer still has (or is still to be sent), paid for."""
+        return self.bought - self.refunded
+
+    @property
+    def refunded_pence(self) -> int:
+        return self.unit_price_pence * self.refunded
+
+    @property
+    def paid_pence(self) -> int:
+        return self.unit_price_pence * self.kept
+
+
+@dataclass(frozen=True)
+class OrderAfterRefunds:
+    """What the order now is: each line's copies bought and refunded, and the money refunded
+    and still paid. The order's money counts what no line's copies account for (refunds by
+    amount or on Stripe's dashboard, the postage), so it can be more than its lines'."""
+
+    lines: tuple[LineAfterRefunds, ...]
+    total_pence: int
+    refunded_pence: int
+
+    @property
+    def paid_pence(self) -> int:
+        return self.total_pence - self.refunded_pence
+
+
+def after_refunds(
+    lines: Sequence[PricedLine],
+    refunded: Mapping[str, int],
+    *,
+    total_pence: int,
+    refunded_pence: int,
+) -> OrderAfterRefunds:
+    """The order after its refunds; `refunded` counts copies refunded by line (ISBN -> copies)."""
+    left = copies_left(lines, refunded)
+    return OrderAfterRefunds(
+        lines=tuple(
+            LineAfterRefunds(
+                isbn13=line.isbn13,
+                title=line.title,
+                unit_price_pence=line.unit_price_pence,
+                bought=line.quantity,
+                refunded=line.quantity - left[line.isbn13],
+            )
+            for line in lines
+        ),
+        total_pence=total_pence,
+        refunded_pence=refunded_pence,
+    )

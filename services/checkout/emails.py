@@ -196,10 +196,14 @@ def late_payment_refunded(order: Order, *, amount_pence: int) -> EmailMessage:
     )
 
 
-def refund_notice(order: Order, *, amount_pence: int, reason: str) -> EmailMessage:
+def refund_notice(
+    order: Order, *, amount_pence: int, reason: str, at_counter: bool
+) -> EmailMessage:
+    """`at_counter`: the money was handed back in the shop, where it was paid, not to a card."""
+    how = " The money was returned to you at the shop counter." if at_counter else ""
     body = (
         f"We have refunded {format_pence(amount_pence)} of your order {order.reference} "
-        f"({reason}). In all, {format_pence(order.refunded_pence)} of "
+        f"({reason}).{how} In all, {format_pence(order.refunded_pence)} of "
         f"{format_pence(order.total_pence)} has been refunded.\n"
     )
     return _email(order, "refund", f"Refund on your order {order.reference}", body)

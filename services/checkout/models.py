@@ -147,7 +147,10 @@ class Refund(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("orders.id"), index=True)
+    # None for money handed back at the shop counter.
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The staff form's key: its second submit (a double click) finds this refund.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     amount_pence: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)

@@ -403,16 +403,22 @@ async def record_refund(
     at: datetime,
     copies: Mapping[str, int] | None = None,
     restocked: bool = False,
+    idempotency_key: str | None = None,
 ) -> Refund | None:
     """Remember a refund once, with the copies (ISBN -> copies) it paid back and whether they
-    go back on the shelf, and bring the order's refunded figure up to Stripe's; None if this
-    Stripe refund was already recorded."""
-    known = await session.scalar(select(func.count()).where(Refund.stripe_refund_id == refund.id))
-    if known:
-        return None
+    go back on the shelf, and bring the order's refunded figure up to the refund's running
+    total (Stripe's, for a card); None if this Stripe refund was already recorded.
+    `idempotency_key`: that of the form that asked for it."""
+    if refund.id is not None:
+        known = await session.scalar(
+            select(func.count()).where(Refund.stripe_refund_id == refund.id)
+        )
+        if known:
+            return None
     row = Refund(
         order_id=order.id,
         stripe_refund_id=refund.id,
+        idempotency_key=idempotency_key,
         amount_pence=refund.amount_pence,
         reason=reason,
         created_at=at,
@@ -428,6 +434,26 @@ async def record_refund(
     order.refunded_pence = max(order.refunded_pence, refund.charge_refunded_pence)
     await session.flush()
     return row
+
+
+def handed_back(order: Order, amount_pence: int) -> RefundMade:
+    """Money given back at the shop counter, told as Stripe tells a refund, with no Stripe id:
+    the running total is the order's own, read under its lock."""
+    return RefundMade(
+        id=None,
+        amount_pence=amount_pence,
+        charge_refunded_pence=order.refunded_pence + amount_pence,
+    )
+
+
+async def refund_asked_before(session: AsyncSession, idempotency_key: str | None) -> bool:
+    """Whether the form that carries this key has already made its refund (a second submit)."""
+    if not idempotency_key:
+        return False
+    found = await session.scalar(
+        select(func.count()).where(Refund.idempotency_key == idempotency_key)
+    )
+    return bool(found)
 
 
 async def return_to_stock(uow: UnitOfWork, order: Order, refund: Refund) -> None:
@@ -462,6 +488,19 @@ async def copies_refunded(session: AsyncSession, order: Order) -> dict[str, int]
         .group_by(RefundLine.isbn13)
     )
     return {isbn13: int(copies) for isbn13, copies in refunded}
+
+
+async def after_refunds(session: AsyncSession, order: Order) -> domain.OrderAfterRefunds:
+    """What the order now is, its refunds taken off: per line and in money."""
+    # Every refund raises refunded_pence: an order without one needs no look at refund lines,
+    # which spares the success page's refreshes a query.
+    refunded = await copies_refunded(session, order) if order.refunded_pence else {}
+    return domain.after_refunds(
+        priced_lines(order),
+        refunded,
+        total_pence=order.total_pence,
+        refunded_pence=order.refunded_pence,
+    )
 
 
 def priced_lines(order: Order) -> list[PricedLine]:

@@ -92,10 +92,12 @@ class CheckoutSession:
 
 @dataclass(frozen=True)
 class RefundMade:
-    id: str
+    # Stripe's id of the refund; None for money handed back at the shop counter.
+    id: str | None
     amount_pence: int
     # The charge's running total of refunds just after this one: it counts refunds made on
-    # Stripe's dashboard whose charge.refunded may not have reached us yet.
+    # Stripe's dashboard whose charge.refunded may not have reached us yet. At the counter,
+    # the order's own running total.
     charge_refunded_pence: int
 
 

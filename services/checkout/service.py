@@ -6,7 +6,6 @@ import asyncio
 import logging
 import re
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,17 +23,20 @@ from services.checkout.domain import (
     OrderStatus,
     PaymentMethod,
     PricedLine,
+    RefundRoute,
 )
 from services.checkout.fulfilment import FULFILMENT_STEPS, FulfilmentStage, fulfilment_stage
 from services.checkout.models import Book, Email, Order, StatusChange
 from services.checkout.orders import (
     Clock,
     add_lines,
+    after_refunds,
     close_sale,
     copies_refunded,
     end_if_refunded,
     get_by_reference,
     get_for_update,
+    handed_back,
     insert_order,
     is_duplicate,
     load_for_update,
@@ -42,9 +44,9 @@ from services.checkout.orders import (
     move_detached,
     order_paid_event,
     order_refunded_event,
-    priced_lines,
     queue_email,
     record_refund,
+    refund_asked_before,
     release,
     reprice,
     return_to_stock,
@@ -56,9 +58,11 @@ from services.checkout.payments import (
     PaymentGateway,
     PaymentProviderUnavailable,
     PaymentRequestRefused,
+    RefundMade,
     SessionLine,
     SessionRequest,
 )
+from services.checkout.refunds import RefundAsked, plan_refund
 from services.checkout.settings import CheckoutSettings
 from shared.contracts import CommitReservation, ReservationReply, ReserveStock
 from shared.db import Database
@@ -107,6 +111,14 @@ class Customer:
 class Placed:
     order: Order
     payment_url: str | None = None
+
+
+@dataclass(frozen=True)
+class FoundOrder:
+    """An order as the reader's pages show it, and what its refunds have left of it."""
+
+    order: Order
+    now: domain.OrderAfterRefunds
 
 
 class OrderService:
@@ -667,64 +679,42 @@ class OrderService:
         lines: Sequence[tuple[str, int]] | None = None,
         everything: bool = False,
         restock: bool | None = None,
+        idempotency_key: str | None = None,
     ) -> Order:
-        """A full or partial refund through Stripe, by amount or by lines; `everything` refunds
-        whatever Stripe has left, counting dashboard refunds whose webhook has not come yet.
+        """A full or partial refund, by amount or by lines (`refunds.plan_refund`'s rules);
+        `everything` refunds whatever is left. An order paid by card is refunded through
+        Stripe, counting dashboard refunds whose webhook has not come yet; one paid at the
+        counter was refunded there, and is recorded the same way without Stripe.
 
-        Paid orders, and fulfilled ones (a book that arrives damaged, or comes back). A refund
-        by lines pays back only copies no earlier refund by line has; every refund stays
-        within the money left on the order. `restock`: whether the refunded copies go back on
-        the shelf; None for the rule (`domain.restocks`: yes before dispatch, no after)."""
+        `restock`: whether the refunded copies go back on the shelf; None for the rule (yes
+        before dispatch, no after). `idempotency_key`: the form's, so that its second submit
+        finds the refund the first made."""
+        asked = RefundAsked(
+            amount_pence=amount_pence,
+            copies=None if lines is None else _copies_wanted(lines),
+            everything=everything,
+            restock=restock,
+        )
         async with self._db.reading() as session:
             order = await get_by_reference(session, reference)
-            refunded = await copies_refunded(session, order)
-        if order.status not in domain.REFUNDABLE or not order.stripe_payment_intent:
-            raise Conflict(
-                f"Order {order.reference} is {order.status}"
-                + ("" if order.stripe_payment_intent else " and was not paid through Stripe")
-                + "; it cannot be refunded here."
-            )
-        copies = None if lines is None else _copies_wanted(lines)
-        if everything:
-            copies = {
-                isbn13: left
-                for isbn13, left in domain.copies_left(priced_lines(order), refunded).items()
-                if left
-            }
-        restocked = domain.restocks(OrderStatus(order.status), copies=copies, asked=restock)
-        amount = None
-        if not everything:
-            amount = domain.refund_amount(
-                total_pence=order.total_pence,
-                refunded_pence=order.refunded_pence,
-                amount_pence=amount_pence,
-                lines_pence=None
-                if copies is None
-                else domain.lines_refund_pence(
-                    priced_lines(order), refunded=refunded, wanted=copies
-                ),
-            )
-            if (
-                copies
-                and order.status == OrderStatus.PAID
-                and domain.nothing_left_to_send(
-                    priced_lines(order), Counter(refunded) + Counter(copies)
-                )
-            ):
-                # Every book refunded before any was sent: the postage goes back too, and the
-                # order ends rather than waiting in the packing queue with nothing to pack.
-                amount = None
-        asked = "rest" if amount is None else amount
-        # The same request retried (a double click) carries the same key: one refund.
-        key = f"order-{order.id}-refund-{order.refunded_pence}-{asked}"
-        made = await self._payments.refund(
-            payment_intent=order.stripe_payment_intent,
-            amount_pence=amount,
-            idempotency_key=key,
-            order_id=str(order.id),
+            if await refund_asked_before(session, idempotency_key):
+                return order
+            plan = plan_refund(order, await copies_refunded(session, order), asked)
+        made = (
+            await self._refund_through_stripe(order, plan.amount_pence)
+            if plan.route is RefundRoute.STRIPE
+            else None
         )
         async with self._uow() as uow:
             order = await get_for_update(uow.session, order.reference)
+            if await refund_asked_before(uow.session, idempotency_key):
+                return order
+            if made is None:
+                # No payment provider holds money handed back at the counter to what is left:
+                # the rules are checked again under the order's lock, against any refund made
+                # since.
+                plan = plan_refund(order, await copies_refunded(uow.session, order), asked)
+                made = handed_back(order, plan.amount_for(order))
             before = order.refunded_pence
             recorded = await record_refund(
                 uow.session,
@@ -732,18 +722,43 @@ class OrderService:
                 made,
                 reason=reason,
                 at=self._now(),
-                copies=copies,
-                restocked=restocked,
+                copies=plan.copies,
+                restocked=plan.restocked,
+                idempotency_key=idempotency_key,
             )
             if recorded is not None:
                 await return_to_stock(uow, order, recorded)
                 await self._after_refund(
-                    uow, order, before=before, amount_pence=made.amount_pence, reason=reason
+                    uow,
+                    order,
+                    before=before,
+                    amount_pence=made.amount_pence,
+                    reason=reason,
+                    route=plan.route,
                 )
         return order
 
+    async def _refund_through_stripe(self, order: Order, amount_pence: int | None) -> RefundMade:
+        """`amount_pence` None: whatever Stripe has left to refund on the payment."""
+        assert order.stripe_payment_intent is not None
+        asked = "rest" if amount_pence is None else amount_pence
+        # The same request retried (a double click) carries the same key: one refund.
+        return await self._payments.refund(
+            payment_intent=order.stripe_payment_intent,
+            amount_pence=amount_pence,
+            idempotency_key=f"order-{order.id}-refund-{order.refunded_pence}-{asked}",
+            order_id=str(order.id),
+        )
+
     async def _after_refund(
-        self, uow: UnitOfWork, order: Order, *, before: int, amount_pence: int, reason: str
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        *,
+        before: int,
+        amount_pence: int,
+        reason: str,
+        route: RefundRoute,
     ) -> None:
         await end_if_refunded(uow, order, at=self._now(), note=reason)
         # Less than this refund if its charge.refunded came first; more if it brought news of
@@ -753,7 +768,12 @@ class OrderService:
             queue_email(
                 uow.session,
                 order,
-                emails.refund_notice(order, amount_pence=amount_pence, reason=reason),
+                emails.refund_notice(
+                    order,
+                    amount_pence=amount_pence,
+                    reason=reason,
+                    at_counter=route is RefundRoute.COUNTER,
+                ),
             )
 
     async def cancel(self, reference: str, *, note: str) -> Order:
@@ -865,7 +885,7 @@ class OrderService:
         async with self._db.reading() as session:
             return await get_by_reference(session, reference)
 
-    async def find_for_reader(self, *, reference: str, email: str) -> Order:
+    async def find_for_reader(self, *, reference: str, email: str) -> FoundOrder:
         """The order only for the right reference with its email address or, for a customer
         who gave the phone-order staff only a number, its phone number; one answer for any
         mismatch."""
@@ -873,19 +893,22 @@ class OrderService:
             order = await session.scalar(
                 select(Order).where(Order.reference == domain.normalise_reference(reference))
             )
-        if order is None or not (
-            (order.customer_email and order.customer_email.strip().lower() == email.strip().lower())
-            or (order.customer_phone and domain.same_phone(email, order.customer_phone))
-        ):
-            raise NotFound("No order matches that reference and email address or phone number.")
-        return order
+            if order is None or not (
+                (
+                    order.customer_email
+                    and order.customer_email.strip().lower() == email.strip().lower()
+                )
+                or (order.customer_phone and domain.same_phone(email, order.customer_phone))
+            ):
+                raise NotFound("No order matches that reference and email address or phone number.")
+            return FoundOrder(order=order, now=await after_refunds(session, order))
 
-    async def by_session(self, session_id: str) -> Order:
+    async def by_session(self, session_id: str) -> FoundOrder:
         async with self._db.reading() as session:
             order = await session.scalar(select(Order).where(Order.stripe_session_id == session_id))
-        if order is None:
-            raise NotFound("We have no order for that payment session.")
-        return order
+            if order is None:
+                raise NotFound("We have no order for that payment session.")
+            return FoundOrder(order=order, now=await after_refunds(session, order))
 
     async def by_id(self, order_id: UUID) -> Order | None:
         async with self._db.reading() as session:

@@ -50,11 +50,13 @@ class BuyPagesController(Controller):
     async def success(self, orders: Orders, session_id: FromQuery[str]) -> Template:
         """Shown while the webhook confirms payment; it refreshes itself while a card payment is
         confirmed (not while a bank transfer is on its way) and never marks paid."""
-        order = await orders.by_session(session_id)
+        found = await orders.by_session(session_id)
+        order = found.order
         return Template(
             template_name="success.html",
             context={
                 "order": OrderRead.of(order),
+                "now": found.now,
                 "confirmed": order.status in _CONFIRMED,
                 "transfer_under_way": transfer_under_way(order),
                 "payment_failed": _payment_failed(order),
@@ -109,7 +111,7 @@ class OrderStatusController(Controller):
         reference = str(data.get("reference") or "")
         email = str(data.get("email") or "")
         try:
-            order = await orders.find_for_reader(reference=reference, email=email)
+            found = await orders.find_for_reader(reference=reference, email=email)
         except NotFound as error:
             return Template(
                 template_name="status.html",
@@ -124,9 +126,10 @@ class OrderStatusController(Controller):
         return Template(
             template_name="status.html",
             context={
-                "order": OrderRead.of(order),
+                "order": OrderRead.of(found.order),
+                "now": found.now,
                 "error": None,
-                "payment_failed": _payment_failed(order),
+                "payment_failed": _payment_failed(found.order),
             },
         )
 

@@ -13,15 +13,18 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from services.checkout.controllers.dependencies import Desk, Orders
+from services.checkout.controllers.staff_phone import new_key
 from services.checkout.desk import OrderView, StaffDesk
 from services.checkout.domain import (
-    REFUNDABLE,
     Delivery,
     OrderStatus,
+    RefundRoute,
     can_cancel,
     normalise_reference,
+    parse_pounds,
 )
 from services.checkout.fulfilment import FulfilmentStage, fulfilment_stage
+from services.checkout.refunds import refund_route_of
 from shared.auth.guards import requires, staff_actor
 from shared.auth.roles import Role
 from shared.errors import InvalidInput, ShopError
@@ -54,6 +57,9 @@ NOTICES = {
     "refund": "Refund made; the customer has been emailed.",
     "refund_restocked": "Refund made; the customer has been emailed, and the copies are back "
     "on the shelf.",
+    "counter_refund": "Refund given at the counter recorded; the customer has been emailed.",
+    "counter_refund_restocked": "Refund given at the counter recorded; the customer has been "
+    "emailed, and the copies are back on the shelf.",
     "resent": "The email will be sent again in a moment.",
     "cancelled": "Cancelled; the copies are back on the shelf.",
 }
@@ -74,7 +80,8 @@ def _view(raw: str, search: str) -> OrderView:
 
 
 def refund_request(form: FormMultiDict, lines: list[tuple[str, str]]) -> dict[str, Any]:
-    """The refund form as the use case takes it: a reason, and everything or some copies.
+    """The refund form as the use case takes it: a reason, and everything, an amount or some
+    copies.
 
     `lines` are the order's (ISBN, title); how many copies of each may still be refunded is
     the use case's to say, as it is for the JSON API."""
@@ -87,6 +94,9 @@ def refund_request(form: FormMultiDict, lines: list[tuple[str, str]]) -> dict[st
     restock = form.get("restock") == "yes" if "restock_offered" in form else None
     if form.get("what") == "all":
         return {"reason": reason, "lines": None, "full": True, "restock": restock}
+    if form.get("what") == "amount":
+        amount = parse_pounds(str(form.get("amount") or ""))
+        return {"reason": reason, "amount": amount, "full": False, "restock": restock}
     chosen: list[tuple[str, int]] = []
     for isbn13, title in lines:
         raw = str(form.get(f"refund_{isbn13}") or "0").strip() or "0"
@@ -145,6 +155,7 @@ class StaffOrdersController(Controller):
         """The order's page; `typed` is a refused refund form's fields, drawn again as they were."""
         detail = await desk.detail(reference)
         order = detail.order
+        route = refund_route_of(order)
         return _html(
             "staff/order_detail.html",
             {
@@ -153,8 +164,9 @@ class StaffOrdersController(Controller):
                 "stage": detail.stage,
                 "stage_names": STAGE_NAMES,
                 "finish": "collected" if order.delivery == Delivery.COLLECTION else "dispatched",
-                "refundable": order.status in REFUNDABLE and bool(order.stripe_payment_intent),
-                "left_pence": order.total_pence - order.refunded_pence,
+                "refundable": route is not None,
+                "at_counter": route is RefundRoute.COUNTER,
+                "refund_key": new_key(),
                 "cancellable": can_cancel(OrderStatus(order.status)),
                 "notice": notice,
                 "error": error,
@@ -218,7 +230,8 @@ class StaffOrdersController(Controller):
     async def refund(
         self, request: Request[Any, Any, Any], orders: Orders, desk: Desk, reference: FromPath[str]
     ) -> Redirect | Template:
-        """In full or by line; Stripe gives the money back and the customer is told why."""
+        """In full, by line or by amount; Stripe gives the money back (or staff did, at the
+        counter, for an order paid there) and the customer is told why."""
         order = await orders.get(reference)
         form = await request.form()
         typed = {key: str(form.get(key) or "") for key in form}
@@ -231,15 +244,19 @@ class StaffOrdersController(Controller):
         action = orders.refund(
             reference,
             reason=wanted["reason"],
+            amount_pence=wanted.get("amount"),
             everything=wanted["full"],
-            lines=None if wanted["full"] else wanted["lines"],
+            lines=wanted.get("lines"),
             restock=wanted["restock"],
+            idempotency_key=str(form.get("idempotency_key") or "") or None,
         )
-        # Without the box (an order not yet sent), the copies go back: domain.restocks.
-        restocking = (
+        # Copies refunded without the box (an order not yet sent) go back: domain.restocks.
+        restocking = "amount" not in wanted and (
             wanted["restock"] if wanted["restock"] is not None else order.status == OrderStatus.PAID
         )
         done = "refund_restocked" if restocking else "refund"
+        if refund_route_of(order) is RefundRoute.COUNTER:
+            done = f"counter_{done}"
         return await self._after(desk, reference, done, action, typed=typed)
 
     @post("/{reference:str}/cancel", status_code=303)

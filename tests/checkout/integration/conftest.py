@@ -36,6 +36,7 @@ from shared.auth.settings import StaffAuthSettings
 from shared.contracts import (
     BookChanged,
     LinePrice,
+    ReservationCommitted,
     ReservationReply,
     ReserveStock,
     ShortLine,
@@ -414,6 +415,15 @@ async def phone_order(
     placed = await clerk.post("/staff/phone/orders", data=form)
     assert placed.status_code == 303, placed.text
     return placed.headers["location"].rsplit("/", 1)[1]
+
+
+async def confirm_sale(shop: Shop, ref: str) -> None:
+    """The catalogue's ReservationCommitted for the order, as its worker would deliver it."""
+    order = next(o for o in await shop.orders() if o.reference == ref)
+    async with UnitOfWorkFactory(shop.db, outbox)() as uow:
+        await handlers.on_reservation_committed(
+            ReservationCommitted(order_id=order.reservation_id), uow=uow
+        )
 
 
 async def paid_phone_order(

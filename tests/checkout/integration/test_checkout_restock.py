@@ -9,13 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Shop, one, paid_phone_order, text_of
+from conftest import Shop, confirm_sale, one, paid_phone_order, text_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from services.checkout import handlers
-from services.checkout.models import Order, outbox
-from shared.contracts import ReservationCommitted
-from shared.messaging.unit_of_work import UnitOfWorkFactory
+from services.checkout.models import Order
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("stocked")]
 
@@ -26,15 +23,6 @@ RETURN = "catalogue.return_to_stock.v1"
 
 async def order_of(shop: Shop, ref: str) -> Order:
     return next(o for o in await shop.orders() if o.reference == ref)
-
-
-async def confirm_sale(shop: Shop, ref: str) -> None:
-    """The catalogue's ReservationCommitted for the order, as its worker would deliver it."""
-    order = await order_of(shop, ref)
-    async with UnitOfWorkFactory(shop.db, outbox)() as uow:
-        await handlers.on_reservation_committed(
-            ReservationCommitted(order_id=order.reservation_id), uow=uow
-        )
 
 
 async def returns(shop: Shop) -> list[dict[str, Any]]:

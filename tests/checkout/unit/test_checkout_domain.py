@@ -13,8 +13,11 @@ from services.checkout.domain import (
     Delivery,
     IllegalTransition,
     OrderStatus,
+    PaymentMethod,
     PostageTable,
     PricedLine,
+    RefundRoute,
+    after_refunds,
     check_phone,
     check_transition,
     copies_left,
@@ -22,9 +25,11 @@ from services.checkout.domain import (
     lines_refund_pence,
     new_reference,
     normalise_reference,
+    parse_pounds,
     parse_quantity,
     payment_link_expiry,
     refund_amount,
+    refund_route,
     restocks,
     same_phone,
     status_after_refund,
@@ -309,3 +314,56 @@ def test_refunded_copies_go_back_on_the_shelf_only_if_they_never_left_or_came_ba
     assert restocks(S.PAID, copies=None, asked=None) is False  # money only
     with pytest.raises(InvalidInput, match="Only a refund of copies"):
         restocks(S.PAID, copies={}, asked=True)
+
+
+def test_the_order_after_its_refunds_tells_each_lines_copies_and_money() -> None:
+    # One of the two Ragged refunded by line, and 150p more by amount (a late delivery).
+    now = after_refunds(LINES, {"9781788731799": 1}, total_pence=4092, refunded_pence=899 + 150)
+
+    imperialism, ragged = now.lines
+    assert (imperialism.bought, imperialism.refunded, imperialism.kept) == (1, 0, 1)
+    assert (imperialism.refunded_pence, imperialism.paid_pence) == (0, 1999)
+    assert (ragged.bought, ragged.refunded, ragged.kept) == (2, 1, 1)
+    assert (ragged.refunded_pence, ragged.paid_pence) == (899, 899)
+    # The order's money counts the refund that named no copies too.
+    assert (now.total_pence, now.refunded_pence, now.paid_pence) == (4092, 1049, 3043)
+
+
+def test_an_order_never_refunded_is_as_it_was_bought() -> None:
+    now = after_refunds(LINES, {}, total_pence=4092, refunded_pence=0)
+    assert [(line.bought, line.refunded) for line in now.lines] == [(1, 0), (2, 0)]
+    assert now.paid_pence == 4092
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "through_stripe", "route"),
+    [
+        (S.PAID, PaymentMethod.STRIPE_CHECKOUT, True, RefundRoute.STRIPE),
+        (S.FULFILLED, PaymentMethod.PAYMENT_LINK, True, RefundRoute.STRIPE),
+        # Paid at the counter as it was collected: handed back there.
+        (S.FULFILLED, PaymentMethod.ON_COLLECTION, False, RefundRoute.COUNTER),
+        # A payment Stripe took is refunded through Stripe, whatever was chosen before it.
+        (S.PAID, PaymentMethod.ON_COLLECTION, True, RefundRoute.STRIPE),
+        # Nothing paid yet, or nothing left.
+        (S.AWAITING_PAYMENT, PaymentMethod.ON_COLLECTION, False, None),
+        (S.REFUNDED, PaymentMethod.ON_COLLECTION, False, None),
+        (S.NEEDS_ATTENTION, PaymentMethod.STRIPE_CHECKOUT, True, None),
+    ],
+)
+def test_a_refund_goes_back_the_way_the_money_came(
+    status: OrderStatus, method: PaymentMethod, through_stripe: bool, route: RefundRoute | None
+) -> None:
+    assert refund_route(status, payment_method=method, paid_through_stripe=through_stripe) is route
+
+
+@pytest.mark.parametrize(
+    ("typed", "pence"), [("3.50", 350), ("£3.50", 350), ("3.5", 350), (" £ 12 ", 1200), ("0.05", 5)]
+)
+def test_an_amount_in_pounds_is_read_exactly(typed: str, pence: int) -> None:
+    assert parse_pounds(typed) == pence
+
+
+@pytest.mark.parametrize("typed", ["", "3.", "3.505", "-3", "three", "3,50", "1e3"])
+def test_an_amount_not_in_pounds_and_pence_is_refused(typed: str) -> None:
+    with pytest.raises(InvalidInput, match="in pounds and pence"):
+        parse_pounds(typed)

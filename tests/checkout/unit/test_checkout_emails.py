@@ -1,5 +1,5 @@
-"""What the emails say: the payment link's expiry by the shop's clock (shared.shop_time), and the
-receipt of an order paid at the counter."""
+"""What the emails say: the payment link's expiry by the shop's clock (shared.shop_time), the
+receipt of an order paid at the counter, and where a refund's money went."""
 
 from __future__ import annotations
 
@@ -122,3 +122,20 @@ def test_a_receipt_calls_free_delivery_free_rather_than_pricing_it_at_nothing() 
         ).body
         assert said in body
         assert "£0.00 (includes VAT" not in body
+
+
+def test_a_refund_handed_back_at_the_counter_says_so() -> None:
+    order = collection_order()
+    order.refunded_pence = 1299
+
+    at_counter = emails.refund_notice(
+        order, amount_pence=1299, reason="spare copy", at_counter=True
+    )
+    by_card = emails.refund_notice(order, amount_pence=1299, reason="spare copy", at_counter=False)
+
+    assert at_counter.subject == "Refund on your order ACDEFGHJ"
+    assert (
+        "We have refunded £12.99 of your order ACDEFGHJ (spare copy). The money was returned to "
+        "you at the shop counter. In all, £12.99 of £25.98 has been refunded." in at_counter.body
+    )
+    assert "counter" not in by_card.body
