@@ -86,6 +86,8 @@ def check_html(html: str, *, max_chars: int) -> str:
 
 def check_url(url: str) -> str:
     url = url.strip()
+    if not url:
+        raise InvalidInput("The article's address is empty.")
     try:
         parts = urlsplit(url)
         # The port is parsed when read: one that is not a number, or is above 65535, raises here.

@@ -170,9 +170,11 @@ class RecommendationService:
         )
         # An article that is one heading-like line is all headline to the cleaner: it is the text.
         text = check_clean_text(clean.text or clean.headline, max_chars=limit)
-        if draft.headline:
-            check_headline(draft.headline)
-        headline = (draft.headline or clean.headline or "").strip()[:_HEADLINE_LENGTH]
+        given = (draft.headline or "").strip()
+        if given:
+            check_headline(given)
+        # a headline of spaces is none given: the article's own is read instead
+        headline = (given or clean.headline or "").strip()[:_HEADLINE_LENGTH]
         return PreparedArticle(CleanArticle(headline=headline, text=text), source_url)
 
     async def article_books(self, article_id: str, *, k: int = DEFAULT_K) -> ArticleBooks:

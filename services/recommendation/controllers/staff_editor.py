@@ -7,42 +7,35 @@ with htmx they replace only the books and the snippet, and the server answers th
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from litestar import Controller, MediaType, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_409_CONFLICT
 
+from services.recommendation.controllers.article_form import ArticleForm
 from services.recommendation.controllers.dependencies import Recommendations, Settings
-from services.recommendation.domain import (
-    DEFAULT_K,
-    ArticleSource,
-    RuleKind,
-    SourceKind,
-    check_url,
-)
-from services.recommendation.service import ArticleDraft, RecommendationService
+from services.recommendation.domain import DEFAULT_K, ArticleSummary, RuleKind
+from services.recommendation.service import RecommendationService
 from services.recommendation.settings import RecommendationSettings
 from shared.auth.guards import requires
 from shared.auth.roles import Role
-from shared.errors import InvalidInput, ShopError
+from shared.errors import InvalidInput, NotFound, ShopError
 from shared.isbn import InvalidISBN, to_isbn13
-from shared.web import Form
+from shared.web import Form, shop_error_handler
 
 # The desk shows more books than the snippet, so an editor can pin one from further down.
 DESK_BOOKS = 10
 # Enough to choose from: a search that matches more wants more of the title typed.
 FOUND_BOOKS = 10
 ARTICLES_PER_PAGE = 50
-# A pasted article arrives form-encoded: up to three bytes a character, and more for escapes.
-MAX_FORM_BYTES = 2 * 1024 * 1024
-_TAG = re.compile(r"<[a-zA-Z][^<>]*>")
+# A pasted page arrives form-encoded, most of its markup escaped as three bytes a character:
+# room for the largest page the shop reads (`fetch_max_bytes`, 2 MiB by default).
+MAX_FORM_BYTES = 3 * 2 * 1024 * 1024
 _NO_STORE = CacheControlHeader(no_store=True)
 
 
@@ -58,48 +51,13 @@ RULE_ACTIONS: dict[str, tuple[RuleKind, bool]] = {
     "unban": (RuleKind.BAN, False),
 }
 DONE_MESSAGES = {
-    "pin": "{title} is pinned: it comes first.",
+    "saved": "Saved. These are the books for it.",
+    "replaced": "Replaced. These are the books for its new text; its pins and bans still apply.",
+    "pin": "{title} is pinned: {place}.",
     "unpin": "{title} is no longer pinned.",
     "ban": "{title} is banned: it is never shown for this article.",
     "unban": "{title} may be shown again.",
 }
-
-
-@dataclass(frozen=True)
-class ArticleForm:
-    """What the editor typed, kept to show the form again when it is refused."""
-
-    article_id: str = ""
-    headline: str = ""
-    published: str = ""
-    text: str = ""
-    url: str = ""
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> ArticleForm:
-        return cls(**{name: str(data.get(name) or "").strip() for name in cls.__dataclass_fields__})
-
-    def draft(self) -> ArticleDraft:
-        if bool(self.text) == bool(self.url):
-            raise InvalidInput("Paste the article's text or give its address, not both.")
-        if self.url:
-            source = ArticleSource(SourceKind.URL, check_url(self.url))
-        else:
-            kind = SourceKind.HTML if _TAG.search(self.text) else SourceKind.TEXT
-            source = ArticleSource(kind, self.text)
-        return ArticleDraft(
-            source=source, headline=self.headline or None, published=self._published()
-        )
-
-    def _published(self) -> date | None:
-        if not self.published:
-            return None
-        try:
-            return date.fromisoformat(self.published)
-        except ValueError:
-            raise InvalidInput(
-                f"{self.published!r} is not a date: use the form 2024-05-31."
-            ) from None
 
 
 def _page(template: str, context: dict[str, Any], status_code: int = 200) -> Template:
@@ -108,6 +66,31 @@ def _page(template: str, context: dict[str, Any], status_code: int = 200) -> Tem
         context=context,
         status_code=status_code,
         media_type=MediaType.HTML,
+    )
+
+
+def pin_place(pins: tuple[str, ...], isbn: str) -> str:
+    """Where a pinned book now shows: pins come in the order they were made."""
+    before = pins.index(isbn) if isbn in pins else 0
+    if before == 0:
+        return "it comes first"
+    if before == 1:
+        return "it comes second, after the book pinned before it"
+    return f"it comes after the {before} books pinned before it"
+
+
+class ArticleTooLarge(ShopError):
+    status_code = RequestEntityTooLarge.status_code
+
+
+def _article_too_large(request: Request[Any, Any, Any], _: RequestEntityTooLarge) -> Response[Any]:
+    # The body was refused unread, so there is no form to show again: say what to send instead.
+    return shop_error_handler(
+        request,
+        ArticleTooLarge(
+            "The article is too large to send from this form: paste its text rather than the "
+            "whole page, or give its address."
+        ),
     )
 
 
@@ -127,7 +110,7 @@ class EditorDeskController(Controller):
         recommendations: Recommendations,
         page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
     ) -> Template:
-        return await self._index(recommendations, page=page, form=ArticleForm(), error=None)
+        return await self._index(recommendations, page=page, form=ArticleForm())
 
     async def _index(
         self,
@@ -135,9 +118,12 @@ class EditorDeskController(Controller):
         *,
         page: int,
         form: ArticleForm,
-        error: str | None,
+        error: str | None = None,
+        fault: str | None = None,
+        existing: ArticleSummary | None = None,
         status_code: int = 200,
     ) -> Template:
+        """`fault` is the field the error is about; `existing`, the article the id would replace."""
         # One more than a page: whether there is an older page to link to.
         articles = await recommendations.list_articles(
             limit=ARTICLES_PER_PAGE + 1, offset=(page - 1) * ARTICLES_PER_PAGE
@@ -150,29 +136,52 @@ class EditorDeskController(Controller):
                 "older": len(articles) > ARTICLES_PER_PAGE,
                 "form": form,
                 "error": error,
+                "fault": fault,
+                "existing": existing,
             },
             status_code,
         )
 
-    @post("/articles", status_code=HTTP_303_SEE_OTHER, request_max_body_size=MAX_FORM_BYTES)
+    @post(
+        "/articles",
+        status_code=HTTP_303_SEE_OTHER,
+        request_max_body_size=MAX_FORM_BYTES,
+        exception_handlers={RequestEntityTooLarge: _article_too_large},
+    )
     async def save(self, recommendations: Recommendations, data: Form) -> Redirect | Template:
-        """Store the article (replacing one with the same id), then show its books."""
+        """Store the article, then show its books; replacing a stored one is asked first."""
         form = ArticleForm.from_data(data)
         try:
-            if not form.article_id:
-                raise InvalidInput("Give the article an id: the newspaper's id or slug for it.")
-            saved = await recommendations.save_article(form.article_id, form.draft())
+            draft = form.draft()
+            existing = await _existing(recommendations, form.article_id)
+            if existing is not None and form.replace != existing.id:
+                return await self._index(
+                    recommendations,
+                    page=1,
+                    form=form,
+                    existing=existing,
+                    status_code=HTTP_409_CONFLICT,
+                )
+            saved = await recommendations.save_article(form.article_id, draft)
         except ShopError as refused:
             return await self._index(
                 recommendations,
                 page=1,
                 form=form,
                 error=refused.message,
+                fault=form.field_of(refused),
                 status_code=refused.status_code,
             )
+        done = "saved" if existing is None else "replaced"
         return Redirect(
-            f"/staff/editor/articles/{saved.id}?done=saved", status_code=HTTP_303_SEE_OTHER
+            f"/staff/editor/articles/{saved.id}?done={done}", status_code=HTTP_303_SEE_OTHER
         )
+
+    @get("/articles")
+    async def articles(self) -> Redirect:
+        """Where the sign-in page returns an editor whose sign-in ended as they saved, and where
+        a refused form's address leads when loaded again: the desk."""
+        return Redirect("/staff/editor", status_code=HTTP_303_SEE_OTHER)
 
     @get("/articles/{article_id:str}")
     async def article(
@@ -202,7 +211,8 @@ class EditorDeskController(Controller):
         status_code: int = 200,
     ) -> Template:
         find = (find or "").strip()
-        matches = await recommendations.find_books(find, limit=FOUND_BOOKS) if find else []
+        # one more than is shown: whether to say that more matched
+        matches = await recommendations.find_books(find, limit=FOUND_BOOKS + 1) if find else []
         found = await recommendations.article_books(article_id, k=DESK_BOOKS)
         rules = await recommendations.rules(article_id)
         report = await recommendations.report(article_id)
@@ -214,10 +224,12 @@ class EditorDeskController(Controller):
             [*rules.bans, *unseen_pins, *([isbn] if isbn else [])]
         )
         message = None
-        if done == "saved":
-            message = "Saved. These are the books for it."
+        if done in ("saved", "replaced"):
+            message = DONE_MESSAGES[done]
         elif done in DONE_MESSAGES and isbn:
-            message = DONE_MESSAGES[done].format(title=titles.get(isbn, isbn))
+            message = DONE_MESSAGES[done].format(
+                title=titles.get(isbn, isbn), place=pin_place(rules.pins, isbn)
+            )
         return _page(
             "article.html",
             {
@@ -231,13 +243,20 @@ class EditorDeskController(Controller):
                 "unseen_pins": [(i, titles.get(i)) for i in unseen_pins],
                 "report": report,
                 "find": find,
-                "matches": matches,
+                "matches": matches[:FOUND_BOOKS],
+                "more_matches": len(matches) > FOUND_BOOKS,
                 "typed_isbn": typed_isbn,
                 "message": message,
                 "error": error,
             },
             status_code,
         )
+
+    @get("/articles/{article_id:str}/rules")
+    async def rules_page(self, article_id: FromPath[str]) -> Redirect:
+        """Where the sign-in page returns an editor whose sign-in ended as they pinned or
+        banned: the article, to make the change again."""
+        return Redirect(f"/staff/editor/articles/{article_id}", status_code=HTTP_303_SEE_OTHER)
 
     @post("/articles/{article_id:str}/rules", status_code=HTTP_303_SEE_OTHER)
     async def rule(
@@ -281,3 +300,12 @@ class EditorDeskController(Controller):
         return Redirect(
             f"/staff/editor/articles/{article_id}?{query}", status_code=HTTP_303_SEE_OTHER
         )
+
+
+async def _existing(
+    recommendations: RecommendationService, article_id: str
+) -> ArticleSummary | None:
+    try:
+        return await recommendations.article(article_id)
+    except NotFound:
+        return None

@@ -1,5 +1,6 @@
-"""What the editor's desk says: past the last page of articles, and after a pin or ban made by
-a book's ISBN-10 (SQLite and Postgres)."""
+"""What the editor's desk says: past the last page of articles, after a pin or ban made by a
+book's ISBN-10, after a pin behind others, and when more books match a search than it shows
+(SQLite and Postgres)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,38 @@ async def test_a_pin_or_ban_by_isbn_10_is_confirmed_with_the_books_title(
     confirmed = HTMLParser((await editor.get(response.headers["location"])).text)
     message = confirmed.css_first("#picks-status").text()
     assert message.startswith("Capital, Volume 1 is"), message
+
+
+async def test_a_pin_behind_others_says_where_it_comes(editor: Client, feed) -> None:
+    await store(editor, "sw-2308", "Marx on capital and the working day.")
+    shown = HTMLParser((await editor.get("/staff/editor/articles/sw-2308")).text)
+    isbns = [str(row.attributes["data-isbn"]) for row in shown.css("#books tbody tr")]
+
+    messages = []
+    for isbn in isbns[4:7]:
+        response = await editor.post(
+            "/staff/editor/articles/sw-2308/rules", data={"action": "pin", "isbn13": isbn}
+        )
+        messages.append(HTMLParser(response.text).css_first("#picks-status").text())
+
+    assert [m.split(": ", 1)[1] for m in messages] == [
+        "it comes first.",
+        "it comes second, after the book pinned before it.",
+        "it comes after the 2 books pinned before it.",
+    ]
+
+
+async def test_a_search_matching_more_books_than_shown_says_so(editor: Client) -> None:
+    await store(editor, "sw-2308", "Marx on capital and the working day.")
+
+    many = HTMLParser(
+        (await editor.get("/staff/editor/articles/sw-2308", params={"find": "the"})).text
+    )
+    few = HTMLParser(
+        (await editor.get("/staff/editor/articles/sw-2308", params={"find": "kitchen"})).text
+    )
+
+    assert len(many.css("#found-books li")) == 10
+    assert "More books match" in many.css_first("#more-found-books").text()
+    assert len(few.css("#found-books li")) == 1
+    assert few.css_first("#more-found-books") is None

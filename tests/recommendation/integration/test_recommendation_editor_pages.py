@@ -282,9 +282,14 @@ async def test_an_editor_pins_a_book_the_ranking_missed_by_typing_its_isbn(
     assert form.css_first("input[name=_csrf_token]") is not None
     assert form.css_first("button[name=action]").attributes["value"] == "pin"
 
-    for typed, isbn, title in (
-        ("979-8-38919-369-7", KITCHEN_DIARIES, "The Kitchen Diaries"),
-        ("0-14-103614-1", nineteen_eighty_four, "1984"),
+    for typed, isbn, title, place in (
+        ("979-8-38919-369-7", KITCHEN_DIARIES, "The Kitchen Diaries", "it comes first"),
+        (
+            "0-14-103614-1",
+            nineteen_eighty_four,
+            "1984",
+            "it comes second, after the book pinned before it",
+        ),
     ):
         response = await editor.post(
             f"/staff/editor/articles/{seeded}/rules",
@@ -294,7 +299,7 @@ async def test_an_editor_pins_a_book_the_ranking_missed_by_typing_its_isbn(
         assert response.status_code == 303, response.text
         after = page(await editor.get(response.headers["location"]))
         assert isbn in row_isbns(after)[:2]
-        assert after.css_first("#picks-status").text() == f"{title} is pinned: it comes first."
+        assert after.css_first("#picks-status").text() == f"{title} is pinned: {place}."
     assert row_isbns(after)[:2] == [KITCHEN_DIARIES, nineteen_eighty_four]
     assert await feed.count(EditorRule) == 2
 
@@ -323,6 +328,7 @@ async def test_a_typed_isbn_that_cannot_be_pinned_says_why_and_keeps_what_was_ty
         field = pin_another(tree).css_first("input#pin-isbn")
         assert field.attributes["value"] == typed
         assert field.attributes["aria-invalid"] == "true"
+        assert "autofocus" in field.attributes
     assert await feed.count(EditorRule) == 0
 
 

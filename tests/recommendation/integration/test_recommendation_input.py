@@ -170,6 +170,7 @@ async def test_a_whole_page_pasted_as_html_is_read_past_the_usual_body_limit(
         ({"url": "ftp://example.org/article"}, 400, "http and https"),
         ({"url": "file:///etc/passwd"}, 400, "http and https"),
         ({"url": "javascript:alert(1)"}, 400, "http and https"),
+        ({"url": "  "}, 400, "The article's address is empty."),
         ({"text": "Strikes", "k": 0}, 400, "k"),
         ({"text": "Strikes", "k": 51}, 400, "k"),
         ({"text": "Strikes", "article_id": "has spaces/and slashes"}, 400, "article_id"),
@@ -189,6 +190,7 @@ async def test_a_whole_page_pasted_as_html_is_read_past_the_usual_body_limit(
         "ftp",
         "file",
         "javascript",
+        "blank-address",
         "k-zero",
         "k-too-big",
         "bad-article-id",
@@ -236,3 +238,14 @@ async def test_an_unreachable_address_is_refused_clearly(client, feed, staff, sh
     assert response.status_code == 422
     assert "Could not fetch" in response.json()["detail"]
     assert await feed.count(Article) == 0
+
+
+async def test_a_headline_of_spaces_is_no_headline_and_the_articles_own_is_read(
+    client, staff, shop
+) -> None:
+    text = "Empire today\n\nAlex Callinicos on imperialism and the rivalry of the great powers."
+
+    response = await post(client, staff, text=text, headline="   ")
+
+    assert response.status_code == 200, response.text
+    assert response.json()["article"]["headline"] == "Empire today"

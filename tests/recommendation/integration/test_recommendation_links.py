@@ -190,6 +190,15 @@ async def test_the_snippet_is_plain_html_with_each_book_linked_priced_and_availa
     assert availability == ["In stock", "Out of stock", "In stock"]
 
 
+async def test_the_snippets_links_open_the_book_in_the_whole_window(client, article) -> None:
+    # A page without scripts or a server that includes pages can only frame the snippet; a
+    # link that opened the shop inside the frame would show the book page in a small box.
+    response = await client.get("/articles/sw-2308/snippet")
+
+    targets = re.findall(r'<a [^>]*?target="([^"]*)"', response.text)
+    assert targets == ["_top"] * len(article)
+
+
 @pytest.mark.parametrize("accept", ["text/html", "*/*"])
 async def test_the_snippet_of_an_unknown_article_is_not_found_and_shows_nothing(
     client, accept: str
