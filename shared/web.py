@@ -58,22 +58,32 @@ _ERROR_PAGE = (
     "<style>body{{font:1.05rem/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a}}"
     "main{{max-width:46rem;margin:0 auto;padding:.75rem 1rem}}a{{color:#a00}}"
     "input,button{{font:inherit;padding:.35rem .5rem}}</style>"
-    "<main><h1>Sorry</h1><p>{detail}</p><p>{back}<a href='/'>Back to the shop</a></p>"
+    "<main><h1>Sorry</h1><p>{detail}</p>{way_out}</main></html>"
+)
+_READERS_WAY_OUT = (
+    "<p>{back}<a href='/'>Back to the shop</a></p>"
     "<form action='/search' method='get' role='search'><label for=q>Search by title, author or "
     "ISBN</label> <input id=q name=q type=search maxlength=200> <button>Search</button></form>"
-    "</main></html>"
 )
+# Staff are working, not browsing: their way out is their own front page, not the shop's.
+_STAFF_WAY_OUT = "<p>{back}<a href='/staff'>Back to the staff pages</a></p>"
+
+
+def _is_staff_page(path: str) -> bool:
+    return path == "/staff" or path.startswith("/staff/")
 
 
 def _error_page(request: Request[Any, Any, Any], detail: str) -> str:
     """The error for a person: what went wrong, the way back to the page they came from (a
-    book whose Buy was refused, say) when it is one of the shop's, and a search."""
+    book whose Buy was refused, say) when it is one of the shop's, and the way out: for a
+    reader the shop's front page and a search, for staff the staff home."""
     came_from = urlsplit(request.headers.get("referer", ""))
     back = ""
     if came_from.netloc == request.url.netloc and came_from.path.startswith("/"):
         address = urlunsplit(("", "", came_from.path, came_from.query, ""))
         back = f"<a href='{_escape(address)}'>Back to the page you were on</a> · "
-    return _ERROR_PAGE.format(detail=_escape(detail), back=back)
+    way_out = _STAFF_WAY_OUT if _is_staff_page(request.url.path) else _READERS_WAY_OUT
+    return _ERROR_PAGE.format(detail=_escape(detail), way_out=way_out.format(back=back))
 
 
 def _escape(text: str) -> str:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from itertools import pairwise
 
 from shared.errors import Conflict, InvalidInput
-from shared.money import format_pence, vat_included
+from shared.money import NotPounds, format_pence, pounds_to_pence, vat_included
 
 # Letters and digits that cannot be mistaken for each other when read out on the phone
 # (no B/8, I/1, O/0, S/5, Z/2, L, N/M confusion in the pairs that matter).
@@ -179,18 +179,14 @@ def parse_quantity(raw: object, *, maximum: int) -> int:
     return quantity
 
 
-# An amount typed in pounds: "3.50", "£3.50", "3.5" or "3".
-POUNDS = re.compile(r"£?\s*([0-9]{1,7})(?:\.([0-9]{1,2}))?")
-
-
 def parse_pounds(raw: str) -> int:
-    """Pence from an amount a person typed in pounds, exactly (never through a float);
-    InvalidInput otherwise."""
-    match = POUNDS.fullmatch(raw.strip())
-    if match is None:
-        raise InvalidInput(f"Give the amount in pounds and pence, such as 3.50, not {raw!r}.")
-    pounds, pence = match.groups()
-    return int(pounds) * 100 + int((pence or "0").ljust(2, "0"))
+    """Pence from an amount a person typed in pounds; InvalidInput otherwise."""
+    try:
+        return pounds_to_pence(raw)
+    except NotPounds:
+        raise InvalidInput(
+            f"Give the amount in pounds and pence, such as 3.50, not {raw!r}."
+        ) from None
 
 
 # Where we post to: the postage table prices UK post only.

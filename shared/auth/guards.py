@@ -1,9 +1,9 @@
 """Route guards: `guards=[requires(Role.STOCK)]` on a controller or a route.
 
 No session: the JSON API (`/api/...`, anything outside /staff) answers 401; a page under
-/staff redirects (303) to the sign-in page, which brings the person back afterwards; an
-htmx request gets 401 with HX-Redirect, so the whole page goes to the sign-in page rather
-than a fragment. A signed-in person without the role gets 403 saying which role is needed.
+/staff redirects (303) to the sign-in page, which brings the person back afterwards (to the
+page they were on, for a form's post or an htmx fragment); an htmx request gets 401 with
+HX-Redirect, so the whole page goes to the sign-in page rather than a fragment. A signed-in person without the role gets 403 saying which role is needed.
 Admin may do everything.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from litestar.connection import ASGIConnection, Request
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
@@ -51,6 +51,31 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+def _area_home(path: str) -> str:
+    """/staff/stock/books/x/adjust -> /staff/stock: the front page of the area it belongs to."""
+    area = path.removeprefix(STAFF_HOME).strip("/").split("/", 1)[0]
+    return f"{STAFF_HOME}/{area}" if area else STAFF_HOME
+
+
+def return_path(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """Where signing in again lands: the page asked for. A form's post (its address answers
+    only POST) or an htmx fragment lands on the page it came from, as the browser tells it
+    (HX-Current-URL, else Referer) when that is this site; else on its area's front page."""
+    url = connection.url
+    if connection.scope.get("method") in ("GET", "HEAD") and not _is_htmx(connection):
+        return url.path + (f"?{url.query}" if url.query else "")
+    shown = urlsplit(
+        connection.headers.get("hx-current-url") or connection.headers.get("referer") or ""
+    )
+    if shown.scheme in ("http", "https") and shown.netloc == url.netloc:
+        return safe_next(shown.path + (f"?{shown.query}" if shown.query else ""))
+    return _area_home(url.path)
+
+
+def _is_htmx(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return connection.headers.get("hx-request") == "true"
+
+
 def _is_page(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     """The staff pages live under /staff; everything else guarded is JSON."""
     return connection.url.path.startswith("/staff")
@@ -64,8 +89,8 @@ def signed_in_staff(
     if staff is None:
         if not _is_page(connection):
             raise NotAuthorizedException("Sign in first: the staff API needs a staff session.")
-        path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
-        if connection.headers.get("hx-request") == "true":
+        path = return_path(connection)
+        if _is_htmx(connection):
             raise NotAuthorizedException(
                 "Your sign-in has ended: sign in again.",
                 headers={"HX-Redirect": sign_in_url(path)},

@@ -1,5 +1,5 @@
 """Finding a book (search as you type; Enter on an ISBN opens it) and a book's page: its
-figures and ledger, adjustments with a reason, price and reorder point."""
+figures and ledger, adjustments with a reason, its reorder point and its details (price too)."""
 
 from __future__ import annotations
 
@@ -195,14 +195,12 @@ class BookPages(StockArea):
         isbn: FromPath[str],
         data: Form,
     ) -> Template | Redirect:
+        """The reorder point alone: the price changes under Edit details, whose check that
+        nobody changed the book meanwhile a second price box here would bypass."""
         isbn13 = to_isbn13(isbn)
-        entered = {
-            "price": forms.text(data, "price", limit=20),
-            "reorder_point": forms.text(data, "reorder_point", limit=20),
-        }
+        entered = {"reorder_point": forms.text(data, "reorder_point", limit=20)}
         try:
             changes = BookUpdate(
-                price_pence=forms.pounds_to_pence(entered["price"]),
                 reorder_point=forms.whole_number(
                     entered["reorder_point"], what="The reorder point", low=0, high=1_000_000
                 ),
@@ -298,7 +296,6 @@ class BookPages(StockArea):
                 "entered": entered or {},
                 "submission": new_token(),
                 "edit_submission": new_token(),
-                "price_pounds": forms.pounds(book.price_pence),
                 "edit": edit or BookForm.of_book(book),
                 "edit_open": edit is not None,
                 "shown": fields_digest(book, DETAILS),

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared import money
 from shared.errors import InvalidInput
 
 MAX_PRICE_PENCE = 100_000_000
-_POUNDS = re.compile(r"£?\s*(\d{1,7}(?:\.\d{1,2})?)")
 
 
 def text(form: Mapping[str, Any], name: str, *, limit: int = 500) -> str:
@@ -30,13 +28,10 @@ def whole_number(raw: str, *, what: str, low: int, high: int) -> int:
 
 
 def pounds_to_pence(raw: str) -> int:
-    """'12.99', '£12.99' or '12' as pence; never through a float."""
-    match = _POUNDS.fullmatch(raw.strip())
-    if match is None:
-        raise InvalidInput(f"'{raw}' is not a price: type pounds and pence, like 12.99")
+    """'12.99', '£12.99' or '12' as pence, as a price."""
     try:
-        pence = int(Decimal(match.group(1)) * 100)
-    except InvalidOperation:
+        pence = money.pounds_to_pence(raw)
+    except money.NotPounds:
         raise InvalidInput(f"'{raw}' is not a price: type pounds and pence, like 12.99") from None
     if pence > MAX_PRICE_PENCE:
         raise InvalidInput("that price is too high: check the decimal point")

@@ -28,7 +28,7 @@ OnceOnly = NamedDependency[Submissions]
 # What a redirect after a change may ask the next page to say (never free text in a URL).
 NOTICES = {
     "adjusted": "Stock adjusted: the ledger below shows the change.",
-    "saved": "Price and reorder point saved.",
+    "saved": "Reorder point saved.",
     "added": "Book added to the catalogue. It has no stock yet: book its copies in through "
     "goods in.",
     "edited": "Details saved.",

@@ -33,6 +33,7 @@ DESK_BOOKS = 10
 # Enough to choose from: a search that matches more wants more of the title typed.
 FOUND_BOOKS = 10
 ARTICLES_PER_PAGE = 50
+MAX_PAGE = 10_000
 # A pasted page arrives form-encoded, most of its markup escaped as three bytes a character:
 # room for the largest page the shop reads (`fetch_max_bytes`, 2 MiB by default).
 MAX_FORM_BYTES = 3 * 2 * 1024 * 1024
@@ -94,6 +95,18 @@ def _article_too_large(request: Request[Any, Any, Any], _: RequestEntityTooLarge
     )
 
 
+def _page_number(raw: str) -> int:
+    """The list's page from an address typed or edited by hand: a page the editor can act on
+    rather than the framework's "Validation failed"."""
+    try:
+        number = int(raw)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_PAGE:
+        raise InvalidInput(f"The page number must be 1 or more (up to {MAX_PAGE}), like ?page=2.")
+    return number
+
+
 def _is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true"
 
@@ -108,9 +121,9 @@ class EditorDeskController(Controller):
     async def index(
         self,
         recommendations: Recommendations,
-        page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+        page: Annotated[str, QueryParameter(max_length=20)] = "1",
     ) -> Template:
-        return await self._index(recommendations, page=page, form=ArticleForm())
+        return await self._index(recommendations, page=_page_number(page), form=ArticleForm())
 
     async def _index(
         self,
@@ -179,8 +192,8 @@ class EditorDeskController(Controller):
 
     @get("/articles")
     async def articles(self) -> Redirect:
-        """Where the sign-in page returns an editor whose sign-in ended as they saved, and where
-        a refused form's address leads when loaded again: the desk."""
+        """Where a refused form's address (the page it answers shows it) leads when loaded
+        again: the desk."""
         return Redirect("/staff/editor", status_code=HTTP_303_SEE_OTHER)
 
     @get("/articles/{article_id:str}")
@@ -254,8 +267,8 @@ class EditorDeskController(Controller):
 
     @get("/articles/{article_id:str}/rules")
     async def rules_page(self, article_id: FromPath[str]) -> Redirect:
-        """Where the sign-in page returns an editor whose sign-in ended as they pinned or
-        banned: the article, to make the change again."""
+        """Where a refused pin or ban's address (the page it answers shows it) leads when
+        loaded again: the article, to make the change again."""
         return Redirect(f"/staff/editor/articles/{article_id}", status_code=HTTP_303_SEE_OTHER)
 
     @post("/articles/{article_id:str}/rules", status_code=HTTP_303_SEE_OTHER)

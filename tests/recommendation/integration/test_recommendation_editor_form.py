@@ -1,7 +1,8 @@
 """The desk's article form as an editor meets it (SQLite and Postgres): a refusal marks the field
 to correct and puts the cursor there, an address pasted into the text box is read from the
 address, an id already stored is replaced only once the editor says so, a page too big for
-the form says what to send instead, and the desk's form addresses lead back to their pages."""
+the form says what to send instead, the desk's form addresses lead back to their pages, and
+an article list page out of range says so plainly."""
 
 from __future__ import annotations
 
@@ -191,7 +192,7 @@ async def test_a_pasted_page_the_api_would_read_is_not_refused_as_too_big(
 async def test_the_desks_form_addresses_lead_back_to_their_pages(editor: Client) -> None:
     await save(editor, article_id="sw-1", text="Strikes and unions.")
 
-    # where the sign-in page returns an editor whose sign-in ended as they saved or pinned
+    # a refused form's page shows its post's address: loading it again leads back
     for address, page in (
         ("/staff/editor/articles", "/staff/editor"),
         ("/staff/editor/articles/sw-1/rules", "/staff/editor/articles/sw-1"),
@@ -199,3 +200,17 @@ async def test_the_desks_form_addresses_lead_back_to_their_pages(editor: Client)
         response = await editor.get(address, follow_redirects=False)
         assert response.status_code == 303, address
         assert response.headers["location"] == page
+
+
+@pytest.mark.parametrize("asked", ["0", "-1", "two", "10001"])
+async def test_an_article_list_page_out_of_range_is_a_plain_400_saying_so(
+    editor: Client, asked: str
+) -> None:
+    response = await editor.get(
+        "/staff/editor", params={"page": asked}, headers={"accept": "text/html"}
+    )
+
+    assert response.status_code == 400
+    assert "The page number must be 1 or more" in response.text
+    assert "Validation failed" not in response.text
+    assert (await editor.get("/staff/editor", params={"page": "1"})).status_code == 200

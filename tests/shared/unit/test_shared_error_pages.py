@@ -4,10 +4,11 @@ the shop's page they came from, and a search, with nothing of theirs written int
 from __future__ import annotations
 
 from litestar import Litestar, get
+from litestar.params import FromPath
 from litestar.testing import TestClient
 from lxml import html
 
-from shared.errors import Conflict
+from shared.errors import Conflict, NotFound
 from shared.web import EXCEPTION_HANDLERS
 
 HTML = {"accept": "text/html"}
@@ -47,3 +48,20 @@ def test_a_program_still_gets_json() -> None:
     with TestClient(Litestar([refused], exception_handlers=EXCEPTION_HANDLERS)) as client:
         response = client.get("/checkout/buy")
     assert response.json()["detail"] == "Sorry: only 0 left of <Imperialism>."
+
+
+@get("/staff/stock/books/{isbn:str}")
+async def missing_staff_page(isbn: FromPath[str]) -> None:
+    raise NotFound(f"No book with ISBN {isbn}.")
+
+
+def test_a_staff_page_not_found_leads_to_the_staff_home_not_the_shop() -> None:
+    app = Litestar([missing_staff_page], exception_handlers=EXCEPTION_HANDLERS)
+    with TestClient(app) as client:
+        response = client.get("/staff/stock/books/9780000000002", headers=HTML)
+    assert response.status_code == 404
+    shown = html.fromstring(response.text)
+
+    links = {a.text_content(): a.get("href") for a in shown.iter("a")}
+    assert links == {"Back to the staff pages": "/staff"}
+    assert not shown.cssselect("form[action='/search']")
