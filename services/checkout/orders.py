@@ -359,25 +359,34 @@ async def order_paid_event(uow: UnitOfWork, order: Order) -> None:
     )
 
 
-async def order_refunded_event(uow: UnitOfWork, order: Order, *, before: int) -> None:
-    """Tell of the money refunded on the order since its refunded figure was `before`, if
-    any: the events add up to the figure, whichever of our refund and Stripe's charge.refunded
-    raised it first (the later finds nothing more to tell).
+async def order_refunded_event(
+    uow: UnitOfWork, order: Order, *, before: int, refund: Refund | None = None
+) -> None:
+    """Tell of the money refunded on the order since its refunded figure was `before`, and of
+    the copies `refund` (the one just recorded, if any) paid back, if either: the events add
+    up to the figure, whichever of our refund and Stripe's charge.refunded raised it first (the
+    later finds no more money to tell, but the refund's copies are only ours to tell).
 
     The attribution goes with the refund as with the payment: Celery may deliver the refund
     first, and the recommendation service must know then whether an article's revenue is
     owed it.
     """
-    if order.refunded_pence <= before:
+    copies = refund_copies(refund) if refund is not None else ()
+    if order.refunded_pence <= before and not copies:
         return
     await uow.publish(
         OrderRefunded(
             order_id=order.id,
             reference=order.reference,
-            amount_pence=order.refunded_pence - before,
+            amount_pence=max(order.refunded_pence - before, 0),
             attribution=attribution_of(order),
+            copies=copies,
         )
     )
+
+
+def refund_copies(refund: Refund) -> tuple[StockLine, ...]:
+    return tuple(StockLine(line.isbn13, line.quantity) for line in refund.lines)
 
 
 def queue_email(session: AsyncSession, order: Order | None, email: EmailMessage) -> None:
@@ -465,7 +474,7 @@ async def return_to_stock(uow: UnitOfWork, order: Order, refund: Refund) -> None
             ReturnToStock(
                 order_id=order.reservation_id,
                 refund_id=refund.id,
-                lines=tuple(StockLine(line.isbn13, line.quantity) for line in refund.lines),
+                lines=refund_copies(refund),
                 reason=refund.reason,
             )
         )

@@ -26,7 +26,7 @@ from services.checkout.domain import (
     RefundRoute,
 )
 from services.checkout.fulfilment import FULFILMENT_STEPS, FulfilmentStage, fulfilment_stage
-from services.checkout.models import Book, Email, Order, StatusChange
+from services.checkout.models import Book, Email, Order, Refund, StatusChange
 from services.checkout.orders import (
     Clock,
     add_lines,
@@ -732,6 +732,7 @@ class OrderService:
                     uow,
                     order,
                     before=before,
+                    refund=recorded,
                     amount_pence=made.amount_pence,
                     reason=reason,
                     route=plan.route,
@@ -756,6 +757,7 @@ class OrderService:
         order: Order,
         *,
         before: int,
+        refund: Refund,
         amount_pence: int,
         reason: str,
         route: RefundRoute,
@@ -763,7 +765,7 @@ class OrderService:
         await end_if_refunded(uow, order, at=self._now(), note=reason)
         # Less than this refund if its charge.refunded came first; more if it brought news of
         # a dashboard refund.
-        await order_refunded_event(uow, order, before=before)
+        await order_refunded_event(uow, order, before=before, refund=refund)
         if order.customer_email:
             queue_email(
                 uow.session,

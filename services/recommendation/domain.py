@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from urllib.parse import quote, urlencode, urlsplit
@@ -151,14 +151,17 @@ def go_path(article_id: str, isbn13: str) -> str:
     return f"/go/{quote(article_id, safe='')}/{isbn13}"
 
 
-def book_path(isbn13: str, article_id: str | None) -> str:
-    """The catalogue's page of a book; the article id rides along into its Buy form."""
-    query = f"?{urlencode({'article': article_id})}" if article_id else ""
-    return f"/books/{isbn13}{query}"
+def book_path(isbn13: str, article_id: str | None, *, gone: str | None = None) -> str:
+    """The catalogue's page of a book; the article id rides along into its Buy form, and
+    `gone`, the ISBN-13 of the book the link was for, lets the page say why it shows another."""
+    fields = {"article": article_id, "gone": gone}
+    query = urlencode({name: value for name, value in fields.items() if value})
+    return f"/books/{isbn13}" + (f"?{query}" if query else "")
 
 
-def search_path(words: str) -> str:
-    return f"/search?{urlencode({'q': words})}"
+def search_path(words: str, *, gone: str) -> str:
+    """A search for a book that is gone, `gone` its ISBN-13 for the page to say so."""
+    return f"/search?{urlencode({'q': words, 'gone': gone})}"
 
 
 @dataclass(frozen=True)
@@ -192,8 +195,8 @@ def landing_path(
     others = [b for b in alternatives if b.isbn13 != isbn13 and b.on_sale]
     in_stock = [b for b in others if b.available > 0]
     if article_id is not None and (in_stock or others):
-        return book_path((in_stock or others)[0].isbn13, article_id)
-    return search_path(book.title if book is not None else isbn13)
+        return book_path((in_stock or others)[0].isbn13, article_id, gone=isbn13)
+    return search_path(book.title if book is not None else isbn13, gone=isbn13)
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,18 @@ class OrderFigures:
     """Every refund recorded for the order, added up: more than it paid if checkout said so."""
     lines: tuple[tuple[str, int], ...]
     """(ISBN, quantity) of each line."""
+    refunded_copies: Mapping[str, int] = field(default_factory=dict)
+    """ISBN -> copies its refunds paid back, added up: more than it sold if checkout said so."""
+
+    def copies_sold(self) -> dict[str, int]:
+        """ISBN -> copies sold and not refunded, never below none."""
+        sold: dict[str, int] = {}
+        for isbn13, quantity in self.lines:
+            sold[isbn13] = sold.get(isbn13, 0) + quantity
+        return {
+            isbn13: max(quantity - self.refunded_copies.get(isbn13, 0), 0)
+            for isbn13, quantity in sold.items()
+        }
 
 
 def article_report(
@@ -274,11 +289,12 @@ def article_report(
     orders: Iterable[OrderFigures],
     titles: dict[str, str],
 ) -> ArticleReport:
-    """Clicks per book, and the orders the article brought: revenue is net of refunds."""
+    """Clicks per book, and the orders the article brought: revenue and copies sold are net
+    of refunds."""
     orders = list(orders)
     copies: dict[str, int] = {}
     for order in orders:
-        for isbn13, quantity in order.lines:
+        for isbn13, quantity in order.copies_sold().items():
             copies[isbn13] = copies.get(isbn13, 0) + quantity
     isbns = sorted({*clicks, *copies}, key=lambda i: (-clicks.get(i, 0), -copies.get(i, 0), i))
     gross = sum(o.total_pence for o in orders)

@@ -168,5 +168,18 @@ class AttributedRefund(Base):
     amount_pence: Mapped[int] = mapped_column(Integer)
 
 
+class RefundedCopies(Base):
+    """Copies of one book a refund paid back (its OrderRefunded's `copies`), under the refund's
+    message: the report takes them off the order's copies sold."""
+
+    __tablename__ = "refunded_copies"
+
+    message_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("attributed_refunds.message_id"), primary_key=True
+    )
+    isbn13: Mapped[str] = mapped_column(String(13), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
 outbox = define_outbox(Base.metadata)
 inbox = define_inbox(Base.metadata)

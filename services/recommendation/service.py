@@ -3,9 +3,11 @@ reports; and what its message handlers write (book changes, attributed orders)."
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +59,7 @@ from services.recommendation.models import (
     CachedBook,
     Click,
     EditorRule,
+    RefundedCopies,
     outbox,
 )
 from services.recommendation.ranking import Recommendation
@@ -379,11 +382,13 @@ class RecommendationService:
                 .where(AttributedRefund.order_id == AttributedOrder.order_id)
                 .scalar_subquery()
             )
+            refunded_copies = await _refunded_copies(session, article_id)
             figures = [
                 OrderFigures(
                     total_pence=order.total_pence,
                     refunds_pence=int(refunds_pence),
                     lines=tuple((line["isbn13"], int(line["quantity"])) for line in order.lines),
+                    refunded_copies=refunded_copies.get(order.order_id, {}),
                 )
                 for order, refunds_pence in await session.execute(
                     select(AttributedOrder, refunds).where(AttributedOrder.article_id == article_id)
@@ -478,7 +483,7 @@ async def record_refund(session: AsyncSession, refund: OrderRefunded) -> bool:
     Each event carries the money that refund gave back, not the order's running total, so
     refunds add up; the report caps them at what the order paid.
     """
-    if refund.amount_pence <= 0:
+    if refund.amount_pence <= 0 and not refund.copies:
         return False
     if refund.attribution is None and await session.get(AttributedOrder, refund.order_id) is None:
         # Refunds sent before checkout named the article on them (still queued at an upgrade)
@@ -493,10 +498,33 @@ async def record_refund(session: AsyncSession, refund: OrderRefunded) -> bool:
             amount_pence=refund.amount_pence,
         )
     )
+    copies = Counter[str]()
+    for line in refund.copies:
+        copies[line.isbn13] += line.quantity
+    session.add_all(
+        RefundedCopies(message_id=refund.message_id, isbn13=isbn13, quantity=quantity)
+        for isbn13, quantity in copies.items()
+    )
     return True
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+async def _refunded_copies(session: AsyncSession, article_id: str) -> dict[UUID, dict[str, int]]:
+    """Order id -> ISBN -> copies refunded, for the article's paid orders: a refund kept
+    before its order's OrderPaid counts once the order is here."""
+    refunded: dict[UUID, dict[str, int]] = {}
+    rows = await session.execute(
+        select(AttributedRefund.order_id, RefundedCopies.isbn13, func.sum(RefundedCopies.quantity))
+        .join(RefundedCopies, RefundedCopies.message_id == AttributedRefund.message_id)
+        .join(AttributedOrder, AttributedOrder.order_id == AttributedRefund.order_id)
+        .where(AttributedOrder.article_id == article_id)
+        .group_by(AttributedRefund.order_id, RefundedCopies.isbn13)
+    )
+    for order_id, isbn13, quantity in rows:
+        refunded.setdefault(order_id, {})[isbn13] = int(quantity)
+    return refunded
 
 
 async def _article(session: AsyncSession, article_id: str, *, lock: bool = False) -> Article:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 
+from shared.contracts.catalogue import StockLine
 from shared.messaging.message import Event
 
 
@@ -39,6 +40,10 @@ class OrderRefunded(Event, frozen=True, kw_only=True):
     came with it), never the order's running total: the events add up to it.
 
     `attribution` is the order's, as on its OrderPaid, which may be delivered after this.
+
+    `copies` are those the refund paid back, per ISBN, each refund's told once: none for a
+    refund by amount or on Stripe's dashboard, nor in a message queued before they were told.
+    When Stripe's news of the money came first, they come on their own (`amount_pence` 0).
     """
 
     task: ClassVar[str] = "checkout.order_refunded.v1"
@@ -47,3 +52,4 @@ class OrderRefunded(Event, frozen=True, kw_only=True):
     reference: str
     amount_pence: int
     attribution: Attribution | None = None
+    copies: tuple[StockLine, ...] = ()

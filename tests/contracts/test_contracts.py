@@ -67,7 +67,12 @@ EXAMPLES: list[Message] = [
         total_pence=2294,
         attribution=Attribution(article_id="a000", isbn13="9798463348616"),
     ),
-    OrderRefunded(order_id=uuid4(), reference="K7QF3MXA", amount_pence=1999),
+    OrderRefunded(
+        order_id=uuid4(),
+        reference="K7QF3MXA",
+        amount_pence=1999,
+        copies=(StockLine("9798463348616", 1),),
+    ),
     ArticlePublished(
         article_id="a000", headline="Revolution", published=date(2012, 6, 19), text="..."
     ),
@@ -146,3 +151,19 @@ def test_a_reserve_carries_the_orders_reference() -> None:
 def test_a_reference_the_catalogue_cannot_keep_is_refused(reference: str) -> None:
     with pytest.raises(msgspec.ValidationError):
         ReserveStock.from_json_dict(reserve_stock(reference=reference))
+
+
+def test_a_refund_queued_before_its_copies_were_told_decodes_with_none() -> None:
+    queued = {"order_id": str(uuid4()), "reference": "K7QF3MXA", "amount_pence": 1999}
+
+    assert OrderRefunded.from_json_dict(queued).copies == ()
+
+
+@pytest.mark.parametrize(
+    "copies", [[{"isbn13": "123", "quantity": 1}], [{"isbn13": "9798463348616", "quantity": 0}]]
+)
+def test_refunded_copies_are_checked(copies: list[dict[str, object]]) -> None:
+    with pytest.raises(msgspec.ValidationError):
+        OrderRefunded.from_json_dict(
+            {"order_id": str(uuid4()), "reference": "K", "amount_pence": 0, "copies": copies}
+        )

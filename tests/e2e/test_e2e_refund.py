@@ -73,7 +73,8 @@ def test_a_refund_from_the_orders_page(page: Page, signed_in: Callable[..., obje
     page.get_by_role("button", name="Refund", exact=True).click()
 
     expect(page.get_by_role("status")).to_have_text(
-        "Refund made; the customer has been emailed, and the copies are back on the shelf."
+        "Refund made, and the copies are back on the shelf. "
+        f"The customer has been emailed at {email}."
     )
     expect(page.get_by_test_id("refunded")).to_have_text("£13.99")
     expect(page.get_by_test_id("history")).to_contain_text("refund £13.99")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from litestar.status_codes import HTTP_301_MOVED_PERMANENTLY
 from services.catalogue.controllers.dependencies import Books
 from services.catalogue.domain import availability_label
 from services.catalogue.page_cache import Shopfront
+from services.catalogue.schemas import BookRead
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
 from shared.errors import NotFound
 from shared.isbn import InvalidISBN, hyphenless, to_isbn13
@@ -25,10 +27,33 @@ MAX_BUY_QUANTITY = 10
 SEARCH_SHOWN = 30
 # Attribution from an article's link is copied into the Buy form only if it looks like an id.
 _ATTRIBUTION = re.compile(r"[\w.\-:]{1,120}")
+# An ISBN-13 written with hyphens or spaces.
+_LONGEST_ISBN = 17
 
 
 def _attribution(value: str | None) -> str | None:
     return value if value and _ATTRIBUTION.fullmatch(value) else None
+
+
+def _gone_isbn(value: str | None) -> str | None:
+    """The ISBN-13 of the gone book an article's link was for; anything else is dropped, so
+    nothing but a checked ISBN reaches the page or its cache key."""
+    if not value or len(value) > _LONGEST_ISBN:
+        return None
+    try:
+        return to_isbn13(value)
+    except InvalidISBN:
+        return None
+
+
+async def _gone_book(get: Callable[..., Awaitable[BookRead]], isbn13: str | None) -> str | None:
+    """How the page names the gone book: its title while the catalogue knows it, else its ISBN."""
+    if isbn13 is None:
+        return None
+    try:
+        return f"“{(await get(isbn13=isbn13)).title}”"
+    except NotFound:
+        return isbn13
 
 
 # A book page is cached for every reader, but its Buy form's submission id must be each view's
@@ -63,11 +88,12 @@ class PublicPages(Controller):
         isbn: FromPath[str],
         article: FromQuery[str | None] = None,
         link: FromQuery[str | None] = None,
+        gone: FromQuery[str | None] = None,
     ) -> Response[Any] | Template:
-        article, link = _attribution(article), _attribution(link)
+        article, link, gone = _attribution(article), _attribution(link), _gone_isbn(gone)
         # Most requests: a page kept under the address as given was built for a valid ISBN-13,
         # so the ISBN needs no checking again.
-        kept = shopfront.pages.fresh(("book", isbn, article, link))
+        kept = shopfront.pages.fresh(("book", isbn, article, link, gone))
         if kept is not None:
             return _page(kept)
         try:
@@ -81,7 +107,8 @@ class PublicPages(Controller):
             )
         if isbn13 != isbn:
             # ISBN-10 or hyphenated in the link: one address per book.
-            query = urlencode({k: v for k, v in (("article", article), ("link", link)) if v})
+            carried = (("article", article), ("link", link), ("gone", gone))
+            query = urlencode({k: v for k, v in carried if v})
             return Redirect(
                 f"/books/{isbn13}" + (f"?{query}" if query else ""),
                 status_code=HTTP_301_MOVED_PERMANENTLY,
@@ -96,11 +123,12 @@ class PublicPages(Controller):
                 max_quantity=min(book.available, MAX_BUY_QUANTITY),
                 article=article,
                 link=link,
+                gone=await _gone_book(shopfront.books.get, gone if gone != isbn13 else None),
                 submission=_SUBMISSION_SLOT,
             )
 
         try:
-            page = await shopfront.pages.get(("book", isbn13, article, link), render)
+            page = await shopfront.pages.get(("book", isbn13, article, link, gone), render)
         except NotFound:
             return _sorry(
                 404,
@@ -115,6 +143,7 @@ class PublicPages(Controller):
         self,
         books: Books,
         q: Annotated[str, QueryParameter(max_length=200)] = "",
+        gone: FromQuery[str | None] = None,
     ) -> Template:
         # one more than is shown tells whether the list goes on, which the page then says
         results = await books.search(q=q, limit=SEARCH_SHOWN + 1) if q.strip() else None
@@ -123,6 +152,7 @@ class PublicPages(Controller):
             template_name="search.html",
             context={
                 "q": q,
+                "gone": await _gone_book(books.get, _gone_isbn(gone)),
                 "results": results,
                 "hits": hits[:SEARCH_SHOWN],
                 "more": len(hits) > SEARCH_SHOWN,

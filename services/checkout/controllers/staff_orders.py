@@ -54,15 +54,30 @@ NOTICES = {
     "to collect.",
     "dispatched": "Marked dispatched; the customer has been emailed.",
     "collected": "Marked collected.",
-    "refund": "Refund made; the customer has been emailed.",
-    "refund_restocked": "Refund made; the customer has been emailed, and the copies are back "
-    "on the shelf.",
-    "counter_refund": "Refund given at the counter recorded; the customer has been emailed.",
-    "counter_refund_restocked": "Refund given at the counter recorded; the customer has been "
-    "emailed, and the copies are back on the shelf.",
     "resent": "The email will be sent again in a moment.",
     "cancelled": "Cancelled; the copies are back on the shelf.",
 }
+# The refund's email goes only to an order with an address (phone and counter orders may have
+# none), so what staff are told ends with whether the customer heard.
+REFUND_NOTICES = {
+    "refund": "Refund made.",
+    "refund_restocked": "Refund made, and the copies are back on the shelf.",
+    "counter_refund": "Refund given at the counter recorded.",
+    "counter_refund_restocked": "Refund given at the counter recorded, and the copies are back "
+    "on the shelf.",
+}
+
+
+def notice_of(done: str, customer_email: str | None) -> str | None:
+    """The notice for the step just `done`, saying where a refund's email went, if anywhere."""
+    if done not in REFUND_NOTICES:
+        return NOTICES.get(done)
+    told = (
+        f"The customer has been emailed at {customer_email}."
+        if customer_email
+        else "No email address on the order: tell the customer yourself."
+    )
+    return f"{REFUND_NOTICES[done]} {told}"
 
 
 def _html(name: str, context: dict[str, Any], status_code: int = 200) -> Template:
@@ -140,19 +155,20 @@ class StaffOrdersController(Controller):
     async def detail(
         self, desk: Desk, reference: FromPath[str], done: FromQuery[str] = ""
     ) -> Template:
-        return await self._detail_page(desk, reference, notice=NOTICES.get(done))
+        return await self._detail_page(desk, reference, done=done)
 
     async def _detail_page(
         self,
         desk: StaffDesk,
         reference: str,
         *,
-        notice: str | None = None,
+        done: str = "",
         error: str | None = None,
         status_code: int = 200,
         typed: Mapping[str, str] | None = None,
     ) -> Template:
-        """The order's page; `typed` is a refused refund form's fields, drawn again as they were."""
+        """The order's page, with the notice for the step just `done`; `typed` is a refused
+        refund form's fields, drawn again as they were."""
         detail = await desk.detail(reference)
         order = detail.order
         route = refund_route_of(order)
@@ -168,7 +184,7 @@ class StaffOrdersController(Controller):
                 "at_counter": route is RefundRoute.COUNTER,
                 "refund_key": new_key(),
                 "cancellable": can_cancel(OrderStatus(order.status)),
-                "notice": notice,
+                "notice": notice_of(done, order.customer_email),
                 "error": error,
                 "typed": typed or {},
             },

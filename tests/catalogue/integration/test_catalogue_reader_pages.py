@@ -104,3 +104,64 @@ async def test_the_book_page_says_where_the_shop_posts_before_the_reader_pays(
 
     assert "We post to UK addresses only." in on_sale.text_content()
     assert "We post to UK addresses only." not in sold_out.text_content()
+
+
+def gone_notice(response: Any) -> str:
+    """The page's words on the gone book an article's link was for ("" if none)."""
+    found = html.fromstring(response.text).cssselect("[data-testid=gone]")
+    return " ".join(found[0].text_content().split()) if found else ""
+
+
+async def test_a_book_page_reached_instead_of_a_gone_book_says_why_and_keeps_the_article(
+    client: AsyncTestClient[Any],
+) -> None:
+    # An article's link for Crime and Punishment, gone, lands on the article's next book.
+    query = {"article": "sw-2308", "gone": "9780140449136"}
+    page = await client.get("/books/9781784780678", params=query)
+
+    assert gone_notice(page) == (
+        "The book from the article, “Crime and Punishment”, is no longer available. "
+        "This is the closest we have."
+    )
+    buy = html.fromstring(page.text).cssselect("form.buy input[name=article]")[0]
+    assert buy.get("value") == "sw-2308"
+    # The catalogue has forgotten it: its ISBN, and an ISBN-10 is read as its ISBN-13.
+    unknown = await client.get("/books/9781784780678", params={"gone": "0-306-40615-2"})
+    assert "The book from the article, 9780306406157, is no longer" in gone_notice(unknown)
+    # Nor is anything said on the plain page, kept apart in the page cache.
+    assert gone_notice(await client.get("/books/9781784780678")) == ""
+
+
+async def test_a_hyphenated_isbn_keeps_the_gone_book_through_its_redirect(
+    client: AsyncTestClient[Any],
+) -> None:
+    moved = await client.get(
+        "/books/978-1-78478-067-8", params={"gone": "9780140449136"}, follow_redirects=False
+    )
+
+    assert moved.headers["location"] == "/books/9781784780678?gone=9780140449136"
+
+
+@pytest.mark.parametrize(
+    "gone", ['"><script>alert(1)</script>', "9780140449137", "sw-2308", "9" * 400, ""]
+)
+async def test_only_an_isbn_is_taken_as_the_gone_book(
+    client: AsyncTestClient[Any], gone: str
+) -> None:
+    for path in ("/books/9781784780678", "/search"):
+        page = await client.get(path, params={"gone": gone, "q": "imperialism"})
+
+        assert page.status_code == 200
+        assert gone_notice(page) == ""
+        assert "<script>alert" not in page.text
+
+
+async def test_the_search_for_a_gone_book_says_why(client: AsyncTestClient[Any]) -> None:
+    page = await client.get(
+        "/search", params={"q": "Crime and Punishment", "gone": "9780140449136"}
+    )
+
+    assert gone_notice(page) == (
+        "The book from the article, “Crime and Punishment”, is no longer available. "
+        "These are the closest we have."
+    )

@@ -42,19 +42,21 @@ async def stripe_refuses(shop: Shop) -> AsyncIterator[None]:
     assert [fault["remaining"] for fault in pending] == [STRIPE_FAILS]
 
 
-async def to_pay_at_the_counter(clerk: httpx.AsyncClient, lines: list[tuple[str, int]]) -> str:
-    ref = await phone_order(clerk, lines, delivery="collection")
+async def to_pay_at_the_counter(
+    clerk: httpx.AsyncClient, lines: list[tuple[str, int]], **customer: str
+) -> str:
+    ref = await phone_order(clerk, lines, delivery="collection", **customer)
     chosen = await clerk.post(f"/staff/phone/orders/{ref}/pay-on-collection")
     assert chosen.status_code == 303, chosen.text
     return ref
 
 
 async def paid_at_the_counter(
-    shop: Shop, clerk: httpx.AsyncClient, lines: list[tuple[str, int]]
+    shop: Shop, clerk: httpx.AsyncClient, lines: list[tuple[str, int]], **customer: str
 ) -> str:
     """A collection order paid at the counter as it was collected, its sale confirmed by the
-    catalogue; its reference."""
-    ref = await to_pay_at_the_counter(clerk, lines)
+    catalogue; its reference. `customer` overrides the phone order's customer."""
+    ref = await to_pay_at_the_counter(clerk, lines, **customer)
     collected = await clerk.post(f"/staff/orders/{ref}/fulfilment", data={"step": "collected"})
     assert collected.status_code == 303, collected.text
     await confirm_sale(shop, ref)
@@ -123,7 +125,10 @@ async def test_a_counter_refund_is_refused_until_the_order_is_paid_then_recorded
 
     assert done.status_code == 303, done.text
     shown = text_of(await clerk.get(done.headers["location"]))
-    assert "Refund given at the counter recorded" in shown
+    assert (
+        "Refund given at the counter recorded, and the copies are back on the shelf. "
+        "The customer has been emailed at rosa@example.org." in shown
+    )
     assert f"refund {format_pence(RAGGED_PRICE)} at the counter" in shown
     order = await order_of(shop, ref)
     assert (order.status, order.refunded_pence) == ("fulfilled", RAGGED_PRICE)
@@ -144,6 +149,25 @@ async def test_a_counter_refund_is_refused_until_the_order_is_paid_then_recorded
         f"{ref} (spare copy). The money was returned to you at the shop counter. In all, "
         f"{format_pence(RAGGED_PRICE)} of {format_pence(order.total_pence)} has been refunded."
     ]
+
+
+@pytest.mark.usefixtures("stripe_refuses")
+async def test_staff_are_told_to_tell_a_customer_with_no_email_address_of_the_refund(
+    shop: Shop, clerk: httpx.AsyncClient
+) -> None:
+    ref = await paid_at_the_counter(shop, clerk, [(RAGGED, 1)], email="")
+
+    done = await refund_form(clerk, ref, {"what": "all", "restock_offered": "1"})
+
+    assert done.status_code == 303, done.text
+    shown = text_of(await clerk.get(done.headers["location"]))
+    assert (
+        "Refund given at the counter recorded. No email address on the order: tell the "
+        "customer yourself." in shown
+    )
+    assert "has been emailed" not in shown
+    async with shop.db.reading() as session:
+        assert list(await session.scalars(select(Email.kind).where(Email.kind == "refund"))) == []
 
 
 @pytest.mark.usefixtures("stripe_refuses")

@@ -185,3 +185,25 @@ async def test_a_dashboard_refund_of_a_paid_order_before_dispatch_closes_its_sal
     assert (await shop.order(order.id)).status == "refunded"
     [closed] = await shop.staged("catalogue.close_sale.v1")
     assert closed["order_id"] == str(order.reservation_id)
+
+
+async def test_a_refund_by_line_tells_its_copies_once_and_one_by_amount_none(shop: Shop) -> None:
+    order = await paid_order(shop)
+
+    for asked in (
+        {"lines": [{"isbn": ISBN, "quantity": 1}], "reason": "damaged copy"},
+        {"amount_pence": 100, "reason": "late"},
+    ):
+        made = await shop.http.post(
+            f"{shop.url}/api/checkout/orders/{order.reference}/refund",
+            json=asked,
+            headers=shop.staff(),
+        )
+        assert made.status_code == 200, made.text
+    # Stripe's charge.refunded for each, late, tells nothing more.
+    await deliver_all(shop, "charge.refunded")
+
+    told = [
+        (e["amount_pence"], e["copies"]) for e in await shop.staged("checkout.order_refunded.v1")
+    ]
+    assert told == [(PRICE, [{"isbn13": ISBN, "quantity": 1}]), (100, [])]

@@ -115,7 +115,7 @@ async def test_after_dispatch_copies_come_back_only_when_staff_say_so(
     lost = await refund(clerk, ref, {"what": "lines", f"refund_{IMPERIALISM}": "1"}, restock=False)
     assert lost.status_code == 303, lost.text
     shown = text_of(await clerk.get(lost.headers["location"]))
-    assert "Refund made; the customer has been emailed." in shown
+    assert "Refund made. The customer has been emailed at rosa@example.org." in shown
     assert "; back on the shelf)" not in shown
     assert await returns(shop) == []
 

@@ -28,7 +28,14 @@ from services.recommendation.ranking import Ranker
 from services.recommendation.service import ArticleDraft, RecommendationService
 from services.recommendation.tasks import HANDLERS, SERVICE
 from shared import gc_freeze
-from shared.contracts import ArticlePublished, Attribution, OrderLine, OrderPaid, OrderRefunded
+from shared.contracts import (
+    ArticlePublished,
+    Attribution,
+    OrderLine,
+    OrderPaid,
+    OrderRefunded,
+    StockLine,
+)
 from shared.db import Database
 from shared.errors import InvalidInput
 from shared.messaging.consumers import ConsumerResources, WorkerRuntime, consume, task_name_for
@@ -224,12 +231,14 @@ def paid_order(reference: str = "BK-1001", attribution: Attribution | None = ART
     )
 
 
-def refund_of(paid: OrderPaid, amount_pence: int) -> OrderRefunded:
+def refund_of(paid: OrderPaid, amount_pence: int, copies: int = 0) -> OrderRefunded:
+    """`copies` of Callinicos refunded with the money."""
     return OrderRefunded(
         order_id=paid.order_id,
         reference=paid.reference,
         amount_pence=amount_pence,
         attribution=paid.attribution,
+        copies=(StockLine(CALLINICOS, copies),) if copies else (),
     )
 
 
@@ -352,3 +361,32 @@ async def test_a_refund_sent_without_its_attribution_counts_once_its_order_is_he
     await worker.deliver(late)
 
     assert await money(reports) == (1, 4348, 200, 4148)
+
+
+async def copies_sold(reports: RecommendationService) -> int:
+    report = await reports.report(ARTICLE.article_id)
+    return sum(book.copies_sold for book in report.books if book.isbn13 == CALLINICOS)
+
+
+async def test_refunded_copies_come_off_the_copies_sold_once_and_never_below_none(
+    feed, reports
+) -> None:
+    worker = Worker(feed.db)
+    paid = paid_order()
+    one_back = refund_of(paid, 1999, copies=1)
+
+    # The refund may come before its paid order; delivered twice, it counts once.
+    await worker.deliver(one_back)
+    assert await copies_sold(reports) == 0
+    await worker.deliver(paid)
+    await worker.deliver(one_back)
+    async with feed.uows() as uow:
+        await handlers.on_order_refunded(one_back, uow=uow)
+    assert await copies_sold(reports) == 1
+    # Copies told on their own (Stripe's news of the money came first), and more refunded
+    # than were sold: none left, not fewer.
+    await worker.deliver(refund_of(paid, 0, copies=1))
+    await worker.deliver(refund_of(paid, 0, copies=3))
+
+    assert await copies_sold(reports) == 0
+    assert await money(reports) == (1, 4348, 1999, 4348 - 1999)

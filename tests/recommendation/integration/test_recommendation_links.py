@@ -53,7 +53,9 @@ async def test_a_gone_book_lands_on_the_articles_best_other_book_in_stock_and_st
     response = await client.get(f"/go/sw-2308/{CALLINICOS}", follow_redirects=False)
 
     assert response.status_code == 303
-    assert response.headers["location"] == f"/books/{in_stock[0]}?article=sw-2308"
+    assert response.headers["location"] == (
+        f"/books/{in_stock[0]}?article=sw-2308&gone={CALLINICOS}"
+    )
     assert await clicks(feed) == [("sw-2308", CALLINICOS)]
 
 
@@ -97,7 +99,9 @@ async def test_an_unknown_book_of_a_known_article_lands_on_its_best_book(
     response = await client.get("/go/sw-2308/9780000000002", follow_redirects=False)
 
     assert response.status_code == 303
-    assert response.headers["location"] == f"/books/{CALLINICOS}?article=sw-2308"
+    assert response.headers["location"] == (
+        f"/books/{CALLINICOS}?article=sw-2308&gone=9780000000002"
+    )
     assert await clicks(feed) == [("sw-2308", "9780000000002")]
 
 
@@ -114,7 +118,9 @@ async def test_with_no_alternative_a_gone_book_lands_on_a_search_for_its_title(
     response = await client.get(f"/go/only-one/{CALLINICOS}", follow_redirects=False)
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/search?q=Imperialism+and+Global+Political+Economy"
+    assert response.headers["location"] == (
+        f"/search?q=Imperialism+and+Global+Political+Economy&gone={CALLINICOS}"
+    )
     assert await clicks(feed) == [("only-one", CALLINICOS)]
 
 

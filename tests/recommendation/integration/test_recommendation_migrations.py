@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import command
 
-from services.recommendation.models import AttributedRefund
+from services.recommendation.models import AttributedRefund, RefundedCopies
 from shared.db import Database
 from shared.messaging.message import utcnow
 from shared.migrations import alembic_config, upgrade
@@ -78,3 +78,32 @@ async def test_refunds_kept_on_the_orders_become_refunds_and_go_back_on_a_downgr
     await db.dispose()
     # refunds add up again, and never beyond what was paid
     assert sorted(tuple(row) for row in back) == [("BK-1", 2349), ("BK-2", 49)]
+
+
+async def test_refunded_copies_have_a_table_that_a_downgrade_drops_leaving_the_refunds(
+    database_url: str,
+) -> None:
+    refund = uuid4()
+    upgrade(MIGRATIONS, database_url)
+    db = Database(database_url)
+    async with db.writing() as session:
+        session.add(AttributedRefund(message_id=refund, order_id=uuid4(), amount_pence=1999))
+        await session.flush()
+        session.add(RefundedCopies(message_id=refund, isbn13="9798463348616", quantity=1))
+    await db.dispose()
+
+    command.downgrade(alembic_config(MIGRATIONS, database_url), "0002")
+
+    db = Database(database_url)
+    async with db.reading() as session:
+        tables = await session.run_sync(lambda s: sa.inspect(s.connection()).get_table_names())
+        kept = (await session.execute(sa.select(AttributedRefund.message_id))).scalars().all()
+    await db.dispose()
+    assert "refunded_copies" not in tables
+    assert kept == [refund]
+    # and up again
+    upgrade(MIGRATIONS, database_url)
+    db = Database(database_url)
+    async with db.reading() as session:
+        assert (await session.execute(sa.select(RefundedCopies))).all() == []
+    await db.dispose()

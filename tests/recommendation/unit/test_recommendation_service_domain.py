@@ -135,29 +135,29 @@ def test_a_gone_book_lands_on_the_best_alternative_in_stock_else_on_sale() -> No
         landing_path(
             article_id="a1", isbn13=GONE.isbn13, book=GONE, alternatives=[GONE, SOLD_OUT, IN_STOCK]
         )
-        == "/books/9780000000003?article=a1"
+        == "/books/9780000000003?article=a1&gone=9780000000001"
     )
     assert (
         landing_path(article_id="a1", isbn13=GONE.isbn13, book=GONE, alternatives=[SOLD_OUT])
-        == "/books/9780000000002?article=a1"
+        == "/books/9780000000002?article=a1&gone=9780000000001"
     )
 
 
 def test_with_no_alternative_a_search_for_the_title_or_the_isbn() -> None:
     assert (
         landing_path(article_id="a1", isbn13=GONE.isbn13, book=GONE, alternatives=[GONE])
-        == "/search?q=The+Gone+Book"
+        == "/search?q=The+Gone+Book&gone=9780000000001"
     )
     assert (
         landing_path(article_id="a1", isbn13="9780000000009", book=None, alternatives=[])
-        == "/search?q=9780000000009"
+        == "/search?q=9780000000009&gone=9780000000009"
     )
 
 
 def test_without_a_known_article_a_gone_book_is_searched_for() -> None:
     assert (
         landing_path(article_id=None, isbn13=GONE.isbn13, book=GONE, alternatives=[IN_STOCK])
-        == "/search?q=The+Gone+Book"
+        == "/search?q=The+Gone+Book&gone=9780000000001"
     )
 
 
@@ -186,6 +186,35 @@ def test_a_report_adds_clicks_copies_and_revenue_net_of_refunds() -> None:
         ("9780000000002", None, 1, 1),
         ("9780000000003", None, 0, 1),
     ]
+
+
+def test_refunded_copies_come_off_each_orders_copies_sold_to_none_at_least() -> None:
+    report = article_report(
+        article_id="a1",
+        headline="Headline",
+        clicks={},
+        orders=[
+            OrderFigures(
+                total_pence=2500,
+                refunds_pence=1000,
+                lines=(("9780000000001", 2), ("9780000000002", 1)),
+                refunded_copies={"9780000000001": 1},
+            ),
+            # more copies refunded than this order sold takes nothing off another order's
+            OrderFigures(
+                total_pence=1000,
+                refunds_pence=1000,
+                lines=(("9780000000002", 1),),
+                refunded_copies={"9780000000002": 5},
+            ),
+        ],
+        titles={},
+    )
+
+    assert {b.isbn13: b.copies_sold for b in report.books} == {
+        "9780000000001": 1,
+        "9780000000002": 1,
+    }
 
 
 def test_refunds_come_off_to_no_more_than_was_paid() -> None:
