@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from litestar.connection import ASGIConnection, Request
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
@@ -68,7 +68,10 @@ def return_path(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         connection.headers.get("hx-current-url") or connection.headers.get("referer") or ""
     )
     if shown.scheme in ("http", "https") and shown.netloc == url.netloc:
-        return safe_next(shown.path + (f"?{shown.query}" if shown.query else ""))
+        # `done` is the one-shot notice of the action that led to that page; shown again
+        # after signing in, it would report an action not taken this time
+        query = urlencode([(k, v) for k, v in parse_qsl(shown.query) if k != "done"])
+        return safe_next(shown.path + (f"?{query}" if query else ""))
     return _area_home(url.path)
 
 

@@ -218,7 +218,7 @@ def test_a_new_book_added_through_the_form_then_booked_in_and_corrected(
     # Its details corrected on its stock page.
     page.goto(f"/staff/stock/books/{NEW_IMPERIALISM}")
     expect(page.locator("#on-hand")).to_have_text("4")
-    page.get_by_text("Edit details").click()
+    page.get_by_text("Edit details", exact=True).click()
     page.locator("#book-price").fill("15.99")
     with page.expect_navigation():
         page.get_by_role("button", name="Save details").click()

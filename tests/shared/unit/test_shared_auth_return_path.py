@@ -48,6 +48,12 @@ def test_a_page_asked_for_is_where_signing_in_returns() -> None:
     ("headers", "lands_on"),
     [
         ({"referer": f"{SITE}/staff/stock/books/1?before=9"}, "/staff/stock/books/1?before=9"),
+        # the page's notice of the action before it is not shown again
+        (
+            {"referer": f"{SITE}/staff/stock/books/1?done=saved&before=9"},
+            "/staff/stock/books/1?before=9",
+        ),
+        ({"referer": f"{SITE}/staff/stock/books/1?done=saved"}, "/staff/stock/books/1"),
         ({"referer": "https://evil.example/staff/stock"}, "/staff/stock"),
         ({"referer": f"{SITE}//evil.example/"}, "/staff"),
         ({"referer": "javascript:alert(1)"}, "/staff/stock"),
