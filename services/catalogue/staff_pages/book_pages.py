@@ -186,8 +186,8 @@ class BookPages(StockArea):
             )
         return see_other(book_path(isbn13), done="adjusted")
 
-    @post("/books/{isbn:str}/details")
-    async def details(
+    @post("/books/{isbn:str}/reorder-point")
+    async def reorder_point(
         self,
         books: Books,
         stock: Stock,
@@ -211,7 +211,7 @@ class BookPages(StockArea):
                 books,
                 stock,
                 isbn13,
-                details_error=error.message,
+                reorder_point_error=error.message,
                 entered=entered,
                 status_code=error.status_code,
             )
@@ -270,7 +270,7 @@ class BookPages(StockArea):
         before: int | None = None,
         notice: str | None = None,
         adjust_error: str | None = None,
-        details_error: str | None = None,
+        reorder_point_error: str | None = None,
         entered: dict[str, str] | None = None,
         edit: BookForm | None = None,
         offer_goods_in: bool = False,
@@ -292,7 +292,7 @@ class BookPages(StockArea):
                 "paged": before is not None,
                 "notice": notice,
                 "adjust_error": adjust_error,
-                "details_error": details_error,
+                "reorder_point_error": reorder_point_error,
                 "entered": entered or {},
                 "submission": new_token(),
                 "edit_submission": new_token(),

@@ -291,17 +291,29 @@ async def test_the_reorder_point_form_changes_the_reorder_point_and_never_the_pr
     client: Client, books: BookService
 ) -> None:
     before = await books.get(isbn13=CAPITAL)
+    book_page = page(await client.get(f"/staff/stock/books/{CAPITAL}"))
+    [action] = book_page.xpath("//form[.//input[@name='reorder_point']]/@action")
+    # the form is named for what it sets: the book's details are under Edit details
+    assert action == f"/staff/stock/books/{CAPITAL}/reorder-point"
+
     saved = await client.post(
-        f"/staff/stock/books/{CAPITAL}/details",
-        data={"price": "£12.50", "reorder_point": "4"},
-        follow_redirects=False,
+        action, data={"price": "£12.50", "reorder_point": "4"}, follow_redirects=False
     )
     assert saved.status_code == 303
     book = await books.get(isbn13=CAPITAL)
     assert (book.price_pence, book.reorder_point) == (before.price_pence, 4)
 
-    bad = await client.post(f"/staff/stock/books/{CAPITAL}/details", data={"reorder_point": "-1"})
+    bad = await client.post(action, data={"reorder_point": "-1"})
     assert bad.status_code == 400
+    assert page(bad).xpath("string(//*[@id='reorder-point-error'])")
+    assert (await books.get(isbn13=CAPITAL)).reorder_point == 4
+
+    old = await client.post(
+        f"/staff/stock/books/{CAPITAL}/details",
+        data={"reorder_point": "9"},
+        headers={"accept": "text/html"},
+    )
+    assert old.status_code == 404
     assert (await books.get(isbn13=CAPITAL)).reorder_point == 4
 
 

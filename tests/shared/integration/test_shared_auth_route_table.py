@@ -73,7 +73,7 @@ WHO_MAY: dict[str, dict[tuple[str, str], Access]] = {
         ("GET", "/staff/stock/search"): STOCK,
         ("GET", "/staff/stock/books/{isbn:str}"): STOCK,
         ("POST", "/staff/stock/books/{isbn:str}/adjust"): STOCK,
-        ("POST", "/staff/stock/books/{isbn:str}/details"): STOCK,
+        ("POST", "/staff/stock/books/{isbn:str}/reorder-point"): STOCK,
         ("POST", "/staff/stock/books/{isbn:str}/edit"): STOCK,
         ("GET", "/staff/stock/new-book"): STOCK,
         ("POST", "/staff/stock/new-book"): STOCK,

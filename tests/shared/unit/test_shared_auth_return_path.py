@@ -21,15 +21,19 @@ def book(isbn: FromPath[str]) -> str:
     return isbn
 
 
-@post("/staff/stock/books/{isbn:str}/details", guards=[requires(Role.STOCK)], sync_to_thread=False)
-def details(isbn: FromPath[str]) -> str:
+@post(
+    "/staff/stock/books/{isbn:str}/reorder-point",
+    guards=[requires(Role.STOCK)],
+    sync_to_thread=False,
+)
+def reorder_point(isbn: FromPath[str]) -> str:
     return isbn
 
 
 def _next_after_sign_in(
     method: str, path: str, headers: dict[str, str] | None = None
 ) -> tuple[int, str]:
-    app = Litestar([book, details], exception_handlers=EXCEPTION_HANDLERS)
+    app = Litestar([book, reorder_point], exception_handlers=EXCEPTION_HANDLERS)
     with TestClient(app, base_url=SITE) as client:
         response = client.request(method, path, headers=headers, follow_redirects=False)
     location = response.headers.get("location") or response.headers.get("hx-redirect") or ""
@@ -63,12 +67,15 @@ def test_a_page_asked_for_is_where_signing_in_returns() -> None:
 def test_a_forms_post_returns_to_the_page_the_form_was_on_never_another_site(
     headers: dict[str, str], lands_on: str
 ) -> None:
-    assert _next_after_sign_in("POST", "/staff/stock/books/1/details", headers) == (303, lands_on)
+    assert _next_after_sign_in("POST", "/staff/stock/books/1/reorder-point", headers) == (
+        303,
+        lands_on,
+    )
 
 
 def test_an_htmx_request_returns_to_the_page_shown_not_the_fragment() -> None:
     headers = {"hx-request": "true", "hx-current-url": f"{SITE}/staff/stock/books/1"}
-    assert _next_after_sign_in("POST", "/staff/stock/books/1/details", headers) == (
+    assert _next_after_sign_in("POST", "/staff/stock/books/1/reorder-point", headers) == (
         401,
         "/staff/stock/books/1",
     )
