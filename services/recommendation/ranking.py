@@ -41,6 +41,7 @@ from services.recommendation.cleaning import CleanArticle, clean_article
 from services.recommendation.editions import one_edition_each
 from services.recommendation.lexical import LexicalIndex, book_document
 from services.recommendation.mentions import Mention, MentionIndex, MentionKind
+from services.recommendation.places import gazetteer
 from services.recommendation.reasons import PINNED_REASON, reason_for, telling_terms
 from services.recommendation.semantic import (
     Embedder,
@@ -300,17 +301,21 @@ class Ranker:
         if not query.strip() or not self._positions:
             return [self._pinned(p) for p in pinned][:k]
 
+        towns = gazetteer().countries_named(query)
+        # every stage reads the countries of the towns named too
+        countries = list(dict.fromkeys(towns.values()))
         reading = None
         if self._rerank_model is not None:
             # MiniLM reads the article on another thread while the cheap stages run:
             # onnxruntime and numpy release the GIL, so on two cores the two overlap
-            reading = _article_reader().submit(self._article_vector, clean)
+            reading = _article_reader().submit(self._article_vector, clean, countries)
         mentions = self._mentions.find(query)
+        read = " ".join([query, *countries])
         n = len(self._books)
         usable = self._alive[:n].copy()
         usable[list(banned)] = False
-        lexical = self._lexical.scores(query, n)
-        word_query = self._word_model.embed([query])[0]
+        lexical = self._lexical.scores(read, n)
+        word_query = self._word_model.embed([read])[0]
         candidates = self._cheap_candidates(lexical, word_query, usable, mentions)
         # WordLlama cosine, exact, for the candidates only
         word = np.zeros(n, dtype=np.float32)
@@ -339,7 +344,7 @@ class Ranker:
         ranked_books = {p: self._live(p) for p in chosen if p not in pinned}
         telling = telling_terms(
             ranked_books,
-            self._lexical.analyser.stems_to_words(query),
+            self._article_terms(query, towns),
             self._lexical,
             self._word_model,
             self._word_vectors,
@@ -353,6 +358,15 @@ class Ranker:
             reason = reason_for(book, mentions.get(position), telling[position], affinity)
             out.append(Recommendation(book.isbn13, round(scores[position], 4), reason))
         return out
+
+    def _article_terms(self, query: str, towns: dict[str, str]) -> dict[str, str]:
+        """The article's stems and the words to show for them; a country the article
+        never names shows as the town it names there ("Nablus, Palestinian Territory")."""
+        terms = self._lexical.analyser.stems_to_words(query)
+        for town, country in towns.items():
+            for stem in self._lexical.analyser.stems_to_words(country):
+                terms.setdefault(stem, f"{town}, {country}")
+        return terms
 
     def _first_pass(
         self,
@@ -481,10 +495,12 @@ class Ranker:
         named = [p for p in cheap.tolist() if p in mentions]
         return np.unique(np.concatenate([best, closest, np.array(named, dtype=np.int64)]))
 
-    def _article_vector(self, clean: CleanArticle) -> np.ndarray:
+    def _article_vector(self, clean: CleanArticle, countries: list[str]) -> np.ndarray:
         """The article's MiniLM vector: the mean of its first pieces'."""
         assert self._article_model is not None
         pieces = _chunks(clean)[: self.config.article_pieces]
+        if countries:
+            pieces[0] = ". ".join([*countries, pieces[0]])
         missing = [p for p in dict.fromkeys(pieces) if p not in self._article_pieces]
         for piece, vector in zip(missing, self._article_model.embed(missing), strict=True):
             self._article_pieces[piece] = vector

@@ -50,7 +50,8 @@ def telling_terms(
         closeness = {stem: float(vectors[terms[stem]] @ book_vectors[position]) for stem in stems}
         telling = [stem for stem in stems if closeness[stem] >= _TELLING]
         telling.sort(key=lambda stem: (-closeness[stem] * lexical.idf(stem), stem))
-        out[position] = [terms[stem] for stem in telling[:_REASON_TERMS]]
+        # two stems can show as one town ("palestinian" and "territori": Nablus)
+        out[position] = list(dict.fromkeys(terms[stem] for stem in telling))[:_REASON_TERMS]
     return out
 
 

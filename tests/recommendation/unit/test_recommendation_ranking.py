@@ -268,3 +268,18 @@ def test_a_catalogue_added_book_by_book_ranks_as_one_built_at_once() -> None:
         assert {r.isbn13 for r in added.recommend(text, k=3)} == {
             r.isbn13 for r in built.recommend(text, k=3)
         }, article.id
+
+
+def test_a_town_named_brings_the_books_on_its_country(shop: Ranker) -> None:
+    text = (
+        "Settlers uproot olive groves as harvest begins\n"
+        "Farmers in villages near Nablus found hundreds of trees cut down overnight, days "
+        "before they were due to pick. Soldiers stood by while armed men from a nearby "
+        "hilltop outpost stoned families trying to reach their land."
+    )
+
+    results = shop.recommend(text, k=3)
+
+    books = {b.isbn13: b for b in shop.books()}
+    assert all("palestine" in books[r.isbn13].subjects for r in results)
+    assert "\u201cNablus, Palestinian Territory\u201d" in results[0].reason
