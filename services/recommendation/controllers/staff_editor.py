@@ -7,6 +7,8 @@ with htmx they replace only the books and the snippet, and the server answers th
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -78,6 +80,29 @@ def pin_place(pins: tuple[str, ...], isbn: str) -> str:
     if before == 1:
         return "it comes second, after the book pinned before it"
     return f"it comes after the {before} books pinned before it"
+
+
+def button_names(books: Sequence[tuple[str, str | None]]) -> dict[str, str]:
+    """How a Pin, Ban or Unban button names its book to a screen reader, by ISBN: the title, and
+    the ISBN shown beside it where another edition on the page has the same title (two buttons
+    of one name cannot be told apart); the ISBN alone for a book the service no longer knows."""
+
+    def read_as(title: str) -> str:
+        return " ".join(title.casefold().split())
+
+    editions: defaultdict[str, set[str]] = defaultdict(set)
+    for isbn, title in books:
+        if title:
+            editions[read_as(title)].add(isbn)
+    names = {}
+    for isbn, title in books:
+        if not title:
+            names[isbn] = isbn
+        elif len(editions[read_as(title)]) > 1:
+            names[isbn] = f"{title} (ISBN {isbn})"
+        else:
+            names[isbn] = title
+    return names
 
 
 class ArticleTooLarge(ShopError):
@@ -236,6 +261,16 @@ class EditorDeskController(Controller):
         titles = await recommendations.titles(
             [*rules.bans, *unseen_pins, *([isbn] if isbn else [])]
         )
+        banned = [(i, titles.get(i)) for i in rules.bans]
+        hidden_pins = [(i, titles.get(i)) for i in unseen_pins]
+        names = button_names(
+            [
+                *((book.isbn13, book.title) for book in found.books),
+                *((book.isbn13, book.title) for book in matches[:FOUND_BOOKS]),
+                *banned,
+                *hidden_pins,
+            ]
+        )
         message = None
         if done in ("saved", "replaced"):
             message = DONE_MESSAGES[done]
@@ -252,8 +287,9 @@ class EditorDeskController(Controller):
                 "snippet_size": DEFAULT_K,
                 "snippet_url": settings.public_url.rstrip("/") + snippet_path(article_id),
                 "rules": rules,
-                "banned": [(i, titles.get(i)) for i in rules.bans],
-                "unseen_pins": [(i, titles.get(i)) for i in unseen_pins],
+                "banned": banned,
+                "unseen_pins": hidden_pins,
+                "button_names": names,
                 "report": report,
                 "find": find,
                 "matches": matches[:FOUND_BOOKS],

@@ -216,6 +216,52 @@ async def test_banning_a_book_hides_it_lists_it_as_banned_and_unbanning_brings_i
     assert restored.css_first("section[aria-labelledby=banned-heading]") is None
 
 
+def button_names(tree: HTMLParser | Node) -> list[str]:
+    """What a screen reader calls each button that pins, bans or lifts a rule."""
+    return [str(button.attributes["aria-label"]) for button in tree.css("button[name=action]")]
+
+
+async def test_two_editions_of_a_title_have_buttons_a_screen_reader_tells_apart(
+    editor, seeded, feed
+) -> None:
+    hardback = "9780000000019"
+    title = "Imperialism and Global Political Economy"
+    # the article's first work brings all its editions to the desk
+    await feed.events(feed.event(CALLINICOS, isbn13=hardback, format="hardback", year=2011))
+
+    tree = page(await editor.get(f"/staff/editor/articles/{seeded}"))
+
+    rows = {str(row.attributes["data-isbn"]): row for row in book_rows(tree)}
+    assert button_names(rows[hardback]) == [
+        f"Pin {title} (ISBN {hardback})",
+        f"Ban {title} (ISBN {hardback})",
+    ]
+    assert button_names(rows[CALLINICOS]) == [
+        f"Pin {title} (ISBN {CALLINICOS})",
+        f"Ban {title} (ISBN {CALLINICOS})",
+    ]
+    # a title the page shows once is named by its title alone
+    other = next(isbn for isbn in rows if isbn not in (hardback, CALLINICOS))
+    assert button_names(rows[other])[0] == f"Pin {html.unescape(feed.records[other]['title'])}"
+
+    found = page(await editor.get(f"/staff/editor/articles/{seeded}", params={"find": title}))
+    listed = button_names(pin_another(found).css_first("#found-books"))
+    assert len(listed) == 2
+    assert len(set(listed)) == 2
+    assert f"Pin {title} (ISBN {hardback}) by Alex Callinicos" in listed
+
+    for isbn in (hardback, CALLINICOS):
+        banned = page(
+            await editor.post(
+                f"/staff/editor/articles/{seeded}/rules", data={"action": "ban", "isbn13": isbn}
+            )
+        )
+    section = banned.css_first("section[aria-labelledby=banned-heading]")
+    assert sorted(button_names(section)) == [
+        f"Unban {title} (ISBN {isbn})" for isbn in sorted((CALLINICOS, hardback))
+    ]
+
+
 async def test_a_pinned_book_taken_off_sale_stays_listed_as_pinned_and_can_be_unpinned(
     editor, seeded, feed
 ) -> None:
