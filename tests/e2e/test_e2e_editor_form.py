@@ -1,6 +1,7 @@
 """The editor's desk in a real browser, where an editor trips: a refused article puts the cursor
-in the field to correct, saving under an id already used asks before replacing that article,
-and a sign-in that ended mid-pin comes back to the article rather than to an error."""
+in the field to correct, the browser checks an article id as the shop does (accents and all),
+saving under an id already used asks before replacing that article, and a sign-in that ended
+mid-pin comes back to the article rather than to an error."""
 
 from __future__ import annotations
 
@@ -39,6 +40,36 @@ def test_a_refused_article_puts_the_cursor_in_the_field_to_correct(
     expect(text).to_be_focused()
     expect(text).to_have_attribute("aria-invalid", "true")
     expect(text).to_have_accessible_description(re.compile("Paste the article's text"))
+
+
+@pytest.mark.e2e
+def test_the_browser_checks_an_article_id_as_the_shop_does(
+    page: Page, signed_in: Callable[..., object]
+) -> None:
+    signed_in(page, "editor")
+    page.goto("/staff/editor")
+    # the shop takes letters and digits of any script, "_", ".", "-" and ":", not dots alone
+    ids = {
+        "grève-générale": True,
+        "Ωμέγα_2024": True,
+        "記事:12": True,
+        "sw-2308.v2": True,
+        "...a": True,
+        "x" * 120: True,
+        "...": False,
+        "a b": False,
+        "a/b": False,
+        "e\u0301": False,
+    }
+
+    lets_through = page.get_by_label("Article id").evaluate(
+        "(field, ids) => ids.map(id => { field.value = id; return field.validity.valid; })",
+        list(ids),
+    )
+
+    assert dict(zip(ids, lets_through, strict=True)) == ids
+    new_article(page, f"grève-{uuid.uuid4().hex[:6]}", TEXT)
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Tony Cliff"))
 
 
 @pytest.mark.e2e

@@ -8,10 +8,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.recommendation.domain import ArticleSource, SourceKind, check_article_id, check_url
+from services.recommendation.domain import (
+    ARTICLE_ID,
+    ArticleSource,
+    SourceKind,
+    check_article_id,
+    check_url,
+)
 from services.recommendation.service import ArticleDraft
 from shared.errors import InvalidInput, ShopError
 
+# The server's rule for an article id as the id field's `pattern`, which a browser reads as
+# JavaScript (the v flag): there \w is ASCII alone, where Python's is exactly the letters and
+# digits of every script (\p{L}, \p{N}) and "_", so an id with "é" would be refused unsent.
+ARTICLE_ID_PATTERN = ARTICLE_ID.pattern.replace(r"\w", r"\p{L}\p{N}_").replace(r"\Z", "$")
 _TAG = re.compile(r"<[a-zA-Z][^<>]*>")
 # An address pasted into the text box (where the cursor starts) rather than the address box.
 _ADDRESS = re.compile(r"https?://\S+", re.IGNORECASE)

@@ -19,7 +19,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_409_CONFLICT
 
-from services.recommendation.controllers.article_form import ArticleForm
+from services.recommendation.controllers.article_form import ARTICLE_ID_PATTERN, ArticleForm
 from services.recommendation.controllers.dependencies import Recommendations, Settings
 from services.recommendation.domain import DEFAULT_K, ArticleSummary, RuleKind
 from services.recommendation.service import RecommendationService
@@ -173,6 +173,7 @@ class EditorDeskController(Controller):
                 "page": page,
                 "older": len(articles) > ARTICLES_PER_PAGE,
                 "form": form,
+                "article_id_pattern": ARTICLE_ID_PATTERN,
                 "error": error,
                 "fault": fault,
                 "existing": existing,

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from services.recommendation.app import create_app
+from services.recommendation.controllers.article_form import ARTICLE_ID_PATTERN
 from services.recommendation.controllers.staff_editor import MAX_FORM_BYTES
 from services.recommendation.fetching import FetchedPage
 from services.recommendation.models import Article, EditorRule
@@ -187,6 +188,19 @@ async def test_a_pasted_page_the_api_would_read_is_not_refused_as_too_big(
 
     assert response.status_code == 303, response.text[:300]
     assert await feed.count(Article) == 1
+
+
+async def test_the_id_field_lets_through_the_ids_the_server_takes_accented_ones_too(
+    editor: Client, feed
+) -> None:
+    desk = HTMLParser((await editor.get("/staff/editor")).text)
+    field = desk.css_first("input#article_id")
+    assert field.attributes["pattern"] == ARTICLE_ID_PATTERN
+
+    response = await save(editor, article_id="grève-générale", text="Strikes and unions.")
+
+    assert response.status_code == 303, response.text[:300]
+    assert await stored_text(feed, "grève-générale") is not None
 
 
 async def test_the_desks_form_addresses_lead_back_to_their_pages(editor: Client) -> None:

@@ -3,10 +3,18 @@ and each refusal names the field to correct."""
 
 from __future__ import annotations
 
+import re
+import sys
+import unicodedata
+
 import pytest
 
-from services.recommendation.controllers.article_form import ArticleForm, FieldRefused
-from services.recommendation.domain import SourceKind
+from services.recommendation.controllers.article_form import (
+    ARTICLE_ID_PATTERN,
+    ArticleForm,
+    FieldRefused,
+)
+from services.recommendation.domain import ARTICLE_ID, SourceKind
 from shared.errors import Unprocessable
 
 
@@ -55,3 +63,18 @@ def test_a_refusal_of_the_words_read_is_about_the_field_they_came_from() -> None
 
     assert ArticleForm(url="https://paper.example/a").field_of(nothing_left) == "url"
     assert ArticleForm(text="<nav>Subscribe</nav>").field_of(nothing_left) == "text"
+
+
+def test_the_id_fields_pattern_is_the_servers_rule_for_a_browser() -> None:
+    # A browser reads the pattern as JavaScript with the v flag, where \w is ASCII alone.
+    assert ARTICLE_ID_PATTERN == r"(?!\.+$)[\p{L}\p{N}_.\-:]{1,120}"
+    assert ARTICLE_ID.pattern == r"(?!\.+\Z)[\w.\-:]{1,120}"
+    # ...which is the server's rule only if Python's \w is exactly \p{L}, \p{N} and "_".
+    word = re.compile(r"\w")
+    differ = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if bool(word.match(chr(code)))
+        != (unicodedata.category(chr(code))[0] in "LN" or chr(code) == "_")
+    ]
+    assert differ == []
