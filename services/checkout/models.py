@@ -83,6 +83,8 @@ class Order(Base):
     # When the catalogue confirmed it sold the paid order's copies (ReservationCommitted);
     # until then the commit is sent again (services/checkout/stock_commits.py).
     stock_committed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC)
+    # While a refund of the order is being made (services/checkout/refund_turns.py).
+    refund_started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC)
 
     stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_session_url: Mapped[str | None] = mapped_column(Text)

@@ -62,6 +62,7 @@ from services.checkout.payments import (
     SessionLine,
     SessionRequest,
 )
+from services.checkout.refund_turns import refund_turn
 from services.checkout.refunds import RefundAsked, plan_refund
 from services.checkout.settings import CheckoutSettings
 from shared.contracts import CommitReservation, ReservationReply, ReserveStock
@@ -695,49 +696,47 @@ class OrderService:
             everything=everything,
             restock=restock,
         )
-        async with self._db.reading() as session:
-            order = await get_by_reference(session, reference)
-            if await refund_asked_before(session, idempotency_key):
-                return order
-            plan = plan_refund(order, await copies_refunded(session, order), asked)
-        made = (
-            await self._refund_through_stripe(order, plan.amount_pence)
-            if plan.route is RefundRoute.STRIPE
-            else None
-        )
-        async with self._uow() as uow:
-            order = await get_for_update(uow.session, order.reference)
-            if await refund_asked_before(uow.session, idempotency_key):
-                return order
-            if made is None:
-                # No payment provider holds money handed back at the counter to what is left:
-                # the rules are checked again under the order's lock, against any refund made
-                # since.
-                plan = plan_refund(order, await copies_refunded(uow.session, order), asked)
-                made = handed_back(order, plan.amount_for(order))
-            before = order.refunded_pence
-            recorded = await record_refund(
-                uow.session,
-                order,
-                made,
-                reason=reason,
-                at=self._now(),
-                copies=plan.copies,
-                restocked=plan.restocked,
-                idempotency_key=idempotency_key,
+        # planned against every refund recorded before it: one at a time
+        async with refund_turn(self._db, reference, self._now):
+            async with self._db.reading() as session:
+                order = await get_by_reference(session, reference)
+                if await refund_asked_before(session, idempotency_key):
+                    return order
+                plan = plan_refund(order, await copies_refunded(session, order), asked)
+            made = (
+                await self._refund_through_stripe(order, plan.amount_pence)
+                if plan.route is RefundRoute.STRIPE
+                else None
             )
-            if recorded is not None:
-                await return_to_stock(uow, order, recorded)
-                await self._after_refund(
-                    uow,
+            async with self._uow() as uow:
+                order = await get_for_update(uow.session, order.reference)
+                if await refund_asked_before(uow.session, idempotency_key):
+                    return order
+                if made is None:
+                    made = handed_back(order, plan.amount_for(order))
+                before = order.refunded_pence
+                recorded = await record_refund(
+                    uow.session,
                     order,
-                    before=before,
-                    refund=recorded,
-                    amount_pence=made.amount_pence,
+                    made,
                     reason=reason,
-                    route=plan.route,
+                    at=self._now(),
+                    copies=plan.copies,
+                    restocked=plan.restocked,
+                    idempotency_key=idempotency_key,
                 )
-        return order
+                if recorded is not None:
+                    await return_to_stock(uow, order, recorded)
+                    await self._after_refund(
+                        uow,
+                        order,
+                        before=before,
+                        refund=recorded,
+                        amount_pence=made.amount_pence,
+                        reason=reason,
+                        route=plan.route,
+                    )
+            return order
 
     async def _refund_through_stripe(self, order: Order, amount_pence: int | None) -> RefundMade:
         """`amount_pence` None: whatever Stripe has left to refund on the payment."""

@@ -7,13 +7,17 @@ late as it likes, the way a slow or retried delivery brings them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from conftest import BOOKS, Shop
+from sqlalchemy import update
 
+from services.checkout import refund_turns
 from services.checkout.models import Order
 from shared.auth.roles import Role
 from shared.money import format_pence
@@ -207,3 +211,95 @@ async def test_a_refund_by_line_tells_its_copies_once_and_one_by_amount_none(sho
         (e["amount_pence"], e["copies"]) for e in await shop.staged("checkout.order_refunded.v1")
     ]
     assert told == [(PRICE, [{"isbn13": ISBN, "quantity": 1}]), (100, [])]
+
+
+async def test_two_clerks_refunding_the_same_copy_at_once_pay_it_back_once(shop: Shop) -> None:
+    order = await paid_order(shop)
+    # Stripe takes its time over each refund, as it does: long enough for both clerks'
+    # requests to be under way together.
+    await shop.standin(
+        "POST",
+        "/_standin/faults",
+        json={"path": "/v1/refunds", "kind": "hang", "method": "POST", "count": 2, "seconds": 0.5},
+    )
+
+    answers = await asyncio.gather(
+        *(
+            shop.http.post(
+                f"{shop.url}/api/checkout/orders/{order.reference}/refund",
+                json={"lines": [{"isbn": ISBN, "quantity": copies}], "reason": "damaged"},
+                headers=shop.staff(),
+            )
+            for copies in (1, 2)
+        )
+    )
+
+    # Whichever came second was asked of what the first left: not enough copies.
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    [told] = await shop.staged("checkout.order_refunded.v1")
+    [copies] = told["copies"]
+    # every book refunded before any was sent takes the postage back with it
+    assert told["amount_pence"] == (PRICE if copies["quantity"] == 1 else order.total_pence)
+    [refunded] = [o for o in await shop.orders() if o.id == order.id]
+    assert refunded.refunded_pence == told["amount_pence"]
+
+
+async def started_refund(shop: Shop, order: Order, *, ago: timedelta) -> None:
+    """A refund of `order` that began `ago` and has not finished: a clerk's still waiting
+    on Stripe, or one whose process died."""
+    async with shop.db.writing() as session:
+        await session.execute(
+            update(Order)
+            .where(Order.id == order.id)
+            .values(refund_started_at=datetime.now(UTC) - ago)
+        )
+
+
+async def refund_one_copy(shop: Shop, order: Order) -> httpx.Response:
+    return await shop.http.post(
+        f"{shop.url}/api/checkout/orders/{order.reference}/refund",
+        json={"lines": [{"isbn": ISBN, "quantity": 1}], "reason": "damaged"},
+        headers=shop.staff(),
+    )
+
+
+async def test_a_refund_waits_for_one_still_being_made_and_then_says_so(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = await paid_order(shop)
+    monkeypatch.setattr(refund_turns, "WAIT_SECONDS", 0.5)
+    await started_refund(shop, order, ago=timedelta(seconds=5))
+
+    refused = await refund_one_copy(shop, order)
+
+    assert refused.status_code == 409
+    assert "Another refund of order" in refused.json()["detail"]
+    assert await shop.staged("checkout.order_refunded.v1") == []
+
+
+async def test_a_refund_left_unfinished_by_a_dead_process_holds_its_order_only_so_long(
+    shop: Shop,
+) -> None:
+    order = await paid_order(shop)
+    await started_refund(shop, order, ago=refund_turns.LEASE + timedelta(seconds=1))
+
+    made = await refund_one_copy(shop, order)
+
+    assert made.status_code == 200, made.text
+    [refunded] = [o for o in await shop.orders() if o.id == order.id]
+    assert refunded.refunded_pence == PRICE
+    assert refunded.refund_started_at is None
+
+
+async def test_a_refund_stripe_refused_lets_the_next_one_go_ahead(shop: Shop) -> None:
+    order = await paid_order(shop)
+    await shop.standin(
+        "POST", "/_standin/faults", json={"path": "/v1/refunds", "kind": "error", "method": "POST"}
+    )
+
+    failed = await refund_one_copy(shop, order)
+    made = await refund_one_copy(shop, order)
+
+    assert failed.status_code >= 500 and made.status_code == 200, (failed.text, made.text)
+    [refunded] = [o for o in await shop.orders() if o.id == order.id]
+    assert refunded.refunded_pence == PRICE
