@@ -140,6 +140,8 @@ class Ranker:
         self.config = config or RankerConfig()
         single_threaded_blas()
         self._word_model = word_model or wordllama_embedder()
+        # loaded with the models, not by the first article ranked
+        self._towns = gazetteer()
         # MiniLM vectors of recent articles' pieces: an article is ranked again whenever
         # the index changes (a stock change is enough), and its text rarely has
         self._article_pieces: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -301,7 +303,7 @@ class Ranker:
         if not query.strip() or not self._positions:
             return [self._pinned(p) for p in pinned][:k]
 
-        towns = gazetteer().countries_named(query)
+        towns = self._towns.countries_named(query)
         # every stage reads the countries of the towns named too
         countries = list(dict.fromkeys(towns.values()))
         reading = None
