@@ -75,7 +75,11 @@ def _without_possessive(name: str) -> str:
 
 def _opens_sentence(text: str, start: int) -> bool:
     """Whether a sentence, a paragraph (the headline's has no full stop) or a quotation
-    opens at `start`."""
-    before = text[:start]
-    said = before.rstrip()
-    return not said or "\n" in before[len(said) :] or said[-1] in _SENTENCE_ENDS
+    opens at `start`. Looks back over the spaces only: copying the text before each name
+    would make a long article's cost grow with the square of its length."""
+    before = start - 1
+    new_line = False
+    while before >= 0 and text[before].isspace():
+        new_line = new_line or text[before] == "\n"
+        before -= 1
+    return before < 0 or new_line or text[before] in _SENTENCE_ENDS
