@@ -6,14 +6,17 @@ where BOOKSHOP_REQUIRE_SERVICES=1 is set: a missing service must never pass sile
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +28,13 @@ import structlog
 from litestar.middleware.csrf import generate_csrf_token
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis as AsyncRedis
+from sqlalchemy.engine import make_url
 
 from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 from shared.auth.roles import Role
 from shared.auth.sessions import SESSION_COOKIE, SESSION_NAMESPACE, StaffIdentity
 from shared.auth.settings import StaffAuthSettings
+from shared.migrations import upgrade
 from shared.observability.logs import PER_CALL_LOGGERS
 
 REQUIRE_SERVICES = os.environ.get("BOOKSHOP_REQUIRE_SERVICES") == "1"
@@ -60,25 +65,97 @@ def redis_url() -> Iterator[str]:
     client.close()
 
 
+class _PostgresDatabases:
+    """Fresh, empty Postgres databases, each made one test ahead and dropped after its test, on a
+    thread of their own: every test still gets a database nobody else has used, but does not
+    wait the half second Postgres takes to make one and to drop it."""
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-databases")
+        self._next: Future[str] | None = None
+        self._drops: list[Future[None]] = []
+
+    def take(self) -> str:
+        name = (self._next or self._thread.submit(self._create)).result()
+        self._next = self._thread.submit(self._create)
+        return name
+
+    def give_back(self, name: str) -> None:
+        self._drops.append(self._thread.submit(self._drop, name))
+
+    def close(self) -> None:
+        if self._next is not None:
+            with contextlib.suppress(psycopg.Error):
+                self.give_back(self._next.result())
+        self._thread.shutdown(wait=True)
+        for dropped in self._drops:
+            dropped.result()
+
+    @staticmethod
+    def _create() -> str:
+        name = f"bookshop_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(TEST_POSTGRES_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    @staticmethod
+    def _drop(name: str) -> None:
+        with psycopg.connect(TEST_POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _postgres_databases() -> Iterator[_PostgresDatabases]:
+    databases = _PostgresDatabases()
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def postgres_database_url() -> Iterator[str]:
+def postgres_database_url(_postgres_databases: _PostgresDatabases) -> Iterator[str]:
     """A fresh Postgres database (asyncpg URL), dropped after the test."""
-    name = f"bookshop_test_{uuid.uuid4().hex[:12]}"
     try:
-        admin = psycopg.connect(TEST_POSTGRES_URL, autocommit=True, connect_timeout=3)
+        name = _postgres_databases.take()
     except psycopg.Error as error:
         _unavailable("Postgres", error)
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
     base = TEST_POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     yield f"{base}/{name}"
-    with psycopg.connect(TEST_POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _postgres_databases.give_back(name)
 
 
 @pytest.fixture
 def sqlite_database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+
+
+Migrate = Callable[[str, str], None]
+
+
+@pytest.fixture(scope="session")
+def migrate(tmp_path_factory: pytest.TempPathFactory) -> Migrate:
+    """`migrate("services.catalogue:migrations", database_url)`: a fresh database brought to the
+    head of a service's migrations. On Postgres the migrations run; a SQLite file is a copy of
+    one the same migrations made earlier in the session (the same bytes, without running them
+    again for every test). The migrations' own tests call `upgrade` themselves."""
+    migrated: dict[str, Path] = {}
+
+    def run(script_location: str, database_url: str) -> None:
+        url = make_url(database_url)
+        target = Path(url.database or "")
+        if url.get_backend_name() != "sqlite" or not url.database or target.exists():
+            upgrade(script_location, database_url)
+            return
+        if script_location not in migrated:
+            made = tmp_path_factory.mktemp("migrated") / "service.db"
+            upgrade(script_location, f"sqlite+aiosqlite:///{made}")
+            # WAL is a lasting property of the file (upgrade sets it): everything is in the main
+            # file once the migrations' connection has closed, and the copy is in WAL mode too.
+            assert not made.with_name(made.name + "-wal").exists()
+            migrated[script_location] = made
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated[script_location], target)
+
+    return run
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

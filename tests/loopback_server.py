@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -34,15 +36,44 @@ class ServerThread:
         )
 
     def __enter__(self) -> ServerThread:
+        self.start()
+        self.wait_started()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+        self.join()
+
+    def start(self) -> None:
         self._thread.start()
+
+    def wait_started(self) -> None:
         deadline = time.monotonic() + 15
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("server did not start within 15 s")
             time.sleep(0.02)
-        return self
 
-    def __exit__(self, *_: object) -> None:
+    def stop(self) -> None:
         self._server.should_exit = True
+
+    def join(self) -> None:
         self._thread.join(timeout=15)
         self._sock.close()
+
+
+@contextlib.contextmanager
+def serving(*servers: ServerThread) -> Iterator[tuple[ServerThread, ...]]:
+    """Several servers started side by side and stopped side by side: each takes a few tenths of
+    a second to start and to close its connections, and none waits for another's."""
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_started()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+        for server in servers:
+            server.join()

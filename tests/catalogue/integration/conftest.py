@@ -26,7 +26,6 @@ from shared.contracts import CommitReservation, ReserveStock, StockLine
 from shared.db import Database
 from shared.messaging.message import utcnow
 from shared.messaging.unit_of_work import UnitOfWorkFactory
-from shared.migrations import upgrade
 
 Client = AsyncTestClient[Any]
 OpenClient = Callable[..., AbstractAsyncContextManager[Client]]
@@ -34,9 +33,9 @@ StaffSignIn = Callable[..., Awaitable[StaffIdentity]]
 
 
 @pytest.fixture
-def catalogue_url(database_url: str) -> str:
+def catalogue_url(database_url: str, migrate: Callable[[str, str], None]) -> str:
     """The catalogue's schema, by its migrations, on a fresh SQLite file or Postgres database."""
-    upgrade("services.catalogue:migrations", database_url)
+    migrate("services.catalogue:migrations", database_url)
     return database_url
 
 

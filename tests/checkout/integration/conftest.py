@@ -19,7 +19,7 @@ from uuid import UUID
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from loopback_server import ServerThread, bound_socket, url_of
+from loopback_server import ServerThread, bound_socket, serving, url_of
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 from sqlalchemy import select
@@ -44,7 +44,6 @@ from shared.contracts import (
 from shared.db import Database
 from shared.messaging.message import Command
 from shared.messaging.unit_of_work import UnitOfWorkFactory
-from shared.migrations import upgrade
 
 R = TypeVar("R")
 WEBHOOK_SECRET = "whsec_checkout_integration"
@@ -325,8 +324,9 @@ async def shop(
     use_real_catalogue_requests: bool,
     staff_auth: StaffAuthSettings,
     staff_credentials: Callable[..., Awaitable[Any]],
+    migrate: Callable[[str, str], None],
 ) -> AsyncIterator[Shop]:
-    await asyncio.to_thread(upgrade, "services.checkout:migrations", database_url)
+    await asyncio.to_thread(migrate, "services.checkout:migrations", database_url)
     checkout_sock, standin_sock = bound_socket(), bound_socket()
     checkout_url, standin_url = url_of(checkout_sock), url_of(standin_sock)
     settings = shop_settings(
@@ -349,7 +349,7 @@ async def shop(
     catalogue = FakeCatalogue()
     shop_app = create_app(settings, requester=None if use_real_catalogue_requests else catalogue)
     db = Database(database_url)
-    with ServerThread(standin_app, standin_sock), ServerThread(shop_app, checkout_sock):
+    with serving(ServerThread(standin_app, standin_sock), ServerThread(shop_app, checkout_sock)):
         async with httpx.AsyncClient(timeout=10) as http:
             pat = await staff_credentials(Role.PHONE_ORDERS, username="pat")
             yield Shop(

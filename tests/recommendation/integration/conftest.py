@@ -27,7 +27,6 @@ from shared.auth.settings import StaffAuthSettings
 from shared.contracts import BookChanged
 from shared.db import Database
 from shared.messaging.unit_of_work import UnitOfWorkFactory
-from shared.migrations import upgrade
 
 DATA = Path(__file__).parents[2] / "data"
 PUBLIC_URL = "http://shop.test"
@@ -75,8 +74,8 @@ def builds(embedders: tuple[RememberingEmbedder, RememberingEmbedder]) -> Ranker
 
 
 @pytest.fixture
-def recommendation_url(database_url: str) -> str:
-    upgrade("services.recommendation:migrations", database_url)
+def recommendation_url(database_url: str, migrate: Callable[[str, str], None]) -> str:
+    migrate("services.recommendation:migrations", database_url)
     return database_url
 
 
