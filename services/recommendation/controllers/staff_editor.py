@@ -276,8 +276,9 @@ class EditorDeskController(Controller):
         if done in ("saved", "replaced"):
             message = DONE_MESSAGES[done]
         elif done in DONE_MESSAGES and isbn:
+            # named as its button named it: two editions of one title are told apart
             message = DONE_MESSAGES[done].format(
-                title=titles.get(isbn, isbn), place=pin_place(rules.pins, isbn)
+                title=names.get(isbn) or titles.get(isbn, isbn), place=pin_place(rules.pins, isbn)
             )
         return _page(
             "article.html",

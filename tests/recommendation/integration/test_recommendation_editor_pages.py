@@ -256,6 +256,10 @@ async def test_two_editions_of_a_title_have_buttons_a_screen_reader_tells_apart(
                 f"/staff/editor/articles/{seeded}/rules", data={"action": "ban", "isbn13": isbn}
             )
         )
+        # the notice names the edition acted on as its button did
+        assert banned.css_first("#picks-status").text() == (
+            f"{title} (ISBN {isbn}) is banned: it is never shown for this article."
+        )
     section = banned.css_first("section[aria-labelledby=banned-heading]")
     assert sorted(button_names(section)) == [
         f"Unban {title} (ISBN {isbn})" for isbn in sorted((CALLINICOS, hardback))
