@@ -1,6 +1,7 @@
 """Fusion and rules: the stages' evidence becomes one ranked list, each book with a reason.
 
-The ranking, per article:
+The ranking, per article, which every stage reads with the countries of the towns it names
+(`places`: "Nablus" brings "Palestinian Territory"):
 
 1. candidates: the top books by BM25 and by WordLlama cosine over the whole catalogue (a
    matrix product over precomputed vectors), plus every book the article names; their
