@@ -2,7 +2,7 @@
 
 An article often says where without saying the country: settlers near Nablus, a strike in
 Shenzhen, the palace in Santiago. The books are filed and described by country ("Palestine",
-"China", "Chile"), so every stage reads the country too. On our own judged articles that
+"China", "Chile"), so BM25, WordLlama and MiniLM read the country too. On our own judged articles that
 never name their subject this moved nDCG@5 from 0.664 to 0.721 and left the others as they
 were (0.912 to 0.911 and 0.924 to 0.925). Towns of 15,000 people and more ranked the same;
 of 500,000 and more, Nablus was lost.

@@ -1,7 +1,7 @@
 """Fusion and rules: the stages' evidence becomes one ranked list, each book with a reason.
 
-The ranking, per article, which every stage reads with the countries of the towns it names
-(`places`: "Nablus" brings "Palestinian Territory"):
+The ranking, per article, whose BM25, WordLlama and MiniLM stages read it with the countries
+of the towns it names (`places`: "Nablus" brings "Palestinian Territory"):
 
 1. candidates: the top books by BM25 and by WordLlama cosine over the whole catalogue (a
    matrix product over precomputed vectors), plus every book the article names; their
@@ -305,7 +305,7 @@ class Ranker:
             return [self._pinned(p) for p in pinned][:k]
 
         towns = self._towns.countries_named(query)
-        # every stage reads the countries of the towns named too
+        # BM25, WordLlama and MiniLM read the countries of the towns named too
         countries = list(dict.fromkeys(towns.values()))
         reading = None
         if self._rerank_model is not None:
