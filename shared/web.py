@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from litestar import HttpMethod, MediaType, Request, Response, route
+from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
@@ -69,8 +70,14 @@ _READERS_WAY_OUT = (
 _STAFF_WAY_OUT = "<p>{back}<a href='/staff'>Back to the staff pages</a></p>"
 
 
-def _is_staff_page(path: str) -> bool:
+def is_staff_page(path: str) -> bool:
+    """The staff pages live under /staff; the readers' pages and the JSON API elsewhere."""
     return path == "/staff" or path.startswith("/staff/")
+
+
+def is_htmx(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """A request htmx made for a fragment of the page, not the browser for a whole page."""
+    return connection.headers.get("hx-request") == "true"
 
 
 def _error_page(request: Request[Any, Any, Any], detail: str) -> str:
@@ -82,7 +89,7 @@ def _error_page(request: Request[Any, Any, Any], detail: str) -> str:
     if came_from.netloc == request.url.netloc and came_from.path.startswith("/"):
         address = urlunsplit(("", "", came_from.path, came_from.query, ""))
         back = f"<a href='{_escape(address)}'>Back to the page you were on</a> · "
-    way_out = _STAFF_WAY_OUT if _is_staff_page(request.url.path) else _READERS_WAY_OUT
+    way_out = _STAFF_WAY_OUT if is_staff_page(request.url.path) else _READERS_WAY_OUT
     return _ERROR_PAGE.format(detail=_escape(detail), way_out=way_out.format(back=back))
 
 

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from shared.auth.roles import Role, describe
 from shared.auth.sessions import StaffIdentity, current_staff
+from shared.web import is_htmx, is_staff_page
 
 SIGN_IN_PATH = "/staff/login"
 STAFF_HOME = "/staff"
@@ -62,7 +63,7 @@ def return_path(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     only POST) or an htmx fragment lands on the page it came from, as the browser tells it
     (HX-Current-URL, else Referer) when that is this site; else on its area's front page."""
     url = connection.url
-    if connection.scope.get("method") in ("GET", "HEAD") and not _is_htmx(connection):
+    if connection.scope.get("method") in ("GET", "HEAD") and not is_htmx(connection):
         return url.path + (f"?{url.query}" if url.query else "")
     shown = urlsplit(
         connection.headers.get("hx-current-url") or connection.headers.get("referer") or ""
@@ -75,25 +76,16 @@ def return_path(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return _area_home(url.path)
 
 
-def _is_htmx(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    return connection.headers.get("hx-request") == "true"
-
-
-def _is_page(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    """The staff pages live under /staff; everything else guarded is JSON."""
-    return connection.url.path.startswith("/staff")
-
-
 def signed_in_staff(
     connection: ASGIConnection[Any, Any, Any, Any], needed: frozenset[Role]
 ) -> StaffIdentity:
     """The signed-in staff member if they may use something open to `needed`; else the refusal."""
     staff = current_staff(connection)
     if staff is None:
-        if not _is_page(connection):
+        if not is_staff_page(connection.url.path):
             raise NotAuthorizedException("Sign in first: the staff API needs a staff session.")
         path = return_path(connection)
-        if _is_htmx(connection):
+        if is_htmx(connection):
             raise NotAuthorizedException(
                 "Your sign-in has ended: sign in again.",
                 headers={"HX-Redirect": sign_in_url(path)},

@@ -22,13 +22,12 @@ from services.catalogue.staff_pages.goods_in import (
 from services.catalogue.staff_pages.web import (
     NOTICES,
     StockArea,
-    is_htmx,
     page,
     see_other,
     staff_of,
 )
 from shared.errors import ShopError
-from shared.web import Form
+from shared.web import Form, is_htmx
 
 # The clerk's pending deliveries (the app's `goods_in` dependency).
 GoodsIn = NamedDependency[GoodsInDesk]

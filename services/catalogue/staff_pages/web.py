@@ -76,10 +76,6 @@ def see_other(path: str, **query: str) -> Redirect:
     return Redirect(target, status_code=HTTP_303_SEE_OTHER)
 
 
-def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 def staff_of(request: Request[Any, Any, Any]) -> StaffIdentity:
     staff = current_staff(request)
     assert staff is not None  # the area's guard let only the signed-in through

@@ -28,7 +28,7 @@ from shared.auth.guards import requires
 from shared.auth.roles import Role
 from shared.errors import InvalidInput, NotFound, ShopError
 from shared.isbn import InvalidISBN, to_isbn13
-from shared.web import Form, shop_error_handler
+from shared.web import Form, is_htmx, shop_error_handler
 
 # The desk shows more books than the snippet, so an editor can pin one from further down.
 DESK_BOOKS = 10
@@ -130,10 +130,6 @@ def _page_number(raw: str) -> int:
     if not 1 <= number <= MAX_PAGE:
         raise InvalidInput(f"The page number must be 1 or more (up to {MAX_PAGE}), like ?page=2.")
     return number
-
-
-def _is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 class EditorDeskController(Controller):
@@ -341,9 +337,9 @@ class EditorDeskController(Controller):
                 typed_isbn=raw if action == "pin" else "",
                 error=message,
                 # htmx swaps only successful answers: the message must arrive as one.
-                status_code=200 if _is_htmx(request) else getattr(refused, "status_code", 400),
+                status_code=200 if is_htmx(request) else getattr(refused, "status_code", 400),
             )
-        if _is_htmx(request):
+        if is_htmx(request):
             return await self._article(
                 recommendations, settings, article_id, done=action, isbn=isbn
             )
