@@ -13,10 +13,11 @@ of the towns it names (`places`: "Nablus" brings "Palestinian Territory"):
    dominates: BM25, WordLlama cosine, MiniLM cosine, and how close the article is to
    the book's subjects (the centroid of the books filed under each subject, which lifts
    the right shelf for articles that never use the subject's own words);
-3. a weighted sum of those, a bonus for a book whose author the article names, and
-   closeness to the article's leading books (those it names, else the first pass's
-   best), in meaning and in the subjects the shop filed them under: the books beside
-   *the* book on its shelf are the next best readings;
+3. a weighted sum of those, a bonus for a book whose author the article names, a
+   penalty for fiction, poetry and children's books in an article that never speaks of
+   such writing (`genres`), and closeness to the article's leading books (those it
+   names, else the first pass's best), in meaning and in the subjects the shop filed
+   them under: the books beside *the* book on its shelf are the next best readings;
 4. books the article names by title or ISBN go first, pins before everything, bans never;
    one edition per work (in-stock first), but every edition of the first book; an in-stock
    book gets a small lift over an equally good out-of-stock one.
@@ -40,6 +41,7 @@ from services.recommendation.arrays import resized, top, unit, zscores
 from services.recommendation.books import IndexedBook
 from services.recommendation.cleaning import CleanArticle, clean_article
 from services.recommendation.editions import one_edition_each
+from services.recommendation.genres import is_imaginative, speaks_of_literature
 from services.recommendation.lexical import LexicalIndex, book_document
 from services.recommendation.mentions import Mention, MentionIndex, MentionKind
 from services.recommendation.places import gazetteer
@@ -103,6 +105,13 @@ class RankerConfig:
     """Added for a book whose author the article names in full (in z units)."""
     in_stock_bonus: float = 0.2
     """Small on purpose: stock breaks near-ties, it does not beat relevance."""
+    imaginative_penalty: float = 3.0
+    """Taken from fiction, poetry and children's books the article does not name, when it
+    never speaks of such writing (`genres`): large, so that they follow the books on the
+    subject, yet not a ban, so a novel still beats books on other subjects. On our own
+    judged articles that never name their subject nDCG@5 went from 0.721 to 0.758 (1.0 gave
+    0.725, 2.0 0.758, 10 0.765: fiction last), on the second such set 0.925 to 0.928, and
+    the public set stayed at 0.911."""
     eager_rerank_limit: int = 1000
     """Catalogues up to this size get every MiniLM vector at build; larger ones lazily."""
     article_pieces: int = 1
@@ -313,6 +322,7 @@ class Ranker:
             # onnxruntime and numpy release the GIL, so on two cores the two overlap
             reading = _article_reader().submit(self._article_vector, clean, countries)
         mentions = self._mentions.find(query)
+        literary = speaks_of_literature(query)
         read = " ".join([query, *countries])
         n = len(self._books)
         usable = self._alive[:n].copy()
@@ -329,7 +339,7 @@ class Ranker:
             candidates = self._shortlist(candidates, lexical, word, semantic, usable, mentions)
             word[candidates] = self._word_vectors[candidates] @ word_query
         fused, named, affinity = self._first_pass(
-            candidates, lexical, word, word_query, article_vector, mentions
+            candidates, lexical, word, word_query, article_vector, mentions, literary=literary
         )
         if article_vector is not None:
             beside = self._beside_lead(candidates, fused, named, semantic, usable)
@@ -337,7 +347,13 @@ class Ranker:
                 candidates = np.concatenate([candidates, beside])
                 word[beside] = self._word_vectors[beside] @ word_query
                 fused, named, affinity = self._first_pass(
-                    candidates, lexical, word, word_query, article_vector, mentions
+                    candidates,
+                    lexical,
+                    word,
+                    word_query,
+                    article_vector,
+                    mentions,
+                    literary=literary,
                 )
         fused += self.config.neighbour_weight * self._neighbour_scores(candidates, fused, named)
         order = sorted(range(len(candidates)), key=lambda i: (not named[i], -fused[i]))
@@ -379,6 +395,8 @@ class Ranker:
         word_query: np.ndarray,
         article_vector: np.ndarray | None,
         mentions: dict[int, Mention],
+        *,
+        literary: bool,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """The candidates' fused scores before the neighbours, which books the article
         names, and the article's closeness to each subject."""
@@ -393,6 +411,8 @@ class Ranker:
             [int(p) in mentions and mentions[int(p)].kind in _NAMED for p in candidates]
         )
         fused += self._author_bonuses(candidates, fused, mentions)
+        if not literary:
+            fused -= self._imaginative_penalties(candidates, mentions)
         # before the neighbours: the leading book of two equally good ones is the in-stock one
         fused += self.config.in_stock_bonus * (self._available[candidates] > 0)
         return fused, named, affinity
@@ -470,6 +490,17 @@ class Ranker:
         for i in best.values():
             bonus[i] = self.config.author_bonus
         return bonus
+
+    def _imaginative_penalties(
+        self, candidates: np.ndarray, mentions: dict[int, Mention]
+    ) -> np.ndarray:
+        """The penalty for imaginative books in an article that never speaks of such
+        writing; a book the article names, or whose author it names, is meant and keeps
+        its place."""
+        return self.config.imaginative_penalty * np.array(
+            [int(p) not in mentions and is_imaginative(self._live(int(p))) for p in candidates],
+            dtype=np.float64,
+        )
 
     def _shortlist(
         self,

@@ -79,6 +79,43 @@ def test_a_later_book_shows_one_edition_the_in_stock_one(small: Ranker) -> None:
     assert "9780000000001" not in ranked
 
 
+PIT_NOVEL = book(
+    "9780000000021",
+    "Pit Village",
+    authors=("Nora Penn",),
+    subjects=("fiction", "trade-unions"),
+    description="Miners on strike, flying pickets at the coke depot, a pit village starving.",
+)
+PIT_HISTORY = book(
+    "9780000000022",
+    "The Miners' Year",
+    authors=("Tom Ledger",),
+    subjects=("labour-history", "trade-unions"),
+    description="A history of the miners' strike and its pickets.",
+)
+
+
+@pytest.fixture(params=[True, False], ids=["rerank", "no-rerank"])
+def pits(request: pytest.FixtureRequest) -> Ranker:
+    return Ranker([PIT_NOVEL, PIT_HISTORY, *SMALL[3:]], config=RankerConfig(rerank=request.param))
+
+
+def test_a_news_report_gets_the_history_before_a_closer_novel(pits: Ranker) -> None:
+    text = "Miners on strike: flying pickets at the coke depot as the pit village starves."
+
+    assert isbns(pits, text, k=2) == [PIT_HISTORY.isbn13, PIT_NOVEL.isbn13]
+    without_rule = Ranker(pits.books(), config=RankerConfig(imaginative_penalty=0.0))
+    assert isbns(without_rule, text, k=1) == [PIT_NOVEL.isbn13]
+
+
+def test_an_article_about_novels_or_naming_the_novelist_gets_the_novel_first(pits: Ranker) -> None:
+    about_novels = "A novel of miners on strike, flying pickets at the coke depot, a pit village."
+    names_author = "Nora Penn on miners on strike, flying pickets at the coke depot."
+
+    assert isbns(pits, about_novels, k=1) == [PIT_NOVEL.isbn13]
+    assert isbns(pits, names_author, k=1) == [PIT_NOVEL.isbn13]
+
+
 def test_in_stock_book_goes_ahead_of_an_equally_good_out_of_stock_one() -> None:
     text = "Miners' strike and flying pickets."
     twins = [
