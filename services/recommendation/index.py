@@ -11,20 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.recommendation.books import IndexedBook, books_matching
 from services.recommendation.cleaning import CleanArticle
+from services.recommendation.fingerprint import ranking_fingerprint
 from services.recommendation.models import Article, Book, CachedBook, IndexState
 from services.recommendation.ranking import Ranker, RankerConfig, Recommendation
 from shared.db import Database
 from shared.gc_freeze import refreeze_long_lived_objects
 
-RankerFactory = Callable[[Iterable[IndexedBook]], Ranker]
+
+class RankerFactory(Protocol):
+    """Makes this process's Ranker; its `config` is part of what the cache is stamped with."""
+
+    @property
+    def config(self) -> RankerConfig: ...
+
+    def __call__(self, books: Iterable[IndexedBook], /) -> Ranker: ...
 
 
 @dataclass(frozen=True)
@@ -37,12 +46,22 @@ class IndexPosition:
 class Ranked:
     recommendations: list[Recommendation]
     position: IndexPosition
+    ranking: str
+    """The fingerprint of the ranking that made them (`fingerprint`)."""
+
+
+@dataclass(frozen=True)
+class ShopRankers:
+    """The shop's Rankers; the packaged models load on the first build."""
+
+    config: RankerConfig
+
+    def __call__(self, books: Iterable[IndexedBook], /) -> Ranker:
+        return Ranker(books, config=self.config)
 
 
 def ranker_factory(*, rerank: bool = True) -> RankerFactory:
-    """The shop's Ranker; the packaged models load on its first build."""
-    config = RankerConfig(rerank=rerank)
-    return lambda books: Ranker(books, config=config)
+    return ShopRankers(RankerConfig(rerank=rerank))
 
 
 async def read_position(session: AsyncSession) -> IndexPosition:
@@ -72,7 +91,9 @@ async def request_rebuild(session: AsyncSession) -> None:
     )
     await session.execute(delete(CachedBook))
     await session.execute(
-        update(Article).values(cached_version=None, cached_generation=None, cached_k=None)
+        update(Article).values(
+            cached_version=None, cached_generation=None, cached_k=None, cached_ranking=None
+        )
     )
 
 
@@ -102,6 +123,7 @@ class LiveIndex:
     def __init__(self, db: Database, make_ranker: RankerFactory) -> None:
         self._db = db
         self._make_ranker = make_ranker
+        self.ranking = ranking_fingerprint(make_ranker.config)
         self._ranker: Ranker | None = None
         self._position = IndexPosition(version=-1, generation=-1)
         self._lock = asyncio.Lock()
@@ -129,7 +151,7 @@ class LiveIndex:
             results = await asyncio.to_thread(
                 ranker.recommend, article, k=k, pins=list(pins), bans=list(bans)
             )
-        return Ranked(results, position)
+        return Ranked(results, position, self.ranking)
 
     async def find(self, words: str, *, limit: int) -> list[IndexedBook]:
         """The indexed books (those on sale) whose title or authors hold `words`."""

@@ -43,6 +43,7 @@ NAMING_CONVENTION = {
 RowId = BigInteger().with_variant(Integer, "sqlite")
 # Article ids travel in links and on to the catalogue's Buy form, which accepts this shape.
 ARTICLE_ID_LENGTH = 120
+RANKING_FINGERPRINT_LENGTH = 32
 
 
 class Base(DeclarativeBase):
@@ -91,11 +92,13 @@ class Article(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC, index=True)
-    # The cached books were ranked at this index version and generation, for this many books;
-    # null when there is no cache (new article, new pins or bans, reindex).
+    # The cached books were ranked at this index version and generation, for this many books,
+    # by the ranking of this fingerprint (`fingerprint`); null when there is no cache (new
+    # article, new pins or bans, reindex).
     cached_version: Mapped[int | None] = mapped_column(Integer)
     cached_generation: Mapped[int | None] = mapped_column(Integer)
     cached_k: Mapped[int | None] = mapped_column(Integer)
+    cached_ranking: Mapped[str | None] = mapped_column(String(RANKING_FINGERPRINT_LENGTH))
 
 
 class CachedBook(Base):

@@ -181,7 +181,8 @@ class RecommendationService:
         return PreparedArticle(CleanArticle(headline=headline, text=text), source_url)
 
     async def article_books(self, article_id: str, *, k: int = DEFAULT_K) -> ArticleBooks:
-        """An article's books: cached, unless the index or the editor's rules changed since."""
+        """An article's books: cached, unless the index, the ranking (a deploy) or the
+        editor's rules changed since."""
         check_k(k)
         async with self._db.reading() as session:
             article = await _article(session, article_id)
@@ -189,6 +190,7 @@ class RecommendationService:
             if (
                 article.cached_version == position.version
                 and article.cached_generation == position.generation
+                and article.cached_ranking == self._index.ranking
                 and (article.cached_k or 0) >= k
             ):
                 cached = (
@@ -581,6 +583,7 @@ async def _cache(session: AsyncSession, article: Article, ranked: Ranked, k: int
     )
     article.cached_version = ranked.position.version
     article.cached_generation = ranked.position.generation
+    article.cached_ranking = ranked.ranking
     article.cached_k = k
 
 
@@ -589,6 +592,7 @@ async def _forget_cache(session: AsyncSession, article: Article) -> None:
     a book gone from the shop must not land on one ranked for the old ones."""
     await session.execute(delete(CachedBook).where(CachedBook.article_id == article.id))
     article.cached_version = article.cached_generation = article.cached_k = None
+    article.cached_ranking = None
     article.updated_at = utcnow()
 
 

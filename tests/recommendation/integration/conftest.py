@@ -5,6 +5,7 @@ test session (each Ranker built in a test shares them, and the vectors they comp
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from services.recommendation import handlers
 from services.recommendation.app import create_app
 from services.recommendation.books import IndexedBook
 from services.recommendation.models import outbox
-from services.recommendation.ranking import Ranker
+from services.recommendation.ranking import Ranker, RankerConfig
 from services.recommendation.semantic import Embedder, minilm_embedder, wordllama_embedder
 from services.recommendation.settings import RecommendationSettings
 from shared.auth.roles import Role
@@ -56,11 +57,15 @@ class RankerBuilds:
     def __init__(self, word: Embedder, rerank: Embedder) -> None:
         self._word = word
         self._rerank = rerank
+        self.config = RankerConfig()
         self.count = 0
+        self.built = threading.Event()
 
     def __call__(self, books: Iterable[IndexedBook]) -> Ranker:
         self.count += 1
-        return Ranker(books, word_model=self._word, rerank_model=self._rerank)
+        ranker = Ranker(books, config=self.config, word_model=self._word, rerank_model=self._rerank)
+        self.built.set()
+        return ranker
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +76,20 @@ def embedders() -> tuple[RememberingEmbedder, RememberingEmbedder]:
 @pytest.fixture
 def builds(embedders: tuple[RememberingEmbedder, RememberingEmbedder]) -> RankerBuilds:
     return RankerBuilds(*embedders)
+
+
+@pytest.fixture
+def builds_with(
+    embedders: tuple[RememberingEmbedder, RememberingEmbedder],
+) -> Callable[[RankerConfig], RankerBuilds]:
+    """Builds for another process: another deploy when the config differs."""
+
+    def make(config: RankerConfig) -> RankerBuilds:
+        builds = RankerBuilds(*embedders)
+        builds.config = config
+        return builds
+
+    return make
 
 
 @pytest.fixture

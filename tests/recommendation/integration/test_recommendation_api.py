@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from services.recommendation.app import create_app
+from services.recommendation.fingerprint import ranking_fingerprint
 from services.recommendation.models import Article, CachedBook, Click
+from services.recommendation.ranking import RankerConfig
 from services.recommendation.service import reindex_shop
 from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 
@@ -140,6 +144,35 @@ async def test_an_articles_books_are_cached_until_the_index_changes(
     async with feed.db.reading() as session:
         article = await session.get(Article, "a1")
     assert article is not None and article.cached_version == changed["index_version"]
+
+
+async def test_a_deploy_that_ranks_differently_ranks_a_cached_article_again(
+    client, builds, builds_with, settings, feed, seed_article, staff
+) -> None:
+    await feed.catalogue()
+    await client.post(
+        "/recommendations", json={"text": seed_article, "article_id": "a1"}, headers=staff
+    )
+    cached = (await client.get("/articles/a1/books", params={"k": 4})).json()
+    restarted = builds_with(RankerConfig())
+    redeployed = builds_with(RankerConfig(rerank=False))
+
+    async with AsyncTestClient(app=create_app(settings, make_ranker=restarted)) as same:
+        served = (await same.get("/articles/a1/books", params={"k": 4})).json()
+    async with AsyncTestClient(app=create_app(settings, make_ranker=redeployed)) as changed:
+        ranked = (await changed.get("/articles/a1/books", params={"k": 4})).json()
+
+    # the same ranking restarted serves the cache without loading a model
+    assert served == cached
+    assert restarted.count == 0
+    # another ranking does not serve the old one's books: it ranks them, and its own are kept
+    assert redeployed.count == 1
+    assert [b["score"] for b in ranked["books"]] != [b["score"] for b in cached["books"]]
+    async with feed.db.reading() as session:
+        article = await session.get(Article, "a1")
+    assert article is not None
+    assert article.cached_ranking == ranking_fingerprint(redeployed.config)
+    assert article.cached_ranking != ranking_fingerprint(builds.config)
 
 
 async def test_an_unknown_article_has_no_books(client) -> None:

@@ -5,14 +5,10 @@ for the next ranking."""
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterable
 
 from litestar.testing import AsyncTestClient
 
 from services.recommendation.app import INDEX_REFRESH_SECONDS, create_app
-from services.recommendation.books import IndexedBook
-from services.recommendation.ranking import Ranker
 from services.recommendation.settings import RecommendationSettings
 
 BUILD_WAIT_SECONDS = 60.0
@@ -21,19 +17,10 @@ NEW_ISBN = "9780000000002"
 
 async def test_the_index_is_built_as_the_app_starts_when_asked(settings, builds, feed) -> None:
     await feed.catalogue()
-    built = threading.Event()
-
-    def make_ranker(books: Iterable[IndexedBook]) -> Ranker:
-        ranker = builds(books)
-        built.set()
-        return ranker
-
-    app = create_app(
-        settings.model_copy(update={"index_in_background": True}), make_ranker=make_ranker
-    )
+    app = create_app(settings.model_copy(update={"index_in_background": True}), make_ranker=builds)
     async with AsyncTestClient(app=app) as client:
         # No request has been made: the app's start began the build.
-        assert await asyncio.to_thread(built.wait, BUILD_WAIT_SECONDS)
+        assert await asyncio.to_thread(builds.built.wait, BUILD_WAIT_SECONDS)
         # The first article is ranked on the index built at start, not on a new one.
         answer = await client.post("/recommendations", json={"text": "Strikes and pay.", "k": 3})
         assert answer.status_code == 200, answer.text
