@@ -25,6 +25,8 @@ _LITERARY_WORDS = frozenset(
     }
 )  # fmt: skip
 _WORD = re.compile(r"[a-z]+")
+# books for children are named by phrases whose words alone say nothing
+_CHILDRENS_BOOKS = re.compile(r"\bchildren['\u2019]s (?:books?|laureate)\b|\bpicture[ -]books?\b")
 
 
 def is_imaginative(book: IndexedBook) -> bool:
@@ -32,4 +34,7 @@ def is_imaginative(book: IndexedBook) -> bool:
 
 
 def speaks_of_literature(text: str) -> bool:
-    return any(word in _LITERARY_WORDS for word in _WORD.findall(text.casefold()))
+    folded = text.casefold()
+    return _CHILDRENS_BOOKS.search(folded) is not None or any(
+        word in _LITERARY_WORDS for word in _WORD.findall(folded)
+    )

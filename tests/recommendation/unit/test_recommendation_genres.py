@@ -11,6 +11,8 @@ from services.recommendation.genres import is_imaginative, speaks_of_literature
         "The Swedish inspector who made noir a world genre: detective fiction from Ystad.",
         "Her first novel sold out in a week.",
         "The POETS of the trenches.",
+        "Library cuts: where will children’s books be borrowed now?",
+        "A picture-book life of Rosa Parks.",
     ],
 )
 def test_articles_about_imaginative_writing_are_recognised(text: str) -> None:
@@ -23,6 +25,7 @@ def test_articles_about_imaginative_writing_are_recognised(text: str) -> None:
         "Tube drivers walked out over pensions; the union says the story is not over.",
         "Settlers uproot olive groves near Nablus as the harvest begins.",
         "The report's figures tell a novelty of a kind: pay fell for the tenth month.",
+        "Children's centres close as the council cuts another £2m.",
     ],
 )
 def test_news_that_never_speaks_of_such_writing_is_not(text: str) -> None:
