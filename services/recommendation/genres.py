@@ -4,7 +4,8 @@ A news report on a strike or a land grab is best served by the history and argum
 subject; a novel or a book of poems on the same subject is what a reader of a piece about
 novels or poems wants. In the public judged set and in both of ours, fiction, poetry and
 children's books were graded above 1 only for articles that speak of writing of that kind,
-while our ranking had put a novel or poems in the top five of ten other articles.
+while our ranking had put a novel, poems or a children's book in the top five of eight
+others.
 """
 
 from __future__ import annotations
