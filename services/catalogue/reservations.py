@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.catalogue.changes import announce
 from services.catalogue.domain import Movement, merge_quantities
 from services.catalogue.models import Book, Reservation, ReservationLine, Stock
-from services.catalogue.stock import Who, ledger_parameters, move, move_within
+from services.catalogue.stock import Who, hold, ledger_parameters, move, move_within
 from shared.contracts import LinePrice, ReservationReply, ShortLine
 from shared.db import insert_for, table_of
 from shared.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -130,7 +130,9 @@ async def _open(
         _OPEN_FOR[connection.dialect.name],
         {"holding": order_id, "until": expires_at, "reference": reference, "now": now},
     )
-    return opened.first() is not None
+    # Counted rather than returned: on SQLite a returned row costs one more trip to
+    # aiosqlite's thread.
+    return opened.rowcount == 1
 
 
 def _open_statement(dialect: str) -> Insert:
@@ -146,7 +148,6 @@ def _open_statement(dialect: str) -> Insert:
             updated_at=bindparam("now", type_=table.c.updated_at.type),
         )
         .on_conflict_do_nothing(index_elements=[table.c.order_id])
-        .returning(table.c.order_id)
     )
 
 
@@ -160,7 +161,7 @@ def _open_and_hold_statement() -> Select[tuple[UUID, int | None, int | None, int
     in one statement, which also reads the book's price for the reply. The move and the line
     are made only if the order was opened here; a row with empty counters means opened but
     short, no row means the order had a record already."""
-    opened = _OPEN_FOR["postgresql"].cte("opened")
+    opened = _OPEN_FOR["postgresql"].returning(table_of(Reservation).c.order_id).cte("opened")
     moved, recorded = move_within(exists(select(opened.c.order_id)))
     line = (
         insert(table_of(ReservationLine))
@@ -248,13 +249,12 @@ async def _hold(session: AsyncSession, wanted: dict[str, int], who: Who) -> _Hol
     attempt = session.begin_nested() if len(wanted) > 1 else contextlib.nullcontext()
     async with attempt:
         for isbn13, quantity in wanted.items():
-            held = await move(
-                session, isbn13=isbn13, kind=Movement.RESERVED, reserved_change=quantity, who=who
-            )
+            held = await hold(session, isbn13=isbn13, quantity=quantity, who=who)
             if held is None:
                 holding.short.append(isbn13)
             else:
                 holding.availability[isbn13] = (held.available + quantity, held.available)
+                holding.prices[isbn13] = held.price_pence
         if holding.short and len(wanted) > 1:
             await attempt.rollback()  # type: ignore[union-attr]
     return holding
@@ -359,7 +359,7 @@ async def _reserve_again(
     await session.execute(delete(ReservationLine).where(ReservationLine.order_id == order_id))
     await _record_lines(session, order_id, wanted)
     await announce(uow, wanted, now=now, availability=holding.availability, hold=True)
-    return await _held_reply(session, order_id, wanted, expires_at)
+    return await _held_reply(session, order_id, wanted, expires_at, read=holding.prices)
 
 
 async def _held_reply(

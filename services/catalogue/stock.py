@@ -23,10 +23,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.catalogue.domain import Movement
-from services.catalogue.models import LedgerEntry, Stock
+from services.catalogue.models import Book, LedgerEntry, Stock
 from shared.db import table_of
 
 
@@ -38,6 +38,13 @@ class Counters:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class Held(Counters):
+    """The counters after a hold, and the price the copies were held at."""
+
+    price_pence: int
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,16 @@ async def open_stock(session: AsyncSession, opening: dict[str, int], who: Who) -
 
 _MOVE = _move_statement(expecting_on_hand=False)
 _MOVE_IF_UNCHANGED = _move_statement(expecting_on_hand=True)
+# A hold's reply carries the price the copies are held at: read by the UPDATE itself, since
+# on SQLite each statement is three or four trips to aiosqlite's thread.
+_HOLD = _MOVE.returning(
+    # The book named by the parameter, not by correlation: SQLite writes RETURNING's columns
+    # unqualified, and `books.isbn13 = stock.isbn13` came out as `isbn13 = isbn13`, every book.
+    select(Book.price_pence)
+    .where(Book.isbn13 == bindparam("target", type_=String))
+    .scalar_subquery()
+    .label("price_pence")
+)
 _RECORD = insert(_ledger)
 
 
@@ -232,6 +249,51 @@ async def move(
     if row is None:
         return None
     counters = Counters(on_hand=row.on_hand, reserved=row.reserved)
+    await _record(
+        connection,
+        who,
+        isbn13=isbn13,
+        kind=kind,
+        on_hand_change=on_hand_change,
+        reserved_change=reserved_change,
+        after=counters,
+    )
+    return counters
+
+
+async def hold(session: AsyncSession, *, isbn13: str, quantity: int, who: Who) -> Held | None:
+    """`move` of `quantity` copies from available to held, which also reads their price."""
+    connection = await session.connection()
+    row = (
+        await connection.execute(
+            _HOLD, {"target": isbn13, "on_hand_change": 0, "reserved_change": quantity}
+        )
+    ).first()
+    if row is None:
+        return None
+    held = Held(on_hand=row.on_hand, reserved=row.reserved, price_pence=row.price_pence)
+    await _record(
+        connection,
+        who,
+        isbn13=isbn13,
+        kind=Movement.RESERVED,
+        on_hand_change=0,
+        reserved_change=quantity,
+        after=held,
+    )
+    return held
+
+
+async def _record(
+    connection: AsyncConnection,
+    who: Who,
+    *,
+    isbn13: str,
+    kind: Movement,
+    on_hand_change: int,
+    reserved_change: int,
+    after: Counters,
+) -> None:
     await connection.execute(
         _RECORD,
         _ledger_row(
@@ -240,7 +302,6 @@ async def move(
             kind=kind,
             on_hand_change=on_hand_change,
             reserved_change=reserved_change,
-            after=counters,
+            after=after,
         ),
     )
-    return counters
