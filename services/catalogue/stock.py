@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.domain import Movement
 from services.catalogue.models import Book, LedgerEntry, Stock
@@ -249,14 +249,16 @@ async def move(
     if row is None:
         return None
     counters = Counters(on_hand=row.on_hand, reserved=row.reserved)
-    await _record(
-        connection,
-        who,
-        isbn13=isbn13,
-        kind=kind,
-        on_hand_change=on_hand_change,
-        reserved_change=reserved_change,
-        after=counters,
+    await connection.execute(
+        _RECORD,
+        _ledger_row(
+            who,
+            isbn13=isbn13,
+            kind=kind,
+            on_hand_change=on_hand_change,
+            reserved_change=reserved_change,
+            after=counters,
+        ),
     )
     return counters
 
@@ -272,36 +274,15 @@ async def hold(session: AsyncSession, *, isbn13: str, quantity: int, who: Who) -
     if row is None:
         return None
     held = Held(on_hand=row.on_hand, reserved=row.reserved, price_pence=row.price_pence)
-    await _record(
-        connection,
-        who,
-        isbn13=isbn13,
-        kind=Movement.RESERVED,
-        on_hand_change=0,
-        reserved_change=quantity,
-        after=held,
-    )
-    return held
-
-
-async def _record(
-    connection: AsyncConnection,
-    who: Who,
-    *,
-    isbn13: str,
-    kind: Movement,
-    on_hand_change: int,
-    reserved_change: int,
-    after: Counters,
-) -> None:
     await connection.execute(
         _RECORD,
         _ledger_row(
             who,
             isbn13=isbn13,
-            kind=kind,
-            on_hand_change=on_hand_change,
-            reserved_change=reserved_change,
-            after=after,
+            kind=Movement.RESERVED,
+            on_hand_change=0,
+            reserved_change=quantity,
+            after=held,
         ),
     )
+    return held
