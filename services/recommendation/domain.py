@@ -11,12 +11,10 @@ from datetime import date
 from enum import StrEnum
 from urllib.parse import quote, urlencode, urlsplit
 
+from shared.contracts.recommendation import ARTICLE_ID
 from shared.errors import InvalidInput, Unprocessable
 
 MIN_K, MAX_K, DEFAULT_K = 1, 50, 5
-# The same shape the catalogue accepts for attribution on its Buy form.
-# Not dots alone: a browser reads /articles/.. as the folder above, so no link could reach it.
-ARTICLE_ID = re.compile(r"(?!\.+\Z)[\w.\-:]{1,120}")
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
 # Beyond this share of control or undecodable characters, input is a binary file, not words.
 _BINARY_SHARE = 0.01

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.contracts.recommendation import ARTICLE_ID_LENGTH
 from shared.messaging.inbox import define_inbox
 from shared.messaging.outbox import define_outbox
 
@@ -41,8 +42,6 @@ NAMING_CONVENTION = {
 }
 
 RowId = BigInteger().with_variant(Integer, "sqlite")
-# Article ids travel in links and on to the catalogue's Buy form, which accepts this shape.
-ARTICLE_ID_LENGTH = 120
 RANKING_FINGERPRINT_LENGTH = 32
 
 

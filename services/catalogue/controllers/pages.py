@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -19,20 +18,20 @@ from services.catalogue.domain import availability_label
 from services.catalogue.page_cache import Shopfront
 from services.catalogue.schemas import BookRead
 from shared.auth.sessions import WITHOUT_STAFF_SESSION
+from shared.contracts.recommendation import ARTICLE_ID
 from shared.errors import NotFound
 from shared.isbn import InvalidISBN, hyphenless, to_isbn13
 from shared.web import get_and_head, sentence
 
 MAX_BUY_QUANTITY = 10
 SEARCH_SHOWN = 30
-# Attribution from an article's link is copied into the Buy form only if it looks like an id.
-_ATTRIBUTION = re.compile(r"[\w.\-:]{1,120}")
 # An ISBN-13 written with hyphens or spaces.
 _LONGEST_ISBN = 17
 
 
 def _attribution(value: str | None) -> str | None:
-    return value if value and _ATTRIBUTION.fullmatch(value) else None
+    """An article's link's attribution, copied into the Buy form only if it is an article id."""
+    return value if value and ARTICLE_ID.fullmatch(value) else None
 
 
 def _gone_isbn(value: str | None) -> str | None:

@@ -23,8 +23,13 @@ from services.recommendation.domain import (
     article_source,
 )
 from services.recommendation.service import ArticleDraft
+from shared.contracts.recommendation import ARTICLE_ID_CHARACTERS, ARTICLE_ID_LENGTH
 
-ArticleId = Annotated[str, msgspec.Meta(pattern=r"^[\w.\-:]{1,120}$")]
+# The contract's characters and length; dots alone, which the schema's generators could not
+# read as a look-ahead, are refused by the service's own check after it.
+ArticleId = Annotated[
+    str, msgspec.Meta(pattern=rf"^{ARTICLE_ID_CHARACTERS}{{1,{ARTICLE_ID_LENGTH}}}$")
+]
 # A pasted page's HTML may be as long as a fetched one (2 MiB by default, `fetch_max_bytes`),
 # and JSON's escapes lengthen it: past the app's usual limit for a JSON body.
 MAX_ARTICLE_BODY_BYTES = 3 * 1024 * 1024

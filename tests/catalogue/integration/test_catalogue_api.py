@@ -232,6 +232,20 @@ async def test_the_book_page_shows_the_book_and_a_buy_form_with_the_articles_att
     assert form.xpath(".//label[@for='quantity']")
 
 
+@pytest.mark.parametrize(
+    ("given", "carried"),
+    [("café-2024:ü", "café-2024:ü"), ("..", None), ("a b", None), ("x" * 121, None)],
+)
+async def test_the_buy_form_carries_only_what_could_be_an_article_id(
+    client: AsyncTestClient[Any], given: str, carried: str | None
+) -> None:
+    """The article id rule every service reads: a link can never reach an article of dots."""
+    response = await client.get(f"/books/{ISBN}", params={"article": given})
+
+    [form] = html.fromstring(response.text).xpath("//form[@action='/checkout/buy']")
+    assert dict(form.form_values()).get("article") == carried
+
+
 async def test_each_view_of_a_book_page_gives_its_buy_form_its_own_submission_id(
     client: AsyncTestClient[Any],
 ) -> None:
