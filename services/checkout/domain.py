@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
+from shared.contracts.recommendation import ARTICLE_ID
 from shared.errors import Conflict, InvalidInput
 from shared.money import NotPounds, format_pence, pounds_to_pence, vat_included
 
@@ -103,6 +104,13 @@ class IllegalTransition(Conflict):
         super().__init__(f"An order that is {current.value} cannot become {wanted.value}.")
         self.current = current
         self.wanted = wanted
+
+
+def article_id(given: str | None) -> str | None:
+    """The article a Buy form says brought the reader, if it is one by the rule every service
+    reads; any other text is dropped, not refused: the order matters more than its credit."""
+    stripped = (given or "").strip()
+    return stripped if ARTICLE_ID.fullmatch(stripped) else None
 
 
 def check_transition(current: OrderStatus, wanted: OrderStatus) -> OrderStatus:

@@ -168,7 +168,7 @@ class OrderService:
         order = self._new_order(
             channel=Channel.WEB, delivery=Delivery.POST, lines=lines, hold=hold, customer=None
         )
-        order.article_id = (article_id or "").strip()[:200] or None
+        order.article_id = domain.article_id(article_id)
         order.article_link = (article_link or "").strip()[:2000] or None
         order.customer_email = email.strip() if email else None
         # A changed quantity is a different Buy, though from the same view of the page.

@@ -358,6 +358,17 @@ async def test_reader_leaving_checkout_keeps_the_order_until_they_cancel_it(shop
     assert len(await shop.staged("catalogue.release_reservation.v1")) == 1
 
 
+async def test_a_buy_whose_article_is_no_article_id_is_placed_without_the_credit(
+    shop: Shop,
+) -> None:
+    await shop.add_book(ISBN, title=TITLE, price_pence=PRICE, stock=3)
+
+    order, _ = await placed(shop, article="<script>alert(1)</script>", link="/go/x/y")
+
+    assert order.article_id is None
+    assert order.article_link == "/go/x/y"
+
+
 async def test_a_double_clicked_buy_makes_one_order_and_both_submits_land_on_its_payment_page(
     shop: Shop,
 ) -> None:

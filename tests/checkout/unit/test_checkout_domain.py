@@ -18,6 +18,7 @@ from services.checkout.domain import (
     PricedLine,
     RefundRoute,
     after_refunds,
+    article_id,
     check_phone,
     check_transition,
     copies_left,
@@ -367,3 +368,21 @@ def test_an_amount_in_pounds_is_read_exactly(typed: str, pence: int) -> None:
 def test_an_amount_not_in_pounds_and_pence_is_refused(typed: str) -> None:
     with pytest.raises(InvalidInput, match="in pounds and pence"):
         parse_pounds(typed)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (" stalinism-2024 ", "stalinism-2024"),
+        ("café:ü.2", "café:ü.2"),
+        ("..", None),
+        ("a b", None),
+        ("x" * 121, None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_buy_forms_article_is_kept_only_if_it_is_an_article_id(
+    given: str | None, kept: str | None
+) -> None:
+    assert article_id(given) == kept
