@@ -63,7 +63,7 @@ from services.checkout.payments import (
     SessionRequest,
 )
 from services.checkout.refund_turns import refund_turn
-from services.checkout.refunds import RefundAsked, plan_refund
+from services.checkout.refunds import RefundAsked, RefundPlan, plan_refund
 from services.checkout.settings import CheckoutSettings
 from shared.contracts import CommitReservation, ReservationReply, ReserveStock
 from shared.db import Database
@@ -708,35 +708,50 @@ class OrderService:
                 if plan.route is RefundRoute.STRIPE
                 else None
             )
-            async with self._uow() as uow:
-                order = await get_for_update(uow.session, order.reference)
-                if await refund_asked_before(uow.session, idempotency_key):
-                    return order
-                if made is None:
-                    made = handed_back(order, plan.amount_for(order))
-                before = order.refunded_pence
-                recorded = await record_refund(
-                    uow.session,
+            return await self._record_refund(
+                order.reference, plan, made, reason=reason, idempotency_key=idempotency_key
+            )
+
+    async def _record_refund(
+        self,
+        reference: str,
+        plan: RefundPlan,
+        made: RefundMade | None,
+        *,
+        reason: str,
+        idempotency_key: str | None,
+    ) -> Order:
+        """Record the refund `plan` planned, as `made` (None: money handed back at the
+        counter), with what follows it: copies back on the shelf, the event, the email."""
+        async with self._uow() as uow:
+            order = await get_for_update(uow.session, reference)
+            if await refund_asked_before(uow.session, idempotency_key):
+                return order
+            if made is None:
+                made = handed_back(order, plan.amount_for(order))
+            before = order.refunded_pence
+            recorded = await record_refund(
+                uow.session,
+                order,
+                made,
+                reason=reason,
+                at=self._now(),
+                copies=plan.copies,
+                restocked=plan.restocked,
+                idempotency_key=idempotency_key,
+            )
+            if recorded is not None:
+                await return_to_stock(uow, order, recorded)
+                await self._after_refund(
+                    uow,
                     order,
-                    made,
+                    before=before,
+                    refund=recorded,
+                    amount_pence=made.amount_pence,
                     reason=reason,
-                    at=self._now(),
-                    copies=plan.copies,
-                    restocked=plan.restocked,
-                    idempotency_key=idempotency_key,
+                    route=plan.route,
                 )
-                if recorded is not None:
-                    await return_to_stock(uow, order, recorded)
-                    await self._after_refund(
-                        uow,
-                        order,
-                        before=before,
-                        refund=recorded,
-                        amount_pence=made.amount_pence,
-                        reason=reason,
-                        route=plan.route,
-                    )
-            return order
+        return order
 
     async def _refund_through_stripe(self, order: Order, amount_pence: int | None) -> RefundMade:
         """`amount_pence` None: whatever Stripe has left to refund on the payment."""
