@@ -54,10 +54,12 @@ class RememberingEmbedder:
 class RankerBuilds:
     """Builds Rankers with the session's models and counts them (a full rebuild shows here)."""
 
-    def __init__(self, word: Embedder, rerank: Embedder) -> None:
+    def __init__(
+        self, word: Embedder, rerank: Embedder, config: RankerConfig | None = None
+    ) -> None:
         self._word = word
         self._rerank = rerank
-        self.config = RankerConfig()
+        self.config = config or RankerConfig()
         self.count = 0
         self.built = threading.Event()
 
@@ -84,12 +86,7 @@ def builds_with(
 ) -> Callable[[RankerConfig], RankerBuilds]:
     """Builds for another process: another deploy when the config differs."""
 
-    def make(config: RankerConfig) -> RankerBuilds:
-        builds = RankerBuilds(*embedders)
-        builds.config = config
-        return builds
-
-    return make
+    return lambda config: RankerBuilds(*embedders, config=config)
 
 
 @pytest.fixture
