@@ -11,7 +11,7 @@ from datetime import date
 from enum import StrEnum
 from urllib.parse import quote, urlencode, urlsplit
 
-from shared.contracts.recommendation import ARTICLE_ID
+from shared.contracts.recommendation import ARTICLE_ID, ARTICLE_ID_LENGTH
 from shared.errors import InvalidInput, Unprocessable
 
 MIN_K, MAX_K, DEFAULT_K = 1, 50, 5
@@ -57,7 +57,8 @@ def check_k(k: int) -> int:
 def check_article_id(article_id: str) -> str:
     if not ARTICLE_ID.fullmatch(article_id):
         raise InvalidInput(
-            "An article id is 1 to 120 letters, digits, '_', '-', '.' or ':', not dots alone; "
+            f"An article id is 1 to {ARTICLE_ID_LENGTH} letters, digits, '_', '-', '.' or ':', "
+            "not dots alone; "
             f"{article_id[:40]!r} is not."
         )
     return article_id

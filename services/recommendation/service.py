@@ -65,6 +65,7 @@ from services.recommendation.models import (
 from services.recommendation.ranking import Recommendation
 from services.recommendation.settings import RecommendationSettings
 from shared.contracts import ArticlePublished, BookChanged, OrderPaid, OrderRefunded
+from shared.contracts.recommendation import ARTICLE_ID_LENGTH
 from shared.db import Database
 from shared.errors import NotFound
 from shared.isbn import to_isbn13
@@ -467,7 +468,7 @@ async def record_paid_order(session: AsyncSession, paid: OrderPaid) -> bool:
     session.add(
         AttributedOrder(
             order_id=paid.order_id,
-            article_id=paid.attribution.article_id[:120],
+            article_id=paid.attribution.article_id[:ARTICLE_ID_LENGTH],
             isbn13=paid.attribution.isbn13,
             reference=paid.reference,
             lines=[{"isbn13": line.isbn13, "quantity": line.quantity} for line in paid.lines],
