@@ -10,7 +10,10 @@ passing ("Lenin and Trotsky had looked to..."), and short titles are ordinary ph
   with its author's name; a one-word title needs both its author and title case;
 * an author's full name points to that author's books (the ranker picks among them by
   topic) unless the article already named one of them by title; a surname alone only
-  vouches for a title, and not when other authors share it.
+  vouches for a title, and not when other authors share it;
+* an author credited with a work ("Chomsky's book on...", "a short study by Federici")
+  is meant as the writer of one of their books, by full name or by a surname no other
+  author has: the ranker puts the one that fits the article best first.
 
 Titles are found by looking the article's word n-grams up in a table of title phrases,
 and fuzzy candidates through their two rarest words, so the cost grows with the article,
@@ -83,6 +86,8 @@ _MAX_MISSING_WORDS = 2
 # bounds on the fuzzy search's work per article, whatever the catalogue
 _MAX_FUZZY_KEYED = 200
 _MAX_FUZZY_CHECKS = 200
+# short titles of the authors an article names, spelled out word by word against it
+_MAX_SHORT_TITLE_CHECKS = 20
 # rapidfuzz partial_ratio a title must reach: distinctive titles may be a little wrong
 _MIN_RATIO_LONG = 86.0
 _MIN_RATIO_SHORT = 90.0
@@ -92,6 +97,36 @@ _MIN_FUZZY_WORD_LENGTH = 5
 _MIN_WORD_RATIO = 80.0
 # a surname shared by more authors than this says nothing on its own
 _MAX_SURNAME_AUTHORS = 2
+# words for a piece of writing: "Galeano's history of...", "a study by Federici"
+_WORK_WORDS = frozenset(
+    [
+        "account",
+        "analysis",
+        "autobiography",
+        "biography",
+        "book",
+        "books",
+        "classic",
+        "collection",
+        "essay",
+        "essays",
+        "history",
+        "memoir",
+        "memoirs",
+        "novel",
+        "novels",
+        "pamphlet",
+        "poems",
+        "polemic",
+        "stories",
+        "study",
+        "survey",
+        "work",
+        "works",
+    ]
+)
+# how many words ("short", "classic 1938") may stand between a name and its work
+_WORK_WORD_GAP = 2
 
 
 class MentionKind(IntEnum):
@@ -109,6 +144,18 @@ class Mention:
     evidence: str
     """What the article said, for the reason shown to the editor."""
     with_author: bool = False
+    credited: bool = False
+    """An author mention naming them as a work's writer ("Chomsky's book on...")."""
+
+
+@dataclass(frozen=True)
+class _Author:
+    name: str
+    """As catalogued."""
+    positions: set[int]
+    full: bool
+    """Named in full somewhere in the article, not by surname alone."""
+    credited: bool
 
 
 @dataclass(frozen=True)
@@ -134,10 +181,12 @@ class _Text:
         self.words: list[str] = []
         self.capitalised: list[bool] = []
         self.sentence_start: list[bool] = []
+        self.possessive: list[bool] = []
         previous_end = 0
         for match in _TOKEN.finditer(folded):
             self.words.append(match.group())
             self.capitalised.append(source[origin[match.start()]].isupper())
+            self.possessive.append(_POSSESSIVE.match(text, origin[match.end() - 1] + 1) is not None)
             gap = folded[previous_end : match.start()]
             self.sentence_start.append(previous_end == 0 or any(c in ".!?\n" for c in gap))
             previous_end = match.end()
@@ -154,6 +203,18 @@ class _Text:
         first = max(0, bisect_right(self._starts, start) - 1)
         last = bisect_right(self._starts, max(start, end - 1))
         return range(first, last)
+
+    def credits_work(self, start: int, end: int) -> bool:
+        """The name in words [start, end) is a work's writer: "Chomsky's (new) book",
+        "a (short) study by Chomsky"."""
+        if self.possessive[end - 1]:
+            after = self.words[end : end + _WORK_WORD_GAP + 1]
+            if any(word in _WORK_WORDS for word in after):
+                return True
+        if start >= 2 and self.words[start - 1] == "by":
+            before = self.words[max(0, start - 2 - _WORK_WORD_GAP) : start - 1]
+            return any(word in _WORK_WORDS for word in before)
+        return False
 
     def part_of_other_name(self, index: int) -> bool:
         """A capitalised neighbour makes this word part of a longer name ("Muhammad Ali")."""
@@ -236,21 +297,24 @@ class MentionIndex:
         for position, isbn in self._isbn_mentions(text):
             found[position] = Mention(position, MentionKind.ISBN, f"ISBN {isbn}")
         authors, name_spans = self._author_mentions(article)
-        named_positions = {p for (_, positions, full) in authors if full for p in positions}
-        surname_positions = {p for (_, positions, _) in authors for p in positions}
+        named_positions = {p for author in authors if author.full for p in author.positions}
+        surname_positions = {p for author in authors for p in author.positions}
         for mention in self._title_mentions(article, surname_positions, name_spans):
             found.setdefault(mention.position, mention)
         named_by_title = set(found)
-        for name, positions, full in authors:
+        for author in authors:
             # the article named one of this author's books: the name was about that book
-            if positions & named_by_title:
+            if author.positions & named_by_title:
                 continue
             # a surname alone ("Marx explained...") is said in passing too often to rank by;
-            # it only vouches for a title above
-            if not full:
+            # it only vouches for a title above, unless it credits the author with a work
+            if not (author.full or author.credited):
                 continue
-            for position in positions:
-                found.setdefault(position, Mention(position, MentionKind.AUTHOR, name))
+            for position in author.positions:
+                found.setdefault(
+                    position,
+                    Mention(position, MentionKind.AUTHOR, author.name, credited=author.credited),
+                )
         for position in named_positions & named_by_title:
             mention = found[position]
             if mention.kind == MentionKind.TITLE and not mention.with_author:
@@ -266,14 +330,13 @@ class MentionIndex:
             if isbn in self._isbns:
                 yield self._isbns[isbn], isbn
 
-    def _author_mentions(
-        self, article: _Text
-    ) -> tuple[list[tuple[str, set[int], bool]], list[range]]:
-        """(name as catalogued, that author's positions, named in full?) per author named,
-        and where the full names are in the article."""
-        best: dict[tuple[str, ...], bool] = {}
+    def _author_mentions(self, article: _Text) -> tuple[list[_Author], list[range]]:
+        """The authors the article names, in the order it first names them, and where
+        their full names are in it."""
+        full_names: dict[tuple[str, ...], None] = {}
+        credited: set[tuple[str, ...]] = set()
         name_spans: list[range] = []
-        alone: set[str] = set()
+        alone: dict[str, None] = {}
         # "Muhammad Ali" anywhere means a later "Ali" is him, not Tariq Ali
         in_other_names: set[str] = set()
         words = article.words
@@ -283,22 +346,36 @@ class MentionIndex:
                 continue
             full = [n for n in by_name if _full_name_before(words, i, n)]
             for name_words in full:
-                best[name_words] = True
-                name_spans.append(range(i + 1 - len(name_words), i + 1))
+                full_names[name_words] = None
+                span = range(i + 1 - len(name_words), i + 1)
+                name_spans.append(span)
+                if article.credits_work(span.start, span.stop):
+                    credited.add(name_words)
             if full:
                 continue
             if article.part_of_other_name(i):
                 in_other_names.add(word)
             elif len(word) >= 3 and len(by_name) <= _MAX_SURNAME_AUTHORS:
-                alone.add(word)
-        for surname in alone - in_other_names:
-            for name_words in self._authors_by_surname[surname]:
-                best.setdefault(name_words, False)
+                alone[word] = None
+                # a surname credits only the one author who has it
+                if len(by_name) == 1 and article.credits_work(i, i + 1):
+                    credited.update(by_name)
+        named = dict(full_names)
+        for surname in alone:
+            if surname not in in_other_names:
+                named.update(dict.fromkeys(self._authors_by_surname[surname]))
         out = []
-        for name_words, in_full in best.items():
+        for name_words in named:
             positions = self._authors_by_surname[name_words[-1]].get(name_words, set())
             if positions:
-                out.append((self._author_names[name_words], set(positions), in_full))
+                out.append(
+                    _Author(
+                        self._author_names[name_words],
+                        set(positions),
+                        full=name_words in full_names,
+                        credited=name_words in credited,
+                    )
+                )
         return out, name_spans
 
     def _title_mentions(
@@ -308,7 +385,11 @@ class MentionIndex:
         claimed: list[range] = []
         # longest titles first, so "Imperialism" inside "Imperialism and Global Political
         # Economy" is not also taken as Lenin's "Imperialism"
-        matches = [*self._exact_matches(article), *self._fuzzy_matches(article)]
+        matches = [
+            *self._exact_matches(article),
+            *self._fuzzy_matches(article),
+            *self._fuzzy_short_matches(article, author_positions),
+        ]
         for variant, span in sorted(
             matches, key=lambda m: (-len(" ".join(m[0].words)), m[1].start)
         ):
@@ -368,6 +449,25 @@ class MentionIndex:
             if span is not None:
                 yield variant, span
 
+    def _fuzzy_short_matches(
+        self, article: _Text, author_positions: set[int]
+    ) -> Iterator[tuple[_Variant, range]]:
+        """Short titles a little wrong ("Strkes", "The Golden Noteook") by an author the
+        article names: too common to look for in every article, but with their author
+        beside them a near miss is a mention."""
+        checked = 0
+        for position in sorted(author_positions):
+            for variant_id in self._by_position.get(position, ()):
+                variant = self._variants[variant_id]
+                if variant is None or len(variant.content) >= _FUZZY_MIN_WORDS:
+                    continue
+                if variant.content <= article.word_set or checked >= _MAX_SHORT_TITLE_CHECKS:
+                    continue
+                checked += 1
+                span = _spelled_span(variant, article)
+                if span is not None:
+                    yield variant, span
+
 
 def _fuzzy_span(variant: _Variant, article: _Text) -> range | None:
     """The article's words that spell this title closely enough, if any."""
@@ -394,20 +494,31 @@ def _convincing(variant: _Variant, article: _Text, span: range, with_author: boo
     return with_author or title_case or len(variant.content) >= _LONG_TITLE_WORDS
 
 
+def _spelled_span(variant: _Variant, article: _Text) -> range | None:
+    """The first run of the article's words that spells this title word by word, each
+    word exactly or a little wrong: a short title is too short for a character alignment
+    to tell one wrong letter ("Strkes") from another word."""
+    size = len(variant.words)
+    for start in range(len(article.words) - size + 1):
+        if all(_spells(article.words[start + j], w) for j, w in enumerate(variant.words)):
+            return range(start, start + size)
+    return None
+
+
 def _word_in(word: str, article: _Text, span: range) -> bool:
     """The word is in the span, or a misspelling of it is ("Econmy")."""
-    for i in span:
-        other = article.words[i]
-        if other == word or (
-            min(len(word), len(other)) >= _MIN_FUZZY_WORD_LENGTH
-            and fuzz.ratio(word, other) >= _MIN_WORD_RATIO
-        ):
-            return True
-    return False
+    return any(_spells(article.words[i], word) for i in span)
+
+
+def _spells(written: str, word: str) -> bool:
+    return written == word or (
+        min(len(word), len(written)) >= _MIN_FUZZY_WORD_LENGTH
+        and fuzz.ratio(word, written) >= _MIN_WORD_RATIO
+    )
 
 
 def _title_case(variant: _Variant, article: _Text, span: range) -> bool:
-    content = [i for i in span if article.words[i] in variant.content]
+    content = [i for i in span if any(_spells(article.words[i], w) for w in variant.content)]
     if not content:
         return False
     capitalised = sum(article.capitalised[i] for i in content)

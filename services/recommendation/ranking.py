@@ -411,7 +411,11 @@ class Ranker:
         named = np.array(
             [int(p) in mentions and mentions[int(p)].kind in _NAMED for p in candidates]
         )
-        fused += self._author_bonuses(candidates, fused, mentions)
+        authors_best = self._authors_best(candidates, fused, mentions)
+        fused += self._author_bonuses(candidates, mentions, authors_best)
+        # "Chomsky's book on...": the author's book that fits the article is the one meant
+        for i in authors_best.values():
+            named[i] |= mentions[int(candidates[i])].credited
         if not literary:
             fused -= self._imaginative_penalties(candidates, mentions)
         # before the neighbours: the leading book of two equally good ones is the in-stock one
@@ -473,23 +477,35 @@ class Ranker:
         exact = self._word_vectors[rough] @ word_query
         return rough[np.argsort(-exact, kind="stable")[:count]]
 
-    def _author_bonuses(
+    def _authors_best(
         self, candidates: np.ndarray, fused: np.ndarray, mentions: dict[int, Mention]
-    ) -> np.ndarray:
-        """The bonus for books whose author the article names: in full for the author's
-        book that fits the article best (most likely the one meant), half for the others."""
-        bonus = np.zeros(len(candidates), dtype=np.float64)
+    ) -> dict[str, int]:
+        """Each named author's book that fits the article best (most likely the one
+        meant), as an index into the candidates."""
         best: dict[str, int] = {}
         for i, position in enumerate(candidates):
             mention = mentions.get(int(position))
             if mention is None or mention.kind != MentionKind.AUTHOR:
                 continue
-            bonus[i] = self.config.author_bonus / 2
             leader = best.get(mention.evidence)
             if leader is None or fused[i] > fused[leader]:
                 best[mention.evidence] = i
-        for i in best.values():
-            bonus[i] = self.config.author_bonus
+        return best
+
+    def _author_bonuses(
+        self, candidates: np.ndarray, mentions: dict[int, Mention], authors_best: dict[str, int]
+    ) -> np.ndarray:
+        """The bonus for books whose author the article names: in full for the author's
+        best book, half for the others."""
+        bonus = np.array(
+            [
+                int(p) in mentions and mentions[int(p)].kind == MentionKind.AUTHOR
+                for p in candidates
+            ],
+            dtype=np.float64,
+        )
+        bonus *= self.config.author_bonus / 2
+        bonus[list(authors_best.values())] = self.config.author_bonus
         return bonus
 
     def _imaginative_penalties(

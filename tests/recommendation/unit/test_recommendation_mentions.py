@@ -124,3 +124,56 @@ def test_removed_book_is_no_longer_found(index: MentionIndex) -> None:
     local.add(0, BOOKS[2])
     local.remove(0)
     assert local.find("Trotsky wrote The Revolution Betrayed.") == {}
+
+
+def credited(index: MentionIndex, text: str) -> dict[str, bool]:
+    return {
+        BOOKS[p].title: m.credited
+        for p, m in index.find(text).items()
+        if m.kind == MentionKind.AUTHOR
+    }
+
+
+def test_a_surname_credited_with_a_work_names_the_author(index: MentionIndex) -> None:
+    both = {"How to Blow Up a Pipeline": True, "Fossil Capital": True}
+    assert credited(index, "Malm's short book is a call to arms.") == both
+    assert credited(index, "A new study by Malm asks what the movement should do.") == both
+    assert credited(index, "Andreas Malm's latest short book has a provocative title.") == both
+    # a name without a work is said in passing: in full it points to the books, uncredited
+    assert credited(index, "Malm spoke to the crowd after the march.") == {}
+    assert credited(index, "Andreas Malm spoke to the crowd.") == {
+        "How to Blow Up a Pipeline": False,
+        "Fossil Capital": False,
+    }
+
+
+def test_a_surname_two_authors_share_credits_neither() -> None:
+    local = MentionIndex()
+    local.add(
+        0,
+        IndexedBook(
+            isbn13="9798150000001", title="Culture and Society", authors=("Raymond Williams",)
+        ),
+    )
+    local.add(
+        1,
+        IndexedBook(
+            isbn13="9798150000002", title="Capitalism and Slavery", authors=("Eric Williams",)
+        ),
+    )
+
+    assert local.find("Williams's book on the period is the place to start.") == {}
+    assert {
+        m.credited for m in local.find("Eric Williams's book is the place to start.").values()
+    } == {True}
+
+
+def test_a_short_title_a_little_wrong_is_found_beside_its_author(index: MentionIndex) -> None:
+    assert named(index, "Andreas Malm's Fosil Capital traces coal to the mills.") == {
+        "Fossil Capital": MentionKind.TITLE
+    }
+    assert named(index, "As Rosa Luxemburg argues in The Mass Strke, it cannot be called.") == {
+        "The Mass Strike": MentionKind.TITLE
+    }
+    # without the author a short title must be spelled right
+    assert named(index, "Fosil Capital traces coal to the mills.") == {}

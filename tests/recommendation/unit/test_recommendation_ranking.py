@@ -320,3 +320,15 @@ def test_a_town_named_brings_the_books_on_its_country(shop: Ranker) -> None:
     books = {b.isbn13: b for b in shop.books()}
     assert all("palestine" in books[r.isbn13].subjects for r in results)
     assert "\u201cNablus, Palestinian Territory\u201d" in results[0].reason
+
+
+def test_an_author_credited_with_a_work_has_their_book_on_the_subject_first(shop: Ranker) -> None:
+    text = (
+        "Washington's wars never end. Chomsky's book on American power is still the place to start."
+    )
+
+    results = shop.recommend(text, k=3)
+
+    books = {b.isbn13: b for b in shop.books()}
+    assert books[results[0].isbn13].title == "Hegemony or Survival"
+    assert "names the author, Noam Chomsky" in results[0].reason
