@@ -97,13 +97,13 @@ _MIN_FUZZY_WORD_LENGTH = 5
 _MIN_WORD_RATIO = 80.0
 # a surname shared by more authors than this says nothing on its own
 _MAX_SURNAME_AUTHORS = 2
-# words for a piece of writing: "Galeano's history of...", "a study by Federici"
+# words for a piece of writing: "Galeano's history of...", "a study by Federici" (not
+# "biography": "Trotsky's biography" is more often a life of him than one he wrote)
 _WORK_WORDS = frozenset(
     [
         "account",
         "analysis",
         "autobiography",
-        "biography",
         "book",
         "books",
         "classic",

@@ -141,6 +141,8 @@ def test_a_surname_credited_with_a_work_names_the_author(index: MentionIndex) ->
     assert credited(index, "Andreas Malm's latest short book has a provocative title.") == both
     # a name without a work is said in passing: in full it points to the books, uncredited
     assert credited(index, "Malm spoke to the crowd after the march.") == {}
+    # a life of him, more often than one he wrote
+    assert credited(index, "Trotsky's biography is a long read.") == {}
     assert credited(index, "Andreas Malm spoke to the crowd.") == {
         "How to Blow Up a Pipeline": False,
         "Fossil Capital": False,
