@@ -27,6 +27,7 @@ from services.recommendation.ranking import Ranker
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 OPENING = "It was a cold evening and the hall was full."
+SMALL_WORDS = frozenset(["a", "an", "and", "for", "from", "in", "of", "on", "the", "to"])
 CLOSING = (
     "People stayed long after the last speaker had finished. Tickets for the next one are selling."
 )
@@ -45,6 +46,18 @@ def misspelt(title: str) -> str | None:
     return " ".join(words)
 
 
+def shorthand(title: str) -> str | None:
+    """What people call a long title (three words or more beside "the", "of"...): its
+    first word or two, without a leading article ("Open Veins", "History")."""
+    words = title.split()
+    if words[0].lower() in ("the", "a", "an"):
+        words = words[1:]
+    content = [w for w in words if w.lower() not in SMALL_WORDS]
+    if len(content) < 3:
+        return None
+    return " ".join(words[:2]) if words[1].lower() not in SMALL_WORDS else words[0]
+
+
 def subject_words(book: IndexedBook) -> str:
     return book.subjects[0].replace("-", " ") if book.subjects else "its subject"
 
@@ -56,6 +69,11 @@ FORMS: dict[str, Callable[[IndexedBook, Counter[str]], str | None]] = {
         None
         if (wrong := misspelt(b.title)) is None
         else f"As {b.authors[0]} argues in {wrong}, it is clear."
+    ),
+    "its first words after its author's surname": lambda b, surnames: (
+        None
+        if surnames[b.authors[0].split()[-1]] > 1 or (short := shorthand(b.title)) is None
+        else f"{b.authors[0].split()[-1]}'s {short} is still worth reading."
     ),
     "author in full, credited with a work on its subject": lambda b, _: (
         f"{b.authors[0]}'s book on {subject_words(b)} is the place to start."

@@ -217,9 +217,19 @@ class _Text:
         return False
 
     def part_of_other_name(self, index: int) -> bool:
-        """A capitalised neighbour makes this word part of a longer name ("Muhammad Ali")."""
-        before = index > 0 and self.capitalised[index - 1] and not self.sentence_start[index]
-        after = index + 1 < len(self.words) and self.capitalised[index + 1]
+        """A capitalised neighbour makes this word part of a longer name ("Muhammad Ali"),
+        but not across a possessive ("Galeano's Open Veins")."""
+        before = (
+            index > 0
+            and self.capitalised[index - 1]
+            and not self.sentence_start[index]
+            and not self.possessive[index - 1]
+        )
+        after = (
+            index + 1 < len(self.words)
+            and self.capitalised[index + 1]
+            and not self.possessive[index]
+        )
         return before or after
 
 
@@ -389,6 +399,7 @@ class MentionIndex:
             *self._exact_matches(article),
             *self._fuzzy_matches(article),
             *self._fuzzy_short_matches(article, author_positions),
+            *self._shorthand_matches(article, author_positions),
         ]
         for variant, span in sorted(
             matches, key=lambda m: (-len(" ".join(m[0].words)), m[1].start)
@@ -455,18 +466,37 @@ class MentionIndex:
         """Short titles a little wrong ("Strkes", "The Golden Noteook") by an author the
         article names: too common to look for in every article, but with their author
         beside them a near miss is a mention."""
-        checked = 0
-        for position in sorted(author_positions):
-            for variant_id in self._by_position.get(position, ()):
-                variant = self._variants[variant_id]
-                if variant is None or len(variant.content) >= _FUZZY_MIN_WORDS:
-                    continue
-                if variant.content <= article.word_set or checked >= _MAX_SHORT_TITLE_CHECKS:
-                    continue
-                checked += 1
-                span = _spelled_span(variant, article)
+        short = [
+            v
+            for v in self._variants_of(sorted(author_positions))
+            if len(v.content) < _FUZZY_MIN_WORDS and not v.content <= article.word_set
+        ]
+        for variant in short[:_MAX_SHORT_TITLE_CHECKS]:
+            span = _spelled_span(variant, article)
+            if span is not None:
+                yield variant, span
+
+    def _shorthand_matches(
+        self, article: _Text, author_positions: set[int]
+    ) -> Iterator[tuple[_Variant, range]]:
+        """A title cut to its first words after its author's name ("Galeano's Open Veins",
+        "Trotsky's History"), in title case, as people speak of books they know."""
+        for i, word in enumerate(article.words):
+            if not (article.possessive[i] and article.capitalised[i]):
+                continue
+            theirs = set().union(*self._authors_by_surname.get(word, {}).values())
+            for variant in self._variants_of(sorted(theirs & author_positions)):
+                span = None if variant.is_subtitle else _leading_words(variant, article, i + 1)
                 if span is not None:
                     yield variant, span
+
+    def _variants_of(self, positions: Iterable[int]) -> Iterator[_Variant]:
+        """The title variants of these books."""
+        for position in positions:
+            for variant_id in self._by_position.get(position, ()):
+                variant = self._variants[variant_id]
+                if variant is not None:
+                    yield variant
 
 
 def _fuzzy_span(variant: _Variant, article: _Text) -> range | None:
@@ -492,6 +522,24 @@ def _convincing(variant: _Variant, article: _Text, span: range, with_author: boo
     if variant.is_subtitle:
         return with_author or (title_case and len(variant.content) >= 3)
     return with_author or title_case or len(variant.content) >= _LONG_TITLE_WORDS
+
+
+def _leading_words(variant: _Variant, article: _Text, start: int) -> range | None:
+    """The article's words from `start` that begin this title, in title case, up to its
+    last content word: a shorthand for the title, not the whole of it."""
+    stop = start
+    while (
+        stop < len(article.words)
+        and stop - start < len(variant.words) - 1
+        and article.words[stop] == variant.words[stop - start]
+    ):
+        stop += 1
+    while stop > start and article.words[stop - 1] in _FUNCTION_WORDS:
+        stop -= 1
+    content = [i for i in range(start, stop) if article.words[i] in variant.content]
+    if not content or not all(article.capitalised[i] for i in content):
+        return None
+    return range(start, stop)
 
 
 def _spelled_span(variant: _Variant, article: _Text) -> range | None:

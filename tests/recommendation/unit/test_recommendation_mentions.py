@@ -179,3 +179,15 @@ def test_a_short_title_a_little_wrong_is_found_beside_its_author(index: MentionI
     }
     # without the author a short title must be spelled right
     assert named(index, "Fosil Capital traces coal to the mills.") == {}
+
+
+def test_a_title_cut_to_its_first_words_after_its_authors_name(index: MentionIndex) -> None:
+    assert named(index, "Reed's Ten Days is still the best eyewitness account.") == {
+        "Ten Days That Shook the World": MentionKind.TITLE
+    }
+    # Callinicos's book, not Lenin's "Imperialism"
+    assert named(index, "Callinicos's Imperialism argues the opposite.") == {
+        "Imperialism and Global Political Economy": MentionKind.TITLE
+    }
+    # not in title case, the words are the writer's own
+    assert named(index, "Reed's ten days in Petrograd changed him.") == {}
