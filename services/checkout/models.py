@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.contracts.recommendation import ARTICLE_ID_LENGTH
 from shared.messaging.inbox import define_inbox
 from shared.messaging.message import utcnow
 from shared.messaging.outbox import define_outbox
@@ -92,7 +93,7 @@ class Order(Base):
     stripe_payment_intent: Mapped[str | None] = mapped_column(String(255))
     sessions_created: Mapped[int] = mapped_column(Integer, default=0)
 
-    article_id: Mapped[str | None] = mapped_column(String(200))
+    article_id: Mapped[str | None] = mapped_column(String(ARTICLE_ID_LENGTH))
     article_link: Mapped[str | None] = mapped_column(Text)
     # The client's Idempotency-Key of a phone order: a retried submit finds this order.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)

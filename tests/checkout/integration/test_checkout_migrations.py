@@ -1,6 +1,6 @@
 """Checkout's migrations keep what it knew, on SQLite and Postgres: refunds made before refunds
 kept their form's key have none, a key is taken once, and a downgrade drops it and keeps the
-refunds."""
+refunds; an order's article narrows to an article id, and text that is none credits nothing."""
 
 from __future__ import annotations
 
@@ -86,3 +86,41 @@ def test_refunds_made_before_have_no_form_key_and_a_downgrade_drops_it(
     assert sorted(kept, key=lambda stripe_id: stripe_id or "") == [None, "re_1"]
     assert "idempotency_key" not in columns
     upgrade(MIGRATIONS, database_url)
+
+
+def test_an_orders_article_narrows_to_an_article_id_and_text_that_is_none_is_cleared(
+    database_url: str, engine: sa.Engine
+) -> None:
+    upgrade(MIGRATIONS, database_url, "0006")
+    script = "<script>alert(1)</script>" + "x" * 150
+    with engine.begin() as connection:
+        for article, reference in (
+            ("a000", "V9PDJV46"),
+            ("café-2024:ü", "V9PDJV47"),
+            (script, "V9PDJV48"),
+            ("..", "V9PDJV49"),
+        ):
+            connection.execute(
+                sa.insert(Order.__table__).values(
+                    ORDER_ROW
+                    | {
+                        "id": uuid4(),
+                        "reference": reference,
+                        "reservation_id": uuid4(),
+                        "article_id": article,
+                    }
+                )
+            )
+
+    upgrade(MIGRATIONS, database_url)
+
+    with engine.connect() as connection:
+        kept = dict(connection.execute(sa.select(Order.reference, Order.article_id)).all())
+        columns = {c["name"]: c["type"] for c in sa.inspect(connection).get_columns("orders")}
+    assert kept == {
+        "V9PDJV46": "a000",
+        "V9PDJV47": "café-2024:ü",
+        "V9PDJV48": None,
+        "V9PDJV49": None,
+    }
+    assert columns["article_id"].length == 120
