@@ -4,9 +4,10 @@
 
 For every book whose author has no other book in the catalogue (so "the author's book" is
 that one), short articles are made that name it one way each, between sentences that say
-nothing of any subject: its title with its author, its title alone, its title a letter
-wrong beside its author, its author credited with a work on its first subject ("Noam
-Chomsky's book on war and peace..."), and the same by surname when no other author has it.
+nothing of any subject: its title with its author; its title alone, bare and in quotation
+marks; its title a letter wrong beside its author; its first words after its author's
+surname ("Galeano's Open Veins"); its author credited with a work on its first subject
+("Noam Chomsky's book on war peace..."), in full and by a surname no other author has.
 Each is ranked by the full pipeline and counted when the book comes first, and when it is
 in the top five.
 """
@@ -65,6 +66,9 @@ def subject_words(book: IndexedBook) -> str:
 FORMS: dict[str, Callable[[IndexedBook, Counter[str]], str | None]] = {
     "title with its author": lambda b, _: f'As {b.authors[0]} argues in "{b.title}", it is clear.',
     "title alone": lambda b, _: f"{b.title} remains the best place to start.",
+    "title alone, in quotation marks": lambda b, _: (
+        f"\u201c{b.title}\u201d remains the best place to start."
+    ),
     "title a letter wrong, with its author": lambda b, _: (
         None
         if (wrong := misspelt(b.title)) is None

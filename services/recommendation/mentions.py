@@ -127,6 +127,8 @@ _WORK_WORDS = frozenset(
 )
 # how many words ("short", "classic 1938") may stand between a name and its work
 _WORK_WORD_GAP = 2
+_OPENING_QUOTES = frozenset("\"'“‘")
+_CLOSING_QUOTES = frozenset("\"'”’")
 
 
 class MentionKind(IntEnum):
@@ -182,11 +184,16 @@ class _Text:
         self.capitalised: list[bool] = []
         self.sentence_start: list[bool] = []
         self.possessive: list[bool] = []
+        self.opens_quote: list[bool] = []
+        self.closes_quote: list[bool] = []
         previous_end = 0
         for match in _TOKEN.finditer(folded):
             self.words.append(match.group())
-            self.capitalised.append(source[origin[match.start()]].isupper())
-            self.possessive.append(_POSSESSIVE.match(text, origin[match.end() - 1] + 1) is not None)
+            first, last = origin[match.start()], origin[match.end() - 1]
+            self.capitalised.append(source[first].isupper())
+            self.possessive.append(_POSSESSIVE.match(text, last + 1) is not None)
+            self.opens_quote.append(first > 0 and text[first - 1] in _OPENING_QUOTES)
+            self.closes_quote.append(text[last + 1 : last + 2] in _CLOSING_QUOTES)
             gap = folded[previous_end : match.start()]
             self.sentence_start.append(previous_end == 0 or any(c in ".!?\n" for c in gap))
             previous_end = match.end()
@@ -203,6 +210,10 @@ class _Text:
         first = max(0, bisect_right(self._starts, start) - 1)
         last = bisect_right(self._starts, max(start, end - 1))
         return range(first, last)
+
+    def quoted(self, span: range) -> bool:
+        """The words are all there is between quotation marks ("‘Germinal’")."""
+        return self.opens_quote[span.start] and self.closes_quote[span.stop - 1]
 
     def credits_work(self, start: int, end: int) -> bool:
         """The name in words [start, end) is a work's writer: "Chomsky's (new) book",
@@ -516,6 +527,10 @@ def _fuzzy_span(variant: _Variant, article: _Text) -> range | None:
 
 
 def _convincing(variant: _Variant, article: _Text, span: range, with_author: bool) -> bool:
+    # "‘Germinal’": between quotation marks and capitalised, even at a sentence's
+    # start, words are a title; scare quotes ("‘progressive’") are lower case
+    if article.quoted(span) and _capitalised(variant, article, span):
+        return True
     title_case = _title_case(variant, article, span)
     if len(variant.content) == 1:
         return with_author and title_case
@@ -566,13 +581,20 @@ def _spells(written: str, word: str) -> bool:
 
 
 def _title_case(variant: _Variant, article: _Text, span: range) -> bool:
-    content = [i for i in span if any(_spells(article.words[i], w) for w in variant.content)]
-    if not content:
-        return False
-    capitalised = sum(article.capitalised[i] for i in content)
+    content = _content_words(variant, article, span)
     if len(content) == 1 and article.sentence_start[content[0]]:
         return False
-    return capitalised * 2 > len(content)
+    return _capitalised(variant, article, span)
+
+
+def _capitalised(variant: _Variant, article: _Text, span: range) -> bool:
+    """Most of the title's words in the span are capitalised."""
+    content = _content_words(variant, article, span)
+    return bool(content) and sum(article.capitalised[i] for i in content) * 2 > len(content)
+
+
+def _content_words(variant: _Variant, article: _Text, span: range) -> list[int]:
+    return [i for i in span if any(_spells(article.words[i], w) for w in variant.content)]
 
 
 def _title_variants(book: IndexedBook) -> Iterable[tuple[tuple[str, ...], bool]]:

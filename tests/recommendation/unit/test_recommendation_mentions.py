@@ -191,3 +191,13 @@ def test_a_title_cut_to_its_first_words_after_its_authors_name(index: MentionInd
     }
     # not in title case, the words are the writer's own
     assert named(index, "Reed's ten days in Petrograd changed him.") == {}
+
+
+def test_a_title_in_quotation_marks_needs_no_author(index: MentionIndex) -> None:
+    assert named(index, "\u2018Capital\u2019 is long. Read it anyway.") == {
+        "Capital": MentionKind.TITLE
+    }
+    assert named(index, 'He read "Capital" in prison.') == {"Capital": MentionKind.TITLE}
+    # scare quotes are lower case; a quotation that only begins with a title is no title
+    assert named(index, "The \u2018capital\u2019 of the movement moved.") == {}
+    assert named(index, "\u201cCapital flows out,\u201d he said.") == {}
