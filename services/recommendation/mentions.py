@@ -193,7 +193,9 @@ class _Text:
             self.capitalised.append(source[first].isupper())
             self.possessive.append(_POSSESSIVE.match(text, last + 1) is not None)
             self.opens_quote.append(first > 0 and text[first - 1] in _OPENING_QUOTES)
-            self.closes_quote.append(text[last + 1 : last + 2] in _CLOSING_QUOTES)
+            # a title's own "!" or "?" may stand before the mark ("“BOSH!”")
+            after = text[last + 1 : last + 3].lstrip("!?")
+            self.closes_quote.append(after[:1] in _CLOSING_QUOTES)
             gap = folded[previous_end : match.start()]
             self.sentence_start.append(previous_end == 0 or any(c in ".!?\n" for c in gap))
             previous_end = match.end()
@@ -418,9 +420,10 @@ class MentionIndex:
             if any(_overlaps(span, other) for other in claimed):
                 continue
             with_author = variant.position in author_positions
-            # "Rosa Luxemburg" names her before it names Frolich's life of her
+            # "Rosa Luxemburg" names her before it names Frolich's life of her, unless it is
+            # in quotation marks
             within_a_name = any(span.start >= n.start and span.stop <= n.stop for n in name_spans)
-            if within_a_name and not with_author:
+            if within_a_name and not with_author and not article.quoted(span):
                 continue
             if not _convincing(variant, article, span, with_author):
                 continue

@@ -198,6 +198,12 @@ def test_a_title_in_quotation_marks_needs_no_author(index: MentionIndex) -> None
         "Capital": MentionKind.TITLE
     }
     assert named(index, 'He read "Capital" in prison.') == {"Capital": MentionKind.TITLE}
+    # a life titled with its subject's name, and a title's own "!"
+    assert named(index, "Read \u2018Rosa Luxemburg\u2019 this winter.") == {
+        "Rosa Luxemburg": MentionKind.TITLE,
+        "The Mass Strike": MentionKind.AUTHOR,
+    }
+    assert named(index, "Read \u2018Capital!\u2019 this winter.") == {"Capital": MentionKind.TITLE}
     # scare quotes are lower case; a quotation that only begins with a title is no title
     assert named(index, "The \u2018capital\u2019 of the movement moved.") == {}
     assert named(index, "\u201cCapital flows out,\u201d he said.") == {}
