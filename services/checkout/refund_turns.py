@@ -40,15 +40,18 @@ async def refund_turn(db: Database, reference: str, now: Clock) -> AsyncIterator
     after `WAIT_SECONDS`."""
     normalised = domain.normalise_reference(reference)
     give_up_at = time.monotonic() + WAIT_SECONDS
-    while (taken_at := await _take(db, normalised, now())) is None:
-        if await _missing(db, normalised):
-            raise NotFound(f"No order has the reference {reference!r}.")
+    taken_at = await _take(db, normalised, now())
+    # asked once: orders are never deleted, so one found stays found while we wait
+    if taken_at is None and await _missing(db, normalised):
+        raise NotFound(f"No order has the reference {reference!r}.")
+    while taken_at is None:
         if time.monotonic() > give_up_at:
             raise Conflict(
                 f"Another refund of order {normalised} is still being made: look at the order "
                 "again in a moment, then refund what is left if anything is."
             )
         await asyncio.sleep(_POLL_SECONDS)
+        taken_at = await _take(db, normalised, now())
     try:
         yield
     finally:
