@@ -7,7 +7,10 @@ passing ("Lenin and Trotsky had looked to..."), and short titles are ordinary ph
 * an ISBN is proof enough;
 * a title (or its subtitle alone, or the title without its leading article) must match
   closely, and be long enough to be distinctive, or be written in title case, or come
-  with its author's name; a one-word title needs both its author and title case;
+  with its author's name; a one-word title needs both its author and title case, or
+  quotation marks and a capital ("‘Germinal’"); beside its author a short title may
+  be a letter wrong ("Strkes"), and after its author's name cut to its first words
+  ("Galeano's Open Veins");
 * an author's full name points to that author's books (the ranker picks among them by
   topic) unless the article already named one of them by title; a surname alone only
   vouches for a title, and not when other authors share it;
