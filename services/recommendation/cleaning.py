@@ -4,6 +4,8 @@ Copying an article off a newspaper's page brings the page with it: masthead, iss
 number, "Share this article", subscribe prompts, the date line, the shop's phone
 number. Those words say nothing about the article and would pull the ranking towards
 whatever book mentions "subscribe" or "email", so they go before any stage sees the text.
+A title the page sets in italics keeps its mark, as quotation marks: the mentions stage
+takes a quoted, capitalised title as named.
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ _BLOCK_LEVEL = _ARTICLE_BLOCKS | frozenset(
 )  # fmt: skip
 # Where a browser keeps the page's line breaks; elsewhere a line break is a space.
 _PREFORMATTED = frozenset({"pre", "listing", "plaintext", "xmp"})
+# where a page sets a work's title ("<i>Germinal</i>"): kept in quotation marks, as plain
+# text writes a title, when it begins with a capital (emphasis, "<i>today</i>", seldom does)
+_TITLE_TAGS = frozenset({"i", "cite"})
+_INSIDE_QUOTES = re.compile(r"(?<=\u201c) | (?=\u201d)")
 _ANY_WHITESPACE = re.compile(r"\s+")
 # A leading line this short and without a full stop is a heading, not body text.
 _HEADING_MAX_WORDS = 16
@@ -222,7 +228,8 @@ def _rendered_lines(root: Node) -> list[_Line]:
     preformatted_depth = 0
 
     def end_line() -> None:
-        text = _squash("".join(run))
+        # "<i> Germinal </i>": the marks go against the title's words
+        text = _INSIDE_QUOTES.sub("", _squash("".join(run)))
         run.clear()
         if text:
             lines.append(_Line(text=text, in_article_block=article_depth > 0))
@@ -250,6 +257,8 @@ def _rendered_lines(root: Node) -> list[_Line]:
         if tag in _BLOCK_LEVEL:
             # before the depths change: the line a block closes was read inside it
             end_line()
+        if tag in _TITLE_TAGS and _reads_as_title(node):
+            run.append("\u201d" if leaving else "\u201c")
         step = -1 if leaving else 1
         article_depth += step if tag in _ARTICLE_BLOCKS else 0
         preformatted_depth += step if tag in _PREFORMATTED else 0
@@ -258,6 +267,10 @@ def _rendered_lines(root: Node) -> list[_Line]:
             stack.extend((child, False) for child in reversed(list(node.iter(include_text=True))))
     end_line()
     return lines
+
+
+def _reads_as_title(node: Node) -> bool:
+    return node.text(deep=True).strip()[:1].isupper()
 
 
 def _html_headline(tree: HTMLParser) -> str:

@@ -115,7 +115,8 @@ def test_html_is_read_as_html_whichever_tags_it_uses() -> None:
             "<p>The <abbr>TUC</abbr> (<cite>Labour Research</cite>) met on <time>Monday</time>:"
             " <q>pay</q>, <small>hours</small>, <u>H</u><sub>2</sub>O, 10<sup>th</sup>,"
             " <code>rota</code>, <mark>won</mark>, <s>lost</s>, <span>kept</span>.</p>",
-            "The TUC (Labour Research) met on Monday: pay, hours, H2O, 10th, rota, won, lost, kept.",
+            "The TUC (\u201cLabour Research\u201d) met on Monday: pay, hours, H2O, 10th, rota, won,"
+            " lost, kept.",
         ),
         ("<p>Nurses walked\n      out <span>again</span>.</p>", "Nurses walked out again."),
         ("<p>Pickets&nbsp;stood  at\tthe <b> gate</b>.</p>", "Pickets stood at the gate."),
@@ -124,6 +125,20 @@ def test_html_is_read_as_html_whichever_tags_it_uses() -> None:
 )
 def test_html_inline_elements_run_on_in_their_sentence(html: str, paragraph: str) -> None:
     assert clean_html(html).paragraphs == (paragraph,)
+
+
+def test_html_title_in_italics_is_kept_in_quotation_marks() -> None:
+    article = clean_html(
+        "<h1>Review: <i>Germinal</i></h1><p>Zola's <i> Germinal </i> is back.</p>"
+        "<p>It is <i>the</i> novel of the <em>Strike</em>, read <cite>today</cite>.</p>"
+    )
+
+    assert article.headline == "Review: \u201cGerminal\u201d"
+    # emphasis: lower case, or <em>
+    assert article.paragraphs == (
+        "Zola's \u201cGerminal\u201d is back.",
+        "It is the novel of the Strike, read today.",
+    )
 
 
 def test_html_fragment_of_inline_tags_is_one_paragraph() -> None:

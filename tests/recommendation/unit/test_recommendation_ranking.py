@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from services.recommendation.books import IndexedBook, read_books
+from services.recommendation.cleaning import clean_html
 from services.recommendation.evaluation import clean_input, read_articles
 from services.recommendation.ranking import Ranker, RankerConfig
 from services.recommendation.semantic import minilm_embedder
@@ -332,3 +333,16 @@ def test_an_author_credited_with_a_work_has_their_book_on_the_subject_first(shop
     books = {b.isbn13: b for b in shop.books()}
     assert books[results[0].isbn13].title == "Hegemony or Survival"
     assert "names the author, Noam Chomsky" in results[0].reason
+
+
+def test_a_title_a_page_sets_in_italics_names_the_book(shop: Ranker) -> None:
+    page = clean_html(
+        "<h1>Pit towns remember</h1><p>Forty years on, the strike is still argued over in the"
+        " clubs. Many there first read <i>Germinal</i> at school.</p>"
+    )
+
+    results = shop.recommend(page.full_text, k=3)
+
+    books = {b.isbn13: b for b in shop.books()}
+    assert books[results[0].isbn13].title == "Germinal"
+    assert "names this book" in results[0].reason
