@@ -450,7 +450,8 @@ class MentionIndex:
                         yield variant, range(start, stop)
 
     def _fuzzy_matches(self, article: _Text) -> Iterator[tuple[_Variant, range]]:
-        """Titles a little wrong ("Econmy", "The days that shook..."): long ones only.
+        """Titles a little wrong ("Econmy", "The days that shook...", "Imperialism & Global
+        Political Economy", a "the" too many or too few): long ones only.
 
         A word that keys thousands of titles is too common to find a title by, so titles
         whose rarest words are all that common are only matched exactly.
@@ -468,8 +469,10 @@ class MentionIndex:
                     continue
                 missing = sum(w not in article.word_set for w in variant.content)
                 allowed = 1 if len(variant.content) < _LONG_TITLE_WORDS else _MAX_MISSING_WORDS
-                close[variant_id] = missing if 1 <= missing <= allowed else -1
-        nearest = sorted((m, i) for i, m in close.items() if m > 0)[:_MAX_FUZZY_CHECKS]
+                # every word there and the phrase too: the exact match has it
+                exact = missing == 0 and f" {' '.join(variant.words)} " in f" {article.joined} "
+                close[variant_id] = missing if missing <= allowed and not exact else -1
+        nearest = sorted((m, i) for i, m in close.items() if m >= 0)[:_MAX_FUZZY_CHECKS]
         for _, variant_id in nearest:
             variant = self._variants[variant_id]
             assert variant is not None

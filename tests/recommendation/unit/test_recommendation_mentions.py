@@ -68,6 +68,18 @@ def test_misspelt_title_is_found(index: MentionIndex) -> None:
     }
 
 
+def test_title_with_every_word_but_a_small_one_changed_is_found(index: MentionIndex) -> None:
+    for text in (
+        "I read Imperialism & Global Political Economy last year.",
+        "I read Imperialism and the Global Political Economy last year.",
+    ):
+        assert named(index, text) == {
+            "Imperialism and Global Political Economy": MentionKind.TITLE
+        }, text
+    # its words scattered are no title
+    assert named(index, "Global capital's political economy is imperialism.") == {}
+
+
 def test_title_without_leading_article_and_slightly_wrong(index: MentionIndex) -> None:
     assert (
         named(index, "Trotsky answered that in Revolution Betrayed, written in exile.")[
