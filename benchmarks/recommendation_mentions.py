@@ -7,7 +7,9 @@ that one), short articles are made that name it one way each, between sentences 
 nothing of any subject: its title with its author; its title alone, bare and in quotation
 marks; its title a letter wrong beside its author; its first words after its author's
 surname ("Galeano's Open Veins"); its author credited with a work on its first subject
-("Noam Chomsky's book on war peace..."), in full and by a surname no other author has.
+("Noam Chomsky's book on war peace..."), in full and by a surname no other author has;
+its author in full, speaking on its subject with no work named ("Noam Chomsky spoke about
+war peace to the rally").
 Each is ranked by the full pipeline and counted when the book comes first, and when it is
 in the top five.
 """
@@ -78,6 +80,9 @@ FORMS: dict[str, Callable[[IndexedBook, Counter[str]], str | None]] = {
         None
         if surnames[b.authors[0].split()[-1]] > 1 or (short := shorthand(b.title)) is None
         else f"{b.authors[0].split()[-1]}'s {short} is still worth reading."
+    ),
+    "author in full, speaking on its subject (no work named)": lambda b, _: (
+        f"{b.authors[0]} spoke about {subject_words(b)} to the rally."
     ),
     "author in full, credited with a work on its subject": lambda b, _: (
         f"{b.authors[0]}'s book on {subject_words(b)} is the place to start."

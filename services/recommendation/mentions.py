@@ -30,7 +30,7 @@ import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from rapidfuzz import fuzz
@@ -161,6 +161,8 @@ class _Author:
     full: bool
     """Named in full somewhere in the article, not by surname alone."""
     credited: bool
+    spans: tuple[range, ...]
+    """Where the article names them in full."""
 
 
 @dataclass(frozen=True)
@@ -323,11 +325,20 @@ class MentionIndex:
         for position, isbn in self._isbn_mentions(text):
             found[position] = Mention(position, MentionKind.ISBN, f"ISBN {isbn}")
         authors, name_spans = self._author_mentions(article)
-        named_positions = {p for author in authors if author.full for p in author.positions}
         surname_positions = {p for author in authors for p in author.positions}
-        for mention in self._title_mentions(article, surname_positions, name_spans):
+        titles, claimed = self._title_mentions(article, surname_positions, name_spans)
+        for mention in titles:
             found.setdefault(mention.position, mention)
         named_by_title = set(found)
+        # "As Wheen argues in ‘Karl Marx’": a name said in full only within titles is a
+        # title's words
+        authors = [
+            replace(a, full=False, spans=())
+            if a.spans and all(any(_within(s, title) for title in claimed) for s in a.spans)
+            else a
+            for a in authors
+        ]
+        named_positions = {p for author in authors if author.full for p in author.positions}
         for author in authors:
             # the article named one of this author's books: the name was about that book
             if author.positions & named_by_title:
@@ -359,7 +370,7 @@ class MentionIndex:
     def _author_mentions(self, article: _Text) -> tuple[list[_Author], list[range]]:
         """The authors the article names, in the order it first names them, and where
         their full names are in it."""
-        full_names: dict[tuple[str, ...], None] = {}
+        full_names: dict[tuple[str, ...], list[range]] = {}
         credited: set[tuple[str, ...]] = set()
         name_spans: list[range] = []
         alone: dict[str, None] = {}
@@ -372,8 +383,8 @@ class MentionIndex:
                 continue
             full = [n for n in by_name if _full_name_before(words, i, n)]
             for name_words in full:
-                full_names[name_words] = None
                 span = range(i + 1 - len(name_words), i + 1)
+                full_names.setdefault(name_words, []).append(span)
                 name_spans.append(span)
                 if article.credits_work(span.start, span.stop):
                     credited.add(name_words)
@@ -386,7 +397,7 @@ class MentionIndex:
                 # a surname credits only the one author who has it
                 if len(by_name) == 1 and article.credits_work(i, i + 1):
                     credited.update(by_name)
-        named = dict(full_names)
+        named = dict.fromkeys(full_names)
         for surname in alone:
             if surname not in in_other_names:
                 named.update(dict.fromkeys(self._authors_by_surname[surname]))
@@ -400,13 +411,15 @@ class MentionIndex:
                         set(positions),
                         full=name_words in full_names,
                         credited=name_words in credited,
+                        spans=tuple(full_names.get(name_words, ())),
                     )
                 )
         return out, name_spans
 
     def _title_mentions(
         self, article: _Text, author_positions: set[int], name_spans: list[range]
-    ) -> list[Mention]:
+    ) -> tuple[list[Mention], list[range]]:
+        """The titles the article names, and the words they take."""
         mentions: dict[int, Mention] = {}
         claimed: list[range] = []
         # longest titles first, so "Imperialism" inside "Imperialism and Global Political
@@ -425,7 +438,7 @@ class MentionIndex:
             with_author = variant.position in author_positions
             # "Rosa Luxemburg" names her before it names Frolich's life of her, unless it is
             # in quotation marks
-            within_a_name = any(span.start >= n.start and span.stop <= n.stop for n in name_spans)
+            within_a_name = any(_within(span, name) for name in name_spans)
             if within_a_name and not with_author and not article.quoted(span):
                 continue
             if not _convincing(variant, article, span, with_author):
@@ -436,7 +449,7 @@ class MentionIndex:
                 mentions[variant.position] = Mention(
                     variant.position, MentionKind.TITLE, book.title, with_author
                 )
-        return list(mentions.values())
+        return list(mentions.values()), claimed
 
     def _exact_matches(self, article: _Text) -> Iterator[tuple[_Variant, range]]:
         words = article.words
@@ -631,6 +644,10 @@ def _full_name_before(words: list[str], index: int, name_words: tuple[str, ...])
 
 def _overlaps(a: range, b: range) -> bool:
     return a.start < b.stop and b.start < a.stop
+
+
+def _within(inner: range, outer: range) -> bool:
+    return inner.start >= outer.start and inner.stop <= outer.stop
 
 
 def _fold(text: str) -> str:

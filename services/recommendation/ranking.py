@@ -103,6 +103,13 @@ class RankerConfig:
     """Among how many of MiniLM's closest books to the article those are sought."""
     author_bonus: float = 1.5
     """Added for a book whose author the article names in full (in z units)."""
+    author_on_topic: int = 5
+    """An author named in full, whose book that fits the article best is among this many
+    best books with the bonus, is naming that book by author and topic: it comes first,
+    as a named book does. Further down the author was named in passing. On short articles
+    naming an author of one book and its subject ("... spoke about climate ecology"), the
+    book came first 123 times in 143 with the bonus alone; 141 with this rule (3: 137,
+    10: 142); the judged sets did not change at any depth."""
     in_stock_bonus: float = 0.2
     """Small on purpose: stock breaks near-ties, it does not beat relevance."""
     imaginative_penalty: float = 3.0
@@ -413,9 +420,11 @@ class Ranker:
         )
         authors_best = self._authors_best(candidates, fused, mentions)
         fused += self._author_bonuses(candidates, mentions, authors_best)
-        # "Chomsky's book on...": the author's book that fits the article is the one meant
+        # "Chomsky's book on...", or his name in an article on the book's subject: the
+        # author's book that fits the article is the one meant
+        on_topic = set(np.argsort(-fused)[: self.config.author_on_topic].tolist())
         for i in authors_best.values():
-            named[i] |= mentions[int(candidates[i])].credited
+            named[i] |= mentions[int(candidates[i])].credited or i in on_topic
         if not literary:
             fused -= self._imaginative_penalties(candidates, mentions)
         # before the neighbours: the leading book of two equally good ones is the in-stock one

@@ -210,10 +210,10 @@ def test_a_title_in_quotation_marks_needs_no_author(index: MentionIndex) -> None
         "Capital": MentionKind.TITLE
     }
     assert named(index, 'He read "Capital" in prison.') == {"Capital": MentionKind.TITLE}
-    # a life titled with its subject's name, and a title's own "!"
+    # a life titled with its subject's name (her name there is the title's words, not
+    # hers), and a title's own "!"
     assert named(index, "Read \u2018Rosa Luxemburg\u2019 this winter.") == {
-        "Rosa Luxemburg": MentionKind.TITLE,
-        "The Mass Strike": MentionKind.AUTHOR,
+        "Rosa Luxemburg": MentionKind.TITLE
     }
     assert named(index, "Read \u2018Capital!\u2019 this winter.") == {"Capital": MentionKind.TITLE}
     # scare quotes are lower case; a quotation that only begins with a title is no title

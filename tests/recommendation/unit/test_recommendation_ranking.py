@@ -346,3 +346,31 @@ def test_a_title_a_page_sets_in_italics_names_the_book(shop: Ranker) -> None:
     books = {b.isbn13: b for b in shop.books()}
     assert books[results[0].isbn13].title == "Germinal"
     assert "names this book" in results[0].reason
+
+
+def test_an_author_named_in_an_article_on_their_books_subject_has_that_book_first(
+    shop: Ranker,
+) -> None:
+    text = (
+        "Thousands marched against the war. Noam Chomsky spoke to the rally about the next "
+        "war the generals are planning."
+    )
+
+    results = shop.recommend(text, k=3)
+
+    books = {b.isbn13: b for b in shop.books()}
+    assert books[results[0].isbn13].title == "Hegemony or Survival"
+
+
+def test_an_author_named_in_passing_does_not_lead_an_article_on_another_subject(
+    shop: Ranker,
+) -> None:
+    text = (
+        "Nurses struck for a second day over pay. One picket said she had read Noam Chomsky "
+        "at college. Ambulance workers will join them next week."
+    )
+
+    results = shop.recommend(text, k=3)
+
+    books = {b.isbn13: b for b in shop.books()}
+    assert all("trade-unions" in books[r.isbn13].subjects for r in results)
