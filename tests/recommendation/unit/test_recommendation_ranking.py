@@ -7,7 +7,7 @@ import pytest
 from services.recommendation.books import IndexedBook, read_books
 from services.recommendation.cleaning import clean_html
 from services.recommendation.evaluation import clean_input, read_articles
-from services.recommendation.ranking import Ranker, RankerConfig
+from services.recommendation.ranking import Ranker, RankerConfig, Recommendation
 from services.recommendation.semantic import minilm_embedder
 
 DATA = Path(__file__).parents[2] / "data"
@@ -49,6 +49,12 @@ def small(request: pytest.FixtureRequest) -> Ranker:
 
 def isbns(ranker: Ranker, text: str, **kwargs: object) -> list[str]:
     return [r.isbn13 for r in ranker.recommend(text, **kwargs)]  # type: ignore[arg-type]
+
+
+def books_of(ranker: Ranker, results: Sequence[Recommendation]) -> list[IndexedBook]:
+    """The books recommended, as the ranker holds them."""
+    books = {b.isbn13: b for b in ranker.books()}
+    return [books[r.isbn13] for r in results]
 
 
 def test_seed_article_gives_callinicos_first_with_a_reason(shop: Ranker) -> None:
@@ -318,8 +324,7 @@ def test_a_town_named_brings_the_books_on_its_country(shop: Ranker) -> None:
 
     results = shop.recommend(text, k=3)
 
-    books = {b.isbn13: b for b in shop.books()}
-    assert all("palestine" in books[r.isbn13].subjects for r in results)
+    assert all("palestine" in book.subjects for book in books_of(shop, results))
     assert "\u201cNablus, Palestinian Territory\u201d" in results[0].reason
 
 
@@ -330,8 +335,7 @@ def test_an_author_credited_with_a_work_has_their_book_on_the_subject_first(shop
 
     results = shop.recommend(text, k=3)
 
-    books = {b.isbn13: b for b in shop.books()}
-    assert books[results[0].isbn13].title == "Hegemony or Survival"
+    assert books_of(shop, results)[0].title == "Hegemony or Survival"
     assert "names the author, Noam Chomsky" in results[0].reason
 
 
@@ -343,8 +347,7 @@ def test_a_title_a_page_sets_in_italics_names_the_book(shop: Ranker) -> None:
 
     results = shop.recommend(page.full_text, k=3)
 
-    books = {b.isbn13: b for b in shop.books()}
-    assert books[results[0].isbn13].title == "Germinal"
+    assert books_of(shop, results)[0].title == "Germinal"
     assert "names this book" in results[0].reason
 
 
@@ -358,8 +361,7 @@ def test_an_author_named_in_an_article_on_their_books_subject_has_that_book_firs
 
     results = shop.recommend(text, k=3)
 
-    books = {b.isbn13: b for b in shop.books()}
-    assert books[results[0].isbn13].title == "Hegemony or Survival"
+    assert books_of(shop, results)[0].title == "Hegemony or Survival"
 
 
 def test_an_author_named_in_passing_does_not_lead_an_article_on_another_subject(
@@ -372,5 +374,4 @@ def test_an_author_named_in_passing_does_not_lead_an_article_on_another_subject(
 
     results = shop.recommend(text, k=3)
 
-    books = {b.isbn13: b for b in shop.books()}
-    assert all("trade-unions" in books[r.isbn13].subjects for r in results)
+    assert all("trade-unions" in book.subjects for book in books_of(shop, results))
