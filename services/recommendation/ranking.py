@@ -18,7 +18,9 @@ of the towns it names (`places`: "Nablus" brings "Palestinian Territory"):
    such writing (`genres`), and closeness to the article's leading books (those it
    names, else the first pass's best), in meaning and in the subjects the shop filed
    them under: the books beside *the* book on its shelf are the next best readings;
-4. books the article names by title or ISBN go first, pins before everything, bans never;
+4. books the article names go first (by title or ISBN, or the book that fits it best of an
+   author it credits with a work or names in full on that book's subject), pins before
+   everything, bans never;
    one edition per work (in-stock first), but every edition of the first book; an in-stock
    book gets a small lift over an equally good out-of-stock one.
 
