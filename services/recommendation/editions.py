@@ -19,13 +19,19 @@ def one_edition_each(
     k: int,
     books: Sequence[IndexedBook | None],
     available: np.ndarray,
+    *,
+    named: frozenset[int],
 ) -> list[int]:
     """Pins, then the ranking with one edition per work, the in-stock one if any; but the
-    first work after the pins brings all its editions, in-stock first. That one is the
-    book the article is most about: a reader sent to it may want another edition's price
-    or format, and the shop's editors judge every edition of such a book relevant.
+    works the article names, and the first work after them, bring all their editions,
+    in-stock first. Those are the books the article points to and the one it is most
+    about: a reader sent to them may want another edition's price or format, and the
+    shop's editors judge every edition of such a book relevant. A book named in passing
+    (a headline that echoes "Ten Days That Shook the World") leaves the book the article
+    is about (Trotsky's history of 1917) its editions.
 
-    `ranked` and `pinned` are positions in `books` and `available` (copies for sale).
+    `ranked` and `pinned` are positions in `books` and `available` (copies for sale);
+    `named` the positions of the books the article names, which `ranked` puts first.
     """
 
     def work_of(position: int) -> tuple[str, tuple[str, ...]]:
@@ -41,12 +47,15 @@ def one_edition_each(
             chosen[work] = position
     out = list(pinned)
     seen_works = {work_of(p) for p in pinned}
+    # every edition until the first work the article does not name has had its own
+    all_editions = True
     for position in ranked:
         work = work_of(position)
         if work in seen_works:
             continue
         seen_works.add(work)
-        if len(out) == len(pinned):
+        if all_editions:
+            all_editions = position in named
             editions = [p for p in ranked if work_of(p) == work]
             out.extend(sorted(editions, key=lambda p: available[p] <= 0))
         else:

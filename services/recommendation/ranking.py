@@ -21,8 +21,9 @@ of the towns it names (`places`: "Nablus" brings "Palestinian Territory"):
 4. books the article names go first (by title or ISBN, or the book that fits it best of an
    author it credits with a work or names in full on that book's subject), pins before
    everything, bans never;
-   one edition per work (in-stock first), but every edition of the first book; an in-stock
-   book gets a small lift over an equally good out-of-stock one.
+   one edition per work (in-stock first), but every edition of the books the article names
+   and of the first book beyond them; an in-stock book gets a small lift over an equally
+   good out-of-stock one.
 
 The subject centroids and rarities are made in `subjects`, the edition rules of step 4
 applied in `editions`, and each book's reason worded in `reasons`.
@@ -368,7 +369,14 @@ class Ranker:
         fused += self.config.neighbour_weight * self._neighbour_scores(candidates, fused, named)
         order = sorted(range(len(candidates)), key=lambda i: (not named[i], -fused[i]))
         ranked = [int(candidates[i]) for i in order]
-        chosen = one_edition_each(ranked, pinned, k, self._books, self._available)
+        chosen = one_edition_each(
+            ranked,
+            pinned,
+            k,
+            self._books,
+            self._available,
+            named=frozenset(candidates[named].tolist()),
+        )
         scores = {int(candidates[i]): float(fused[i]) for i in range(len(candidates))}
         ranked_books = {p: self._live(p) for p in chosen if p not in pinned}
         telling = telling_terms(
