@@ -5,7 +5,7 @@
 For every book whose author has no other book in the catalogue (so "the author's book" is
 that one), short articles are made that name it one way each, between sentences that say
 nothing of any subject: its title with its author; its title alone, bare and in quotation
-marks; its title a letter wrong beside its author; its first words after its author's
+marks; its title a letter wrong beside its author; its title a small word short; its first words after its author's
 surname ("Galeano's Open Veins"); its author credited with a work on its first subject
 ("Noam Chomsky's book on war peace..."), in full and by a surname no other author has;
 its author in full, speaking on its subject with no work named ("Noam Chomsky spoke about
@@ -49,6 +49,22 @@ def misspelt(title: str) -> str | None:
     return " ".join(words)
 
 
+def small_word_dropped(title: str) -> str | None:
+    """The title without a small word after its first ("The History of Russian
+    Revolution"), a "the" or "a" if it has one, as people misremember titles; titles of
+    three words or more beside the small ones (two words a small word apart, "Border
+    Rule", are too like any two words to be read as a title)."""
+    words = title.split()
+    if sum(w.lower() not in SMALL_WORDS for w in words) < 3:
+        return None
+    inner = [i for i, w in enumerate(words) if i > 0 and w.lower() in SMALL_WORDS]
+    if not inner:
+        return None
+    articles = [i for i in inner if words[i].lower() in ("the", "a", "an")]
+    del words[(articles or inner)[0]]
+    return " ".join(words)
+
+
 def shorthand(title: str) -> str | None:
     """What people call a long title (three words or more beside "the", "of"...): its
     first word or two, without a leading article ("Open Veins", "History")."""
@@ -75,6 +91,11 @@ FORMS: dict[str, Callable[[IndexedBook, Counter[str]], str | None]] = {
         None
         if (wrong := misspelt(b.title)) is None
         else f"As {b.authors[0]} argues in {wrong}, it is clear."
+    ),
+    "title a small word short": lambda b, _: (
+        None
+        if (short := small_word_dropped(b.title)) is None
+        else f"{short} remains the best place to start."
     ),
     "its first words after its author's surname": lambda b, surnames: (
         None

@@ -98,6 +98,8 @@ _LONG_TITLE_WORDS = 4
 _MIN_SPAN_WORD_SHARE = 0.75
 _MIN_FUZZY_WORD_LENGTH = 5
 _MIN_WORD_RATIO = 80.0
+# small words ("of the") that may stand between two of a title's words in a run of them
+_MAX_SMALL_WORDS = 2
 # a surname shared by more authors than this says nothing on its own
 _MAX_SURNAME_AUTHORS = 2
 # words for a piece of writing: "Galeano's history of...", "a study by Federici" (not
@@ -540,12 +542,37 @@ def _fuzzy_span(variant: _Variant, article: _Text) -> range | None:
     alignment = fuzz.partial_ratio_alignment(phrase, article.joined)
     threshold = _MIN_RATIO_LONG if len(variant.content) >= _LONG_TITLE_WORDS else _MIN_RATIO_SHORT
     if alignment is None or alignment.score < threshold:
-        return None
+        # a short title loses more of its score to one small word than a long one
+        return _content_run(variant, article)
     span = article.word_span(alignment.dest_start, alignment.dest_end)
     # a close character alignment can still be another phrase ending the same way
     # ("a movement that shook the world"): most of the title's words must be there
     present = sum(_word_in(word, article, span) for word in variant.content)
     return span if present >= _MIN_SPAN_WORD_SHARE * len(variant.content) else None
+
+
+def _content_run(variant: _Variant, article: _Text) -> range | None:
+    """The first run of the article's words that has the title's words in its order,
+    each exactly, with no more than a small word dropped, added or changed between
+    them ("The History of Russian Revolution")."""
+    order = [w for w in variant.words if w in variant.content]
+    words = article.words
+    for start, word in enumerate(words):
+        if word != order[0]:
+            continue
+        at = start
+        for wanted in order[1:]:
+            gap = at + 1
+            while gap < len(words) and gap - at <= _MAX_SMALL_WORDS + 1:
+                if words[gap] == wanted or words[gap] not in _FUNCTION_WORDS:
+                    break
+                gap += 1
+            if gap >= len(words) or words[gap] != wanted:
+                break
+            at = gap
+        else:
+            return range(start, at + 1)
+    return None
 
 
 def _convincing(variant: _Variant, article: _Text, span: range, with_author: bool) -> bool:

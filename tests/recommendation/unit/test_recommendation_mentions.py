@@ -125,6 +125,31 @@ def test_a_person_is_not_a_biography_of_them(index: MentionIndex) -> None:
     }
 
 
+def test_three_word_title_a_small_word_short_is_found() -> None:
+    """One small word is too much of a short title for a character alignment to forgive
+    ("The History of Russian Revolution" scores 89, the bar 90); its words in order are
+    enough, in title case."""
+    local = MentionIndex()
+    history = IndexedBook(
+        isbn13="9798780457015",
+        title="The History of the Russian Revolution",
+        authors=("Leon Trotsky",),
+    )
+    local.add(0, history)
+
+    for text in (
+        "I read The History of Russian Revolution last year.",
+        "Have you read History of a Russian Revolution?",
+    ):
+        assert set(local.find(text)) == {0}, text
+    for text in (
+        "the history of russian revolution is a long one",
+        "A History of the Russian and the French Revolution",
+        "The History of Russian Politics and the Revolution",
+    ):
+        assert local.find(text) == {}, text
+
+
 def test_isbn_is_found_with_hyphens(index: MentionIndex) -> None:
     assert named(index, "Order ISBN 979-8-46-334861-6 today") == {
         "Imperialism and Global Political Economy": MentionKind.ISBN
