@@ -13,7 +13,8 @@ passing ("Lenin and Trotsky had looked to..."), and short titles are ordinary ph
   ("Galeano's Open Veins");
 * an author's full name points to that author's books (the ranker picks among them by
   topic) unless the article already named one of them by title; a surname alone only
-  vouches for a title, and not when other authors share it;
+  vouches for a title, and not when other authors share it; a double-barrelled surname
+  is said whole ("Wallace-Wells": "Wells" is another author);
 * an author credited with a work ("Chomsky's book on...", "a short study by Federici")
   is meant as the writer of one of their books, by full name or by a surname no other
   author has: the ranker puts the one that fits the article best first.
@@ -236,20 +237,16 @@ class _Text:
             return any(word in _WORK_WORDS for word in before)
         return False
 
-    def part_of_other_name(self, index: int) -> bool:
-        """A capitalised neighbour makes this word part of a longer name ("Muhammad Ali"),
-        but not across a possessive ("Galeano's Open Veins")."""
+    def part_of_other_name(self, start: int, stop: int) -> bool:
+        """A capitalised neighbour makes the words [start, stop) part of a longer name
+        ("Muhammad Ali"), but not across a possessive ("Galeano's Open Veins")."""
         before = (
-            index > 0
-            and self.capitalised[index - 1]
-            and not self.sentence_start[index]
-            and not self.possessive[index - 1]
+            start > 0
+            and self.capitalised[start - 1]
+            and not self.sentence_start[start]
+            and not self.possessive[start - 1]
         )
-        after = (
-            index + 1 < len(self.words)
-            and self.capitalised[index + 1]
-            and not self.possessive[index]
-        )
+        after = stop < len(self.words) and self.capitalised[stop] and not self.possessive[stop - 1]
         return before or after
 
 
@@ -270,6 +267,8 @@ class MentionIndex:
         self._isbns: dict[str, int] = {}
         self._authors_by_surname: dict[str, dict[tuple[str, ...], set[int]]] = defaultdict(dict)
         self._author_names: dict[tuple[str, ...], str] = {}
+        # each author's surname, as words: two for a double-barrelled one
+        self._surnames: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._books: dict[int, IndexedBook] = {}
 
     def add(self, position: int, book: IndexedBook) -> None:
@@ -295,6 +294,7 @@ class MentionIndex:
             words = tuple(_words(name))
             if words:
                 self._author_names[words] = name
+                self._surnames[words] = tuple(_words(name.split()[-1])) or words[-1:]
                 self._authors_by_surname[words[-1]].setdefault(words, set()).add(position)
 
     def remove(self, position: int) -> None:
@@ -375,9 +375,9 @@ class MentionIndex:
         full_names: dict[tuple[str, ...], list[range]] = {}
         credited: set[tuple[str, ...]] = set()
         name_spans: list[range] = []
-        alone: dict[str, None] = {}
+        alone: dict[tuple[str, ...], None] = {}
         # "Muhammad Ali" anywhere means a later "Ali" is him, not Tariq Ali
-        in_other_names: set[str] = set()
+        in_other_names: set[tuple[str, ...]] = set()
         words = article.words
         for i, word in enumerate(words):
             by_name = self._authors_by_surname.get(word)
@@ -392,17 +392,20 @@ class MentionIndex:
                     credited.add(name_words)
             if full:
                 continue
-            if article.part_of_other_name(i):
-                in_other_names.add(word)
-            elif len(word) >= 3 and len(by_name) <= _MAX_SURNAME_AUTHORS:
-                alone[word] = None
+            surnames = self._surnames_at(words, i, by_name)
+            if not surnames:
+                continue
+            surname = self._surnames[surnames[0]]
+            start = i + 1 - len(surname)
+            if article.part_of_other_name(start, i + 1):
+                in_other_names.add(surname)
+            elif len(word) >= 3 and len(surnames) <= _MAX_SURNAME_AUTHORS:
+                alone.update(dict.fromkeys(surnames))
                 # a surname credits only the one author who has it
-                if len(by_name) == 1 and article.credits_work(i, i + 1):
-                    credited.update(by_name)
+                if len(surnames) == 1 and article.credits_work(start, i + 1):
+                    credited.update(surnames)
         named = dict.fromkeys(full_names)
-        for surname in alone:
-            if surname not in in_other_names:
-                named.update(dict.fromkeys(self._authors_by_surname[surname]))
+        named.update(dict.fromkeys(n for n in alone if self._surnames[n] not in in_other_names))
         out = []
         for name_words in named:
             positions = self._authors_by_surname[name_words[-1]].get(name_words, set())
@@ -417,6 +420,21 @@ class MentionIndex:
                     )
                 )
         return out, name_spans
+
+    def _surnames_at(
+        self, words: list[str], index: int, by_name: dict[tuple[str, ...], set[int]]
+    ) -> list[tuple[str, ...]]:
+        """The authors whose whole surname ends at `index`, the longest surname's: a
+        double-barrelled one is said whole ("Wallace-Wells"), and "Wells" alone is not
+        David Wallace-Wells."""
+        spelled = [
+            n
+            for n in by_name
+            if tuple(words[max(0, index + 1 - len(self._surnames[n])) : index + 1])
+            == self._surnames[n]
+        ]
+        longest = max((len(self._surnames[n]) for n in spelled), default=0)
+        return [n for n in spelled if len(self._surnames[n]) == longest]
 
     def _title_mentions(
         self, article: _Text, author_positions: set[int], name_spans: list[range]

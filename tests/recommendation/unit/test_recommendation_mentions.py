@@ -207,6 +207,40 @@ def test_a_surname_two_authors_share_credits_neither() -> None:
     } == {True}
 
 
+def test_a_double_barrelled_surname_is_read_whole() -> None:
+    local = MentionIndex()
+    local.add(
+        0,
+        IndexedBook(
+            isbn13="9798150000003",
+            title="The Uninhabitable Earth",
+            authors=("David Wallace-Wells",),
+        ),
+    )
+    local.add(
+        1,
+        IndexedBook(
+            isbn13="9798150000004",
+            title="Burning Country",
+            authors=("Robin Yassin-Kassab", "Leila al-Shami"),
+        ),
+    )
+    local.add(
+        2,
+        IndexedBook(isbn13="9798150000005", title="The War of the Worlds", authors=("H.G. Wells",)),
+    )
+
+    def credited_at(text: str) -> dict[int, bool]:
+        return {p: m.credited for p, m in local.find(text).items()}
+
+    assert credited_at("Wallace-Wells's book on the climate is grim.") == {0: True}
+    assert credited_at("Yassin-Kassab's book is the place to start.") == {1: True}
+    assert credited_at("A short study by al-Shami is the place to start.") == {1: True}
+    # half of it is another name, or none
+    assert credited_at("Wells's book on the future is grim.") == {2: True}
+    assert credited_at("Kassab's book is the place to start.") == {}
+
+
 def test_a_short_title_a_little_wrong_is_found_beside_its_author(index: MentionIndex) -> None:
     assert named(index, "Andreas Malm's Fosil Capital traces coal to the mills.") == {
         "Fossil Capital": MentionKind.TITLE
