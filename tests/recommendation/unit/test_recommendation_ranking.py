@@ -7,6 +7,7 @@ import pytest
 from services.recommendation.books import IndexedBook, read_books
 from services.recommendation.cleaning import clean_html
 from services.recommendation.evaluation import clean_input, read_articles
+from services.recommendation.mentions import MentionIndex, MentionKind
 from services.recommendation.ranking import Ranker, RankerConfig, Recommendation
 from services.recommendation.semantic import minilm_embedder
 
@@ -66,6 +67,23 @@ def test_seed_article_gives_callinicos_first_with_a_reason(shop: Ranker) -> None
     assert "names this book" in results[0].reason
     assert "Imperialism and Global Political Economy" in results[0].reason
     assert all(r.reason for r in results)
+
+
+def test_every_public_article_that_names_a_book_by_title_has_it_first(shop: Ranker) -> None:
+    index = MentionIndex()
+    books = shop.books()
+    for position, each in enumerate(books):
+        index.add(position, each)
+    naming = 0
+    for article in read_articles(DATA / "articles-public.jsonl"):
+        text = clean_input(article)
+        found = index.find(text if isinstance(text, str) else text.full_text)
+        titled = {books[p].isbn13 for p, m in found.items() if m.kind == MentionKind.TITLE}
+        if titled:
+            naming += 1
+            assert shop.recommend(text, k=1)[0].isbn13 in titled, article.id
+    # the seed article, Ten Days echoed in a headline, The Black Jacobins and six more
+    assert naming >= 9
 
 
 def test_unnamed_books_carry_the_subjects_and_terms_that_matched(shop: Ranker) -> None:
