@@ -267,8 +267,9 @@ class MentionIndex:
         self._isbns: dict[str, int] = {}
         self._authors_by_surname: dict[str, dict[tuple[str, ...], set[int]]] = defaultdict(dict)
         self._author_names: dict[tuple[str, ...], str] = {}
-        # each author's surname, as words: two for a double-barrelled one
-        self._surnames: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # the surnames of more than one word ("Wallace-Wells"), by author; the others are
+        # their names' last words
+        self._long_surnames: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._books: dict[int, IndexedBook] = {}
 
     def add(self, position: int, book: IndexedBook) -> None:
@@ -294,7 +295,9 @@ class MentionIndex:
             words = tuple(_words(name))
             if words:
                 self._author_names[words] = name
-                self._surnames[words] = tuple(_words(name.split()[-1])) or words[-1:]
+                surname = tuple(_words(name.split()[-1]))
+                if len(surname) > 1:
+                    self._long_surnames[words] = surname
                 self._authors_by_surname[words[-1]].setdefault(words, set()).add(position)
 
     def remove(self, position: int) -> None:
@@ -395,7 +398,7 @@ class MentionIndex:
             surnames = self._surnames_at(words, i, by_name)
             if not surnames:
                 continue
-            surname = self._surnames[surnames[0]]
+            surname = self._surname(surnames[0])
             start = i + 1 - len(surname)
             if article.part_of_other_name(start, i + 1):
                 in_other_names.add(surname)
@@ -405,7 +408,7 @@ class MentionIndex:
                 if len(surnames) == 1 and article.credits_work(start, i + 1):
                     credited.update(surnames)
         named = dict.fromkeys(full_names)
-        named.update(dict.fromkeys(n for n in alone if self._surnames[n] not in in_other_names))
+        named.update(dict.fromkeys(n for n in alone if self._surname(n) not in in_other_names))
         out = []
         for name_words in named:
             positions = self._authors_by_surname[name_words[-1]].get(name_words, set())
@@ -430,11 +433,14 @@ class MentionIndex:
         spelled = [
             n
             for n in by_name
-            if tuple(words[max(0, index + 1 - len(self._surnames[n])) : index + 1])
-            == self._surnames[n]
+            if tuple(words[max(0, index + 1 - len(self._surname(n))) : index + 1])
+            == self._surname(n)
         ]
-        longest = max((len(self._surnames[n]) for n in spelled), default=0)
-        return [n for n in spelled if len(self._surnames[n]) == longest]
+        longest = max((len(self._surname(n)) for n in spelled), default=0)
+        return [n for n in spelled if len(self._surname(n)) == longest]
+
+    def _surname(self, name_words: tuple[str, ...]) -> tuple[str, ...]:
+        return self._long_surnames.get(name_words, name_words[-1:])
 
     def _title_mentions(
         self, article: _Text, author_positions: set[int], name_spans: list[range]
