@@ -456,10 +456,13 @@ class MentionIndex:
             *self._fuzzy_short_matches(article, author_positions),
             *self._shorthand_matches(article, author_positions),
         ]
+        # the words that name one edition of a work name them all
+        naming: set[tuple[tuple[str, tuple[str, ...]], range]] = set()
         for variant, span in sorted(
             matches, key=lambda m: (-len(" ".join(m[0].words)), m[1].start)
         ):
-            if any(_overlaps(span, other) for other in claimed):
+            work = self._books[variant.position].work_key
+            if (work, span) not in naming and any(_overlaps(span, other) for other in claimed):
                 continue
             with_author = variant.position in author_positions
             # "Rosa Luxemburg" names her before it names Frolich's life of her, unless it is
@@ -470,6 +473,7 @@ class MentionIndex:
             if not _convincing(variant, article, span, with_author):
                 continue
             claimed.append(span)
+            naming.add((work, span))
             if variant.position not in mentions:
                 book = self._books[variant.position]
                 mentions[variant.position] = Mention(

@@ -96,6 +96,13 @@ def test_the_first_book_comes_with_its_other_editions_in_stock_first(small: Rank
     assert isbns(small, STRIKE, k=5)[:2] == ["9780000000002", "9780000000001"]
 
 
+def test_a_title_names_every_edition_of_its_work(small: Ranker) -> None:
+    results = small.recommend("I have just read The Great Strike again.", k=2)
+
+    assert [r.isbn13 for r in results] == ["9780000000002", "9780000000001"]
+    assert all("names this book" in r.reason for r in results)
+
+
 def test_the_book_after_a_named_one_comes_with_its_other_editions(small: Ranker) -> None:
     ranked = isbns(small, "Pickets and Power, on the flying pickets of the miners' strike.", k=5)
 
