@@ -456,13 +456,16 @@ class MentionIndex:
             *self._fuzzy_short_matches(article, author_positions),
             *self._shorthand_matches(article, author_positions),
         ]
-        # the words that name one edition of a work name them all
-        naming: set[tuple[tuple[str, tuple[str, ...]], range]] = set()
+        # the words that name one edition of a work name them all: the works named, by
+        # the title's words and where they are
+        naming: dict[tuple[tuple[str, ...], range], set[tuple[str, tuple[str, ...]]]] = {}
         for variant, span in sorted(
             matches, key=lambda m: (-len(" ".join(m[0].words)), m[1].start)
         ):
-            work = self._books[variant.position].work_key
-            if (work, span) not in naming and any(_overlaps(span, other) for other in claimed):
+            named_here = naming.get((variant.words, span))
+            if any(_overlaps(span, other) for other in claimed) and (
+                named_here is None or self._books[variant.position].work_key not in named_here
+            ):
                 continue
             with_author = variant.position in author_positions
             # "Rosa Luxemburg" names her before it names Frolich's life of her, unless it is
@@ -473,7 +476,8 @@ class MentionIndex:
             if not _convincing(variant, article, span, with_author):
                 continue
             claimed.append(span)
-            naming.add((work, span))
+            works = naming.setdefault((variant.words, span), set())
+            works.add(self._books[variant.position].work_key)
             if variant.position not in mentions:
                 book = self._books[variant.position]
                 mentions[variant.position] = Mention(
