@@ -27,8 +27,6 @@ not with the catalogue.
 from __future__ import annotations
 
 import re
-import unicodedata
-from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -36,13 +34,11 @@ from enum import IntEnum
 
 from rapidfuzz import fuzz
 
+from services.recommendation.article_words import ArticleWords, words_of
 from services.recommendation.books import IndexedBook
 from shared.isbn import InvalidISBN, to_isbn13
 
 _ISBN = re.compile(r"(?<![\dX-])(?:97[89][\s-]?)?(?:\d[\s-]?){9}[\dX](?![\dX])", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"['\u2019]s\b")
-_APOSTROPHE = re.compile(r"['\u2019]")
-_TOKEN = re.compile(r"[^\W_]+")
 _ARTICLES = frozenset({"the", "a", "an"})
 _FUNCTION_WORDS = frozenset(
     [
@@ -103,38 +99,6 @@ _MIN_WORD_RATIO = 80.0
 _MAX_SMALL_WORDS = 2
 # a surname shared by more authors than this says nothing on its own
 _MAX_SURNAME_AUTHORS = 2
-# words for a piece of writing: "Galeano's history of...", "a study by Federici" (not
-# "biography": "Trotsky's biography" is more often a life of him than one he wrote)
-_WORK_WORDS = frozenset(
-    [
-        "account",
-        "analysis",
-        "autobiography",
-        "book",
-        "books",
-        "classic",
-        "collection",
-        "essay",
-        "essays",
-        "history",
-        "memoir",
-        "memoirs",
-        "novel",
-        "novels",
-        "pamphlet",
-        "poems",
-        "polemic",
-        "stories",
-        "study",
-        "survey",
-        "work",
-        "works",
-    ]
-)
-# how many words ("short", "classic 1938") may stand between a name and its work
-_WORK_WORD_GAP = 2
-_OPENING_QUOTES = frozenset("\"'“‘")
-_CLOSING_QUOTES = frozenset("\"'”’")
 
 
 class MentionKind(IntEnum):
@@ -174,80 +138,6 @@ class _Variant:
     words: tuple[str, ...]
     content: frozenset[str]
     is_subtitle: bool
-
-
-class _Text:
-    """An article as folded tokens, each knowing whether it was capitalised."""
-
-    def __init__(self, text: str) -> None:
-        folded_chars: list[str] = []
-        origin: list[int] = []
-        for index, char in enumerate(_POSSESSIVE.sub("  ", text)):
-            for out in _fold(char):
-                folded_chars.append(out)
-                origin.append(index)
-        folded = _APOSTROPHE.sub(" ", "".join(folded_chars))
-        source = _POSSESSIVE.sub("  ", text)
-        self.words: list[str] = []
-        self.capitalised: list[bool] = []
-        self.sentence_start: list[bool] = []
-        self.possessive: list[bool] = []
-        self.opens_quote: list[bool] = []
-        self.closes_quote: list[bool] = []
-        previous_end = 0
-        for match in _TOKEN.finditer(folded):
-            self.words.append(match.group())
-            first, last = origin[match.start()], origin[match.end() - 1]
-            self.capitalised.append(source[first].isupper())
-            self.possessive.append(_POSSESSIVE.match(text, last + 1) is not None)
-            self.opens_quote.append(first > 0 and text[first - 1] in _OPENING_QUOTES)
-            # a title's own "!" or "?" may stand before the mark ("“BOSH!”")
-            after = text[last + 1 : last + 3].lstrip("!?")
-            self.closes_quote.append(after[:1] in _CLOSING_QUOTES)
-            gap = folded[previous_end : match.start()]
-            self.sentence_start.append(previous_end == 0 or any(c in ".!?\n" for c in gap))
-            previous_end = match.end()
-        self.joined = " ".join(self.words)
-        self.word_set = frozenset(self.words)
-        # character offset of each word in `joined`, to map fuzzy alignments back to words
-        self._starts: list[int] = []
-        offset = 0
-        for word in self.words:
-            self._starts.append(offset)
-            offset += len(word) + 1
-
-    def word_span(self, start: int, end: int) -> range:
-        first = max(0, bisect_right(self._starts, start) - 1)
-        last = bisect_right(self._starts, max(start, end - 1))
-        return range(first, last)
-
-    def quoted(self, span: range) -> bool:
-        """The words are all there is between quotation marks ("‘Germinal’")."""
-        return self.opens_quote[span.start] and self.closes_quote[span.stop - 1]
-
-    def credits_work(self, start: int, end: int) -> bool:
-        """The name in words [start, end) is a work's writer: "Chomsky's (new) book",
-        "a (short) study by Chomsky"."""
-        if self.possessive[end - 1]:
-            after = self.words[end : end + _WORK_WORD_GAP + 1]
-            if any(word in _WORK_WORDS for word in after):
-                return True
-        if start >= 2 and self.words[start - 1] == "by":
-            before = self.words[max(0, start - 2 - _WORK_WORD_GAP) : start - 1]
-            return any(word in _WORK_WORDS for word in before)
-        return False
-
-    def part_of_other_name(self, start: int, stop: int) -> bool:
-        """A capitalised neighbour makes the words [start, stop) part of a longer name
-        ("Muhammad Ali"), but not across a possessive ("Galeano's Open Veins")."""
-        before = (
-            start > 0
-            and self.capitalised[start - 1]
-            and not self.sentence_start[start]
-            and not self.possessive[start - 1]
-        )
-        after = stop < len(self.words) and self.capitalised[stop] and not self.possessive[stop - 1]
-        return before or after
 
 
 class MentionIndex:
@@ -292,10 +182,10 @@ class MentionIndex:
                 for word in rarest[: _MAX_MISSING_WORDS + 1]:
                     self._fuzzy_keys[word].append(variant_id)
         for name in book.authors:
-            words = tuple(_words(name))
+            words = tuple(words_of(name))
             if words:
                 self._author_names[words] = name
-                surname = tuple(_words(name.split()[-1]))
+                surname = tuple(words_of(name.split()[-1]))
                 if len(surname) > 1:
                     self._long_surnames[words] = surname
                 self._authors_by_surname[words[-1]].setdefault(words, set()).add(position)
@@ -316,7 +206,7 @@ class MentionIndex:
                     del self._phrases[variant.words]
             self._variants[variant_id] = None
         for name in book.authors:
-            words = tuple(_words(name))
+            words = tuple(words_of(name))
             if words:
                 by_name = self._authors_by_surname.get(words[-1], {})
                 by_name.get(words, set()).discard(position)
@@ -325,7 +215,7 @@ class MentionIndex:
 
     def find(self, text: str) -> dict[int, Mention]:
         """The strongest mention of each book the article names, by position."""
-        article = _Text(text)
+        article = ArticleWords(text)
         found: dict[int, Mention] = {}
         for position, isbn in self._isbn_mentions(text):
             found[position] = Mention(position, MentionKind.ISBN, f"ISBN {isbn}")
@@ -372,7 +262,7 @@ class MentionIndex:
             if isbn in self._isbns:
                 yield self._isbns[isbn], isbn
 
-    def _author_mentions(self, article: _Text) -> tuple[list[_Author], list[range]]:
+    def _author_mentions(self, article: ArticleWords) -> tuple[list[_Author], list[range]]:
         """The authors the article names, in the order it first names them, and where
         their full names are in it."""
         full_names: dict[tuple[str, ...], list[range]] = {}
@@ -443,7 +333,7 @@ class MentionIndex:
         return self._long_surnames.get(name_words, name_words[-1:])
 
     def _title_mentions(
-        self, article: _Text, author_positions: set[int], name_spans: list[range]
+        self, article: ArticleWords, author_positions: set[int], name_spans: list[range]
     ) -> tuple[list[Mention], list[range]]:
         """The titles the article names, and the words they take."""
         mentions: dict[int, Mention] = {}
@@ -485,7 +375,7 @@ class MentionIndex:
                 )
         return list(mentions.values()), claimed
 
-    def _exact_matches(self, article: _Text) -> Iterator[tuple[_Variant, range]]:
+    def _exact_matches(self, article: ArticleWords) -> Iterator[tuple[_Variant, range]]:
         words = article.words
         for start, first in enumerate(words):
             if self._first_words[first] <= 0:
@@ -496,7 +386,7 @@ class MentionIndex:
                     if variant is not None:
                         yield variant, range(start, stop)
 
-    def _fuzzy_matches(self, article: _Text) -> Iterator[tuple[_Variant, range]]:
+    def _fuzzy_matches(self, article: ArticleWords) -> Iterator[tuple[_Variant, range]]:
         """Titles a little wrong ("Econmy", "The days that shook...", "Imperialism & Global
         Political Economy", a "the" too many or too few): long ones only.
 
@@ -528,7 +418,7 @@ class MentionIndex:
                 yield variant, span
 
     def _fuzzy_short_matches(
-        self, article: _Text, author_positions: set[int]
+        self, article: ArticleWords, author_positions: set[int]
     ) -> Iterator[tuple[_Variant, range]]:
         """Short titles a little wrong ("Strkes", "The Golden Noteook") by an author the
         article names: too common to look for in every article, but with their author
@@ -544,7 +434,7 @@ class MentionIndex:
                 yield variant, span
 
     def _shorthand_matches(
-        self, article: _Text, author_positions: set[int]
+        self, article: ArticleWords, author_positions: set[int]
     ) -> Iterator[tuple[_Variant, range]]:
         """A title cut to its first words after its author's name ("Galeano's Open Veins",
         "Trotsky's History"), in title case, as people speak of books they know."""
@@ -566,7 +456,7 @@ class MentionIndex:
                     yield variant
 
 
-def _fuzzy_span(variant: _Variant, article: _Text) -> range | None:
+def _fuzzy_span(variant: _Variant, article: ArticleWords) -> range | None:
     """The article's words that spell this title closely enough, if any."""
     phrase = " ".join(variant.words)
     if len(article.joined) < len(phrase):
@@ -583,7 +473,7 @@ def _fuzzy_span(variant: _Variant, article: _Text) -> range | None:
     return span if present >= _MIN_SPAN_WORD_SHARE * len(variant.content) else None
 
 
-def _content_run(variant: _Variant, article: _Text) -> range | None:
+def _content_run(variant: _Variant, article: ArticleWords) -> range | None:
     """The first run of the article's words that has the title's words in its order,
     each exactly, with no more than a small word dropped, added or changed between
     them ("The History of Russian Revolution")."""
@@ -607,7 +497,7 @@ def _content_run(variant: _Variant, article: _Text) -> range | None:
     return None
 
 
-def _convincing(variant: _Variant, article: _Text, span: range, with_author: bool) -> bool:
+def _convincing(variant: _Variant, article: ArticleWords, span: range, with_author: bool) -> bool:
     # "‘Germinal’": between quotation marks and capitalised, even at a sentence's
     # start, words are a title; scare quotes ("‘progressive’") are lower case
     if article.quoted(span) and _capitalised(variant, article, span):
@@ -620,7 +510,7 @@ def _convincing(variant: _Variant, article: _Text, span: range, with_author: boo
     return with_author or title_case or len(variant.content) >= _LONG_TITLE_WORDS
 
 
-def _leading_words(variant: _Variant, article: _Text, start: int) -> range | None:
+def _leading_words(variant: _Variant, article: ArticleWords, start: int) -> range | None:
     """The article's words from `start` that begin this title, in title case, up to its
     last content word: a shorthand for the title, not the whole of it."""
     stop = start
@@ -638,7 +528,7 @@ def _leading_words(variant: _Variant, article: _Text, start: int) -> range | Non
     return range(start, stop)
 
 
-def _spelled_span(variant: _Variant, article: _Text) -> range | None:
+def _spelled_span(variant: _Variant, article: ArticleWords) -> range | None:
     """The first run of the article's words that spells this title word by word, each
     word exactly or a little wrong: a short title is too short for a character alignment
     to tell one wrong letter ("Strkes") from another word."""
@@ -649,7 +539,7 @@ def _spelled_span(variant: _Variant, article: _Text) -> range | None:
     return None
 
 
-def _word_in(word: str, article: _Text, span: range) -> bool:
+def _word_in(word: str, article: ArticleWords, span: range) -> bool:
     """The word is in the span, or a misspelling of it is ("Econmy")."""
     return any(_spells(article.words[i], word) for i in span)
 
@@ -661,30 +551,30 @@ def _spells(written: str, word: str) -> bool:
     )
 
 
-def _title_case(variant: _Variant, article: _Text, span: range) -> bool:
+def _title_case(variant: _Variant, article: ArticleWords, span: range) -> bool:
     content = _content_words(variant, article, span)
     if len(content) == 1 and article.sentence_start[content[0]]:
         return False
     return _capitalised(variant, article, span)
 
 
-def _capitalised(variant: _Variant, article: _Text, span: range) -> bool:
+def _capitalised(variant: _Variant, article: ArticleWords, span: range) -> bool:
     """Most of the title's words in the span are capitalised."""
     content = _content_words(variant, article, span)
     return bool(content) and sum(article.capitalised[i] for i in content) * 2 > len(content)
 
 
-def _content_words(variant: _Variant, article: _Text, span: range) -> list[int]:
+def _content_words(variant: _Variant, article: ArticleWords, span: range) -> list[int]:
     return [i for i in span if any(_spells(article.words[i], w) for w in variant.content)]
 
 
 def _title_variants(book: IndexedBook) -> Iterable[tuple[tuple[str, ...], bool]]:
-    title = tuple(_words(book.title))
+    title = tuple(words_of(book.title))
     yield title, False
     if len(title) > 1 and title[0] in _ARTICLES:
         yield title[1:], False
     if book.subtitle:
-        subtitle = tuple(_words(book.subtitle))
+        subtitle = tuple(words_of(book.subtitle))
         yield title + subtitle, False
         yield subtitle, True
 
@@ -707,14 +597,3 @@ def _overlaps(a: range, b: range) -> bool:
 
 def _within(inner: range, outer: range) -> bool:
     return inner.start >= outer.start and inner.stop <= outer.stop
-
-
-def _fold(text: str) -> str:
-    if text.isascii():
-        return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def _words(text: str) -> list[str]:
-    return _TOKEN.findall(_APOSTROPHE.sub(" ", _POSSESSIVE.sub("", _fold(text))))
