@@ -30,7 +30,8 @@ from pathlib import Path
 
 from services.recommendation.books import IndexedBook, read_books
 from services.recommendation.evaluation import Report, clean_input, read_articles
-from services.recommendation.ranking import Ranker, RankerConfig
+from services.recommendation.ranking import Ranker
+from services.recommendation.ranking_config import RankerConfig
 from services.recommendation.semantic import (
     minilm_article_embedder,
     minilm_embedder,

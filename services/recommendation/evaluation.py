@@ -19,7 +19,8 @@ import numpy as np
 from services.recommendation.books import IndexedBook, read_json_lines
 from services.recommendation.cleaning import CleanArticle, clean_parts
 from services.recommendation.lexical import LexicalIndex, book_document
-from services.recommendation.ranking import Ranker, RankerConfig
+from services.recommendation.ranking import Ranker
+from services.recommendation.ranking_config import RankerConfig
 from services.recommendation.semantic import Embedder, minilm_embedder, wordllama_embedder
 
 NDCG_DEPTH = 5

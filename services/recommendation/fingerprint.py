@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from services.recommendation.models import RANKING_FINGERPRINT_LENGTH
-from services.recommendation.ranking import RankerConfig
+from services.recommendation.ranking_config import RankerConfig
 
 # every module of the package's own folder: the stages, rules and reasons live there, and
 # a change to one that does not rank costs no more than one ranking per stored article

@@ -22,7 +22,8 @@ from services.recommendation.books import IndexedBook, books_matching
 from services.recommendation.cleaning import CleanArticle
 from services.recommendation.fingerprint import ranking_fingerprint
 from services.recommendation.models import Article, Book, CachedBook, IndexState
-from services.recommendation.ranking import Ranker, RankerConfig, Recommendation
+from services.recommendation.ranking import Ranker, Recommendation
+from services.recommendation.ranking_config import RankerConfig
 from shared.db import Database
 from shared.gc_freeze import refreeze_long_lived_objects
 

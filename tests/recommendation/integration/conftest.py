@@ -20,7 +20,8 @@ from services.recommendation import handlers
 from services.recommendation.app import create_app
 from services.recommendation.books import IndexedBook
 from services.recommendation.models import outbox
-from services.recommendation.ranking import Ranker, RankerConfig
+from services.recommendation.ranking import Ranker
+from services.recommendation.ranking_config import RankerConfig
 from services.recommendation.semantic import Embedder, minilm_embedder, wordllama_embedder
 from services.recommendation.settings import RecommendationSettings
 from shared.auth.roles import Role

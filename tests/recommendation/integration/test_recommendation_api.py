@@ -9,7 +9,7 @@ from sqlalchemy import select
 from services.recommendation.app import create_app
 from services.recommendation.fingerprint import ranking_fingerprint
 from services.recommendation.models import Article, CachedBook, Click
-from services.recommendation.ranking import RankerConfig
+from services.recommendation.ranking_config import RankerConfig
 from services.recommendation.service import reindex_shop
 from shared.auth.csrf import CSRF_COOKIE, CSRF_HEADER
 

@@ -5,7 +5,7 @@ import pytest
 
 from services.recommendation import fingerprint
 from services.recommendation.fingerprint import ranking_fingerprint
-from services.recommendation.ranking import RankerConfig
+from services.recommendation.ranking_config import RankerConfig
 
 
 def test_the_same_ranking_has_the_same_fingerprint_and_other_settings_another() -> None:

@@ -8,7 +8,8 @@ from services.recommendation.books import IndexedBook, read_books
 from services.recommendation.cleaning import clean_html
 from services.recommendation.evaluation import clean_input, read_articles
 from services.recommendation.mentions import MentionIndex, MentionKind
-from services.recommendation.ranking import Ranker, RankerConfig, Recommendation
+from services.recommendation.ranking import Ranker, Recommendation
+from services.recommendation.ranking_config import RankerConfig
 from services.recommendation.semantic import minilm_embedder
 
 DATA = Path(__file__).parents[2] / "data"
