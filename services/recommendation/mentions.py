@@ -320,14 +320,14 @@ class MentionIndex:
         """The authors whose whole surname ends at `index`, the longest surname's: a
         double-barrelled one is said whole ("Wallace-Wells"), and "Wells" alone is not
         David Wallace-Wells."""
-        spelled = [
-            n
-            for n in by_name
-            if tuple(words[max(0, index + 1 - len(self._surname(n))) : index + 1])
-            == self._surname(n)
-        ]
-        longest = max((len(self._surname(n)) for n in spelled), default=0)
-        return [n for n in spelled if len(self._surname(n)) == longest]
+        surnames = {n: self._surname(n) for n in by_name}
+        spelled = {
+            n: len(surname)
+            for n, surname in surnames.items()
+            if tuple(words[max(0, index + 1 - len(surname)) : index + 1]) == surname
+        }
+        longest = max(spelled.values(), default=0)
+        return [n for n, length in spelled.items() if length == longest]
 
     def _surname(self, name_words: tuple[str, ...]) -> tuple[str, ...]:
         return self._long_surnames.get(name_words, name_words[-1:])
@@ -500,9 +500,10 @@ def _content_run(variant: _Variant, article: ArticleWords) -> range | None:
 def _convincing(variant: _Variant, article: ArticleWords, span: range, with_author: bool) -> bool:
     # "‘Germinal’": between quotation marks and capitalised, even at a sentence's
     # start, words are a title; scare quotes ("‘progressive’") are lower case
-    if article.quoted(span) and _capitalised(variant, article, span):
+    content = _content_words(variant, article, span)
+    if article.quoted(span) and _capitalised(article, content):
         return True
-    title_case = _title_case(variant, article, span)
+    title_case = _title_case(article, content)
     if len(variant.content) == 1:
         return with_author and title_case
     if variant.is_subtitle:
@@ -551,20 +552,20 @@ def _spells(written: str, word: str) -> bool:
     )
 
 
-def _title_case(variant: _Variant, article: ArticleWords, span: range) -> bool:
-    content = _content_words(variant, article, span)
+def _title_case(article: ArticleWords, content: list[int]) -> bool:
+    """The title's words, `content`, are capitalised, not only by opening a sentence."""
     if len(content) == 1 and article.sentence_start[content[0]]:
         return False
-    return _capitalised(variant, article, span)
+    return _capitalised(article, content)
 
 
-def _capitalised(variant: _Variant, article: ArticleWords, span: range) -> bool:
-    """Most of the title's words in the span are capitalised."""
-    content = _content_words(variant, article, span)
+def _capitalised(article: ArticleWords, content: list[int]) -> bool:
+    """Most of the title's words, `content`, are capitalised."""
     return bool(content) and sum(article.capitalised[i] for i in content) * 2 > len(content)
 
 
 def _content_words(variant: _Variant, article: ArticleWords, span: range) -> list[int]:
+    """Where in the span the title's own words (not its small ones) are."""
     return [i for i in span if any(_spells(article.words[i], w) for w in variant.content)]
 
 
