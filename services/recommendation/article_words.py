@@ -54,12 +54,12 @@ class ArticleWords:
     def __init__(self, text: str) -> None:
         folded_chars: list[str] = []
         origin: list[int] = []
-        for index, char in enumerate(_POSSESSIVE.sub("  ", text)):
+        source = _POSSESSIVE.sub("  ", text)
+        for index, char in enumerate(source):
             for out in fold(char):
                 folded_chars.append(out)
                 origin.append(index)
         folded = _APOSTROPHE.sub(" ", "".join(folded_chars))
-        source = _POSSESSIVE.sub("  ", text)
         self.words: list[str] = []
         self.capitalised: list[bool] = []
         self.sentence_start: list[bool] = []
@@ -123,7 +123,8 @@ class ArticleWords:
 
 
 def fold(text: str) -> str:
-    """Lower case without accents, as titles, names and articles are compared."""
+    """Lower case without accents, as titles, names and articles are compared: "Dikötter"
+    and "Dikotter" read the same."""
     if text.isascii():
         return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
@@ -20,6 +19,7 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS
 
+from services.recommendation.article_words import fold
 from services.recommendation.books import IndexedBook
 
 # bm25s sets its logger to DEBUG when imported and logs every index build: that would fill a
@@ -56,14 +56,6 @@ class LexicalAnalyser:
 
     def _words(self, text: str) -> list[str]:
         return [w for w in _WORD.findall(fold(text)) if w not in _STOPWORDS]
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: "Dikötter" and "Dikotter" read the same."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def book_document(book: IndexedBook) -> str:
