@@ -77,6 +77,11 @@ def shorthand(title: str) -> str | None:
     return " ".join(words[:2]) if words[1].lower() not in SMALL_WORDS else words[0]
 
 
+def surname(book: IndexedBook) -> str:
+    """The surname of the book's first author, as the article says it."""
+    return book.authors[0].split()[-1]
+
+
 def subject_words(book: IndexedBook) -> str:
     return book.subjects[0].replace("-", " ") if book.subjects else "its subject"
 
@@ -99,8 +104,8 @@ FORMS: dict[str, Callable[[IndexedBook, Counter[str]], str | None]] = {
     ),
     "its first words after its author's surname": lambda b, surnames: (
         None
-        if surnames[b.authors[0].split()[-1]] > 1 or (short := shorthand(b.title)) is None
-        else f"{b.authors[0].split()[-1]}'s {short} is still worth reading."
+        if surnames[surname(b)] > 1 or (short := shorthand(b.title)) is None
+        else f"{surname(b)}'s {short} is still worth reading."
     ),
     "author in full, speaking on its subject (no work named)": lambda b, _: (
         f"{b.authors[0]} spoke about {subject_words(b)} to the rally."
@@ -110,8 +115,8 @@ FORMS: dict[str, Callable[[IndexedBook, Counter[str]], str | None]] = {
     ),
     "surname, credited with a work on its subject": lambda b, surnames: (
         None
-        if surnames[b.authors[0].split()[-1]] > 1
-        else f"{b.authors[0].split()[-1]}'s book on {subject_words(b)} is the place to start."
+        if surnames[surname(b)] > 1
+        else f"{surname(b)}'s book on {subject_words(b)} is the place to start."
     ),
 }
 
